@@ -1,0 +1,231 @@
+"""Small immutable prior specifications: :class:`Prior`."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from functools import cached_property
+from types import MappingProxyType
+
+import numpy as np
+import pymc as pm
+
+# Parameters that must be strictly positive wherever they appear ...
+_POSITIVE = frozenset({"sigma", "tau", "lam", "nu", "b", "kappa", "scale"})
+# ... and those that are positive only for some distributions.
+_POSITIVE_BY_DIST = {
+    "beta": {"HalfCauchy", "Cauchy", "Gamma", "InverseGamma", "Beta", "Weibull", "Gumbel",
+             "Kumaraswamy", "Logistic"},
+    "alpha": {"Gamma", "InverseGamma", "Beta", "Weibull", "Pareto", "Kumaraswamy"},
+    "m": {"Pareto"},
+}
+_GREEK = {"mu": "μ", "sigma": "σ", "tau": "τ", "beta": "β", "alpha": "α", "lam": "λ",
+          "nu": "ν", "kappa": "κ"}
+
+
+def _signature_params(cls) -> tuple[str, ...]:
+    sig = inspect.signature(cls.dist)
+    return tuple(
+        name for name, p in sig.parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "size"
+    )
+
+
+def _canonical(name: str, value):
+    """Return a hashable, JSON-friendly copy of a parameter value (float or nested tuple)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: expected a number or an array of numbers, got {value!r}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: must be finite, got {value!r}")
+    if arr.ndim == 0:
+        return float(arr)
+    return tuple(np.asarray(arr, dtype=float).tolist())
+
+
+class Prior:
+    """A prior distribution: a PyMC distribution name plus its parameters.
+
+    Priors are immutable, compare and hash by value, and serialise to plain dicts, so they
+    can go into configuration hashes, reports and sweeps.
+
+    Parameters
+    ----------
+    dist : str
+        Name of a PyMC distribution, e.g. ``"HalfCauchy"``.
+    **params
+        Its parameters as numbers (or arrays of numbers).
+
+    Raises
+    ------
+    ValueError
+        For an unknown distribution, an unknown or missing parameter, a non-finite value or
+        a value outside the parameter's domain (a scale <= 0, ``lower >= upper``).
+
+    Examples
+    --------
+    >>> from pymc_hier import Prior
+    >>> p = Prior("HalfCauchy", beta=5)
+    >>> p
+    Prior("HalfCauchy", beta=5.0)
+    >>> Prior.from_dict(p.to_dict()) == p
+    True
+    >>> p.label()
+    'HalfCauchy(β=5)'
+    """
+
+    __slots__ = ("_dist", "_params", "__dict__")
+
+    def __init__(self, dist: str, /, **params):
+        if not isinstance(dist, str):
+            raise ValueError(f"dist: expected a distribution name, got {dist!r}")
+        cls = getattr(pm, dist, None)
+        if not (isinstance(cls, type) and issubclass(cls, pm.Distribution)):
+            raise ValueError(f"dist: unknown PyMC distribution {dist!r}")
+        allowed = _signature_params(cls)
+        for name in params:
+            if name not in allowed:
+                raise ValueError(
+                    f"{dist}: unknown parameter {name!r} (accepted: {', '.join(allowed) or 'none'})"
+                )
+        clean = {k: _canonical(f"{dist}.{k}", v) for k, v in sorted(params.items())}
+        for name, value in clean.items():
+            positive = name in _POSITIVE or dist in _POSITIVE_BY_DIST.get(name, ())
+            if positive and np.any(np.asarray(value) <= 0):
+                raise ValueError(f"{dist}.{name}: must be > 0, got {value!r}")
+        if {"lower", "upper"} <= clean.keys() and np.any(
+            np.asarray(clean["lower"]) >= np.asarray(clean["upper"])
+        ):
+            raise ValueError(f"{dist}: lower must be < upper, got {clean['lower']!r} >= "
+                             f"{clean['upper']!r}")
+        try:
+            cls.dist(**clean)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{dist}: invalid parameters {clean!r}: {err}") from None
+        object.__setattr__(self, "_dist", dist)
+        object.__setattr__(self, "_params", MappingProxyType(clean))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Prior is immutable; use with_params() to get a changed copy")
+
+    # -- value semantics ----------------------------------------------------------------
+    @property
+    def dist(self) -> str:
+        """The PyMC distribution name."""
+        return self._dist
+
+    @property
+    def params(self) -> Mapping[str, float | tuple]:
+        """The parameters (read-only mapping)."""
+        return self._params
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Prior):
+            return NotImplemented
+        return self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    @cached_property
+    def _key(self):
+        return (self._dist, tuple(self._params.items()))
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self._params.items())
+        return f'Prior("{self._dist}"{args})'
+
+    def __reduce__(self):
+        return (_from_dict, (self.to_dict(),))
+
+    def to_dict(self) -> dict:
+        """Return ``{"dist": name, **params}`` with plain Python numbers."""
+        return {"dist": self._dist, **{k: (list(v) if isinstance(v, tuple) else v)
+                                       for k, v in self._params.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Prior:
+        """Inverse of :meth:`to_dict`."""
+        if "dist" not in d:
+            raise ValueError(f"dist: missing key in prior dict {dict(d)!r}")
+        d = dict(d)
+        return cls(d.pop("dist"), **d)
+
+    def with_params(self, **changes) -> Prior:
+        """Return a copy with some parameters changed (the original is untouched)."""
+        return Prior(self._dist, **{**self._params, **changes})
+
+    # -- PyMC ---------------------------------------------------------------------------
+    @property
+    def dist_class(self) -> type[pm.Distribution]:
+        """The PyMC distribution class."""
+        return getattr(pm, self._dist)
+
+    def create_variable(self, name: str, *, dims=None, **kwargs):
+        """Create the PyMC random variable ``name`` inside the current model context.
+
+        Parameters
+        ----------
+        name : str
+            Variable name.
+        dims : str or tuple of str, optional
+            Model dims of the variable.
+        **kwargs
+            Passed on to the distribution (``transform``, ``initval``, ``observed`` ...).
+            Parameters given here replace the prior's own, which lets a factory pass
+            symbolic hyperparameters (e.g. ``pm.Data``) in their place.
+        """
+        return self.dist_class(name, **{**self._params, **kwargs}, dims=dims)
+
+    def dist_variable(self, **kwargs):
+        """Return an unnamed ``.dist`` variable (for ``pm.logp`` or ``pm.draw``)."""
+        return self.dist_class.dist(**{**self._params, **kwargs})
+
+    def logp(self, value) -> np.ndarray:
+        """Evaluate the log density at ``value`` (NumPy in, NumPy out; ``-inf`` off support)."""
+        value = np.asarray(value, dtype=float)
+        out = pm.logp(self.dist_variable(), value).eval()
+        return np.asarray(out, dtype=float)
+
+    # -- presentation ---------------------------------------------------------------------
+    def label(self) -> str:
+        """Return a compact Unicode label such as ``'HalfCauchy(β=5)'``."""
+        parts = [f"{_GREEK.get(k, k)}={_fmt(v)}" for k, v in self._params.items()]
+        return f"{self._dist}({', '.join(parts)})"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def _from_dict(d):
+    return Prior.from_dict(d)
+
+
+def resolve_priors(priors: Mapping[str, Prior] | None, defaults: Mapping[str, Prior],
+                   *, factory: str) -> dict[str, Prior]:
+    """Merge user ``priors`` into a factory's ``defaults``, rejecting unknown names.
+
+    Plain dicts such as ``{"dist": "HalfCauchy", "beta": 5}`` are accepted in place of
+    :class:`Prior` objects.
+    """
+    merged = dict(defaults)
+    for name, prior in (priors or {}).items():
+        if name not in defaults:
+            raise ValueError(
+                f"priors: {factory} has no parameter {name!r} (its priors: "
+                f"{', '.join(defaults)})"
+            )
+        if isinstance(prior, Mapping):
+            prior = Prior.from_dict(prior)
+        if not isinstance(prior, Prior):
+            raise ValueError(f"priors[{name!r}]: expected a Prior, got {prior!r}")
+        merged[name] = prior
+    return merged
