@@ -1,0 +1,104 @@
+"""What a factory built: :class:`ModelSpec`, attached to every model it returns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from types import MappingProxyType
+from typing import Any
+
+import pymc as pm
+
+from pymc_hier.priors import Prior
+
+#: factory name -> "module:function"; the CLI, reports and sweeps look factories up here.
+FACTORIES = MappingProxyType({
+    "decay_model": "pymc_hier.models.decay:decay_model",
+    "hierarchical_normal_model": "pymc_hier.models.hierarchical_normal:hierarchical_normal_model",
+    "eight_schools_model": "pymc_hier.models.hierarchical_normal:eight_schools_model",
+})
+
+_ATTR = "_pymc_hier_spec"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Record of how a model was built: factory name, options, priors and data.
+
+    Attributes
+    ----------
+    factory : str
+        Name of the factory (a key of :data:`FACTORIES`).
+    options : mapping
+        The keyword options, JSON-serialisable (``pgm`` excluded).
+    priors : mapping of str to Prior
+        The priors actually used (defaults merged with the user's).
+    data : DecayData or SchoolsData
+        The data the model was built on.
+    """
+
+    factory: str
+    options: Mapping[str, Any]
+    priors: Mapping[str, Prior]
+    data: Any = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable description (data by fingerprint)."""
+        return {
+            "factory": self.factory,
+            "options": dict(self.options),
+            "priors": {k: p.to_dict() for k, p in self.priors.items()},
+            "data_hash": self.data.fingerprint(),
+        }
+
+    def config_hash(self) -> str:
+        """SHA-256 of :meth:`to_dict` (data + configuration), hex."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def attach_spec(model: pm.Model, spec: ModelSpec) -> pm.Model:
+    """Attach ``spec`` to ``model`` and return the model."""
+    setattr(model, _ATTR, spec)
+    return model
+
+
+def get_spec(model: pm.Model) -> ModelSpec | None:
+    """Return the :class:`ModelSpec` of a model built by a pymc_hier factory, else None."""
+    return getattr(model, _ATTR, None)
+
+
+def get_factory(name: str):
+    """Return the factory function registered under ``name``."""
+    try:
+        target = FACTORIES[name]
+    except KeyError:
+        raise ValueError(
+            f"factory: unknown model factory {name!r} (known: {', '.join(FACTORIES)})"
+        ) from None
+    module, func = target.split(":")
+    return getattr(import_module(module), func)
+
+
+def rebuild(spec: ModelSpec, *, data=None, priors=None, **options) -> pm.Model:
+    """Build the model described by ``spec`` again, optionally with changes."""
+    factory = get_factory(spec.factory)
+    merged_priors = {**spec.priors, **(priors or {})}
+    return factory(spec.data if data is None else data, priors=merged_priors,
+                   **{**spec.options, **options})
+
+
+def finish_model(model: pm.Model, spec: ModelSpec, *, pgm=None) -> pm.Model:
+    """Attach the spec and, when ``pgm`` is a path, export the model's PGM there.
+
+    Every factory ends with ``return finish_model(model, spec, pgm=pgm)``.
+    """
+    attach_spec(model, spec)
+    if pgm is not None:
+        from pymc_hier.pgm import export_pgm
+
+        export_pgm(model, pgm)
+    return model
