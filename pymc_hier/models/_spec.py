@@ -102,3 +102,37 @@ def finish_model(model: pm.Model, spec: ModelSpec, *, pgm=None) -> pm.Model:
 
         export_pgm(model, pgm)
     return model
+
+
+HYPER_SEP = "__"
+
+
+def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = False, **kwargs):
+    """Create the random variable ``name`` from ``prior`` in the current model.
+
+    Parameters
+    ----------
+    name : str
+        Variable name.
+    prior : Prior
+        Its prior.
+    dims : str or tuple of str, optional
+        Model dims.
+    hyper_data : bool, default False
+        When True every numeric parameter of the prior becomes ``pm.Data`` named
+        ``f"{name}__{param}"`` (see :data:`HYPER_SEP`), so that a compiled model can be
+        refitted with other hyperparameter values without rebuilding or recompiling
+        (``prior_sweep`` relies on this).
+    **kwargs
+        Passed to the distribution (``transform``, ``initval``, ...).
+    """
+    if hyper_data:
+        symbolic = {p: pm.Data(f"{name}{HYPER_SEP}{p}", v) for p, v in prior.params.items()}
+        kwargs = {**symbolic, **kwargs}
+    return prior.create_variable(name, dims=dims, **kwargs)
+
+
+def factory_module(name: str):
+    """Return the module that defines the factory registered under ``name``."""
+    get_factory(name)  # validates the name
+    return import_module(FACTORIES[name].split(":")[0])
