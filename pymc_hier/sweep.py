@@ -1,0 +1,401 @@
+"""Prior-sensitivity sweeps: :func:`prior_sweep`.
+
+A sweep asks how posterior summaries move when one hyperparameter moves. Each setting is
+answered in one of two ways:
+
+- **reweight**: importance-weight the draws of one base fit by the change of the joint log
+  density, smoothed with PSIS (:mod:`pymc_hier.reweight`); free, but only valid when the
+  new prior's support is not wider than the old and the Pareto k-hat is below 0.7;
+- **refit**: sample again with the *same* compiled model (the factory is built once with
+  ``hyper_data=True`` and compiled once with nutpie; each setting only changes the values
+  of the ``pm.Data`` hyperparameters), optionally in parallel through any
+  :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, or Dask's
+  ``Client.get_executor()`` for a cluster).
+
+See :mod:`pymc_hier._sweep_settings` for how ``param`` names a hyperparameter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pymc_hier._sweep_settings import Setting, resolve_settings
+from pymc_hier.reweight import (
+    joint_logp_function,
+    psis_log_weights,
+    support_function,
+    weighted_stats,
+    wider_support,
+)
+
+__all__ = ["METHODS", "prior_sweep"]
+
+#: Accepted values of ``method``.
+METHODS = ("auto", "reweight", "refit")
+_FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None}
+_STATS = ("mean", "sd", "mcse_mean")
+
+# Per-process cache of compiled models, so that workers that receive a pickled refit job
+# (Dask, process pools) compile each model once rather than once per setting. Bounded.
+_COMPILED: OrderedDict[str, Any] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_MAX = 4
+
+
+def _factory(factory) -> tuple[Callable, str]:
+    from pymc_hier.models._spec import get_factory
+
+    if isinstance(factory, str):
+        return get_factory(factory), factory
+    if callable(factory):
+        return factory, getattr(factory, "__name__", repr(factory))
+    raise ValueError(f"factory: expected a factory function or its registered name, got "
+                     f"{factory!r}")
+
+
+def _compile(model):
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
+@dataclass
+class _RefitJob:
+    """A picklable refit of one setting; recompiles (once per process) after pickling."""
+
+    factory: Callable
+    data: Any
+    model_kwargs: Mapping
+    key: str
+    hyper: Mapping[str, np.ndarray]
+    sample_kwargs: Mapping
+    var_names: Sequence[str]
+    quantiles: Sequence[float]
+    compiled: Any = field(default=None, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["compiled"] = None
+        return state
+
+    def _compiled(self):
+        if self.compiled is not None:
+            return self.compiled
+        with _COMPILED_LOCK:
+            hit = _COMPILED.get(self.key)
+        if hit is None:
+            hit = _compile(self.factory(self.data, hyper_data=True, **self.model_kwargs))
+            with _COMPILED_LOCK:
+                _COMPILED[self.key] = hit
+                while len(_COMPILED) > _COMPILED_MAX:
+                    _COMPILED.popitem(last=False)
+        return hit
+
+    def __call__(self) -> dict:
+        posterior = _sample(self._compiled(), self.hyper, self.sample_kwargs)
+        return _summarise(posterior, self.var_names, None, self.quantiles)
+
+
+def _run(job: _RefitJob) -> dict:
+    return job()
+
+
+def _sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
+    import nutpie
+
+    trace = nutpie.sample(compiled.with_data(**{k: np.asarray(v) for k, v in hyper.items()}),
+                          progress_bar=False, **sample_kwargs)
+    return trace["posterior"].to_dataset()
+
+
+def _stack(posterior: xr.Dataset, name: str) -> np.ndarray:
+    da = posterior[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    x = da.transpose("chain", "draw", *rest).values
+    return x.reshape((-1,) + x.shape[2:])
+
+
+def _r_eff(posterior: xr.Dataset, name: str) -> np.ndarray:
+    from arviz_stats.base import array_stats
+
+    da = posterior[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    x = np.moveaxis(da.transpose("chain", "draw", *rest).values, (0, 1), (-2, -1))
+    ess = np.asarray(array_stats.ess(x, chain_axis=-2, draw_axis=-1, method="mean"))
+    return np.clip(ess / (x.shape[-1] * x.shape[-2]), 1e-3, None)
+
+
+def _summarise(posterior: xr.Dataset, var_names, log_weights, quantiles) -> dict:
+    out = {}
+    for name in var_names:
+        st = weighted_stats(_stack(posterior, name), log_weights, quantiles=quantiles,
+                            r_eff=_r_eff(posterior, name))
+        out[name] = np.concatenate([np.stack([st[s] for s in _STATS]), st["quantile"]])
+    return out
+
+
+def _fit_settings(fit_kwargs) -> dict:
+    fit_kwargs = dict(fit_kwargs or {})
+    unknown = set(fit_kwargs) - set(_FIT_DEFAULTS)
+    if unknown:
+        raise ValueError(f"fit_kwargs: unknown option(s) {sorted(unknown)} (accepted: "
+                         f"{', '.join(_FIT_DEFAULTS)})")
+    out = {**_FIT_DEFAULTS, **fit_kwargs}
+    if out["random_seed"] is None:
+        out["random_seed"] = int(np.random.SeedSequence().generate_state(1)[0])
+    for key in ("draws", "tune", "chains"):
+        if not isinstance(out[key], int) or out[key] < 1:
+            raise ValueError(f"fit_kwargs[{key!r}]: must be a positive integer, got {out[key]!r}")
+    return out
+
+
+def _seed(seed: int, i: int) -> int:
+    return int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0])
+
+
+def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "auto",
+                fit_kwargs: Mapping | None = None, model_kwargs: Mapping | None = None,
+                executor=None, var_names: Sequence[str] | None = None,
+                quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
+                progressbar: bool = True) -> xr.Dataset:
+    """Posterior summaries over a range of one hyperparameter.
+
+    Parameters
+    ----------
+    factory : callable or str
+        A model factory or its registered name (``"eight_schools_model"``).
+    data : DecayData or SchoolsData
+        The data passed to the factory.
+    param : str
+        What to sweep: ``"tau.beta"`` (one parameter of a prior; numeric values), ``"tau"``
+        (a whole prior; :class:`~pymc_hier.Prior` values of the same distribution) or the
+        name of a fixed input held as ``pm.Data`` such as ``"N0_max"`` (numeric values).
+    values : sequence
+        The settings, non-empty and unique.
+    base : DataTree or Dataset, optional
+        An existing fit of ``factory(data, **model_kwargs)`` (with a ``posterior`` group)
+        to reweight; when None it is sampled here with the compiled model.
+    method : {"auto", "reweight", "refit"}
+        ``"auto"`` reweights where reliable (support not wider and k-hat below
+        ``khat_threshold``) and refits the rest.
+    fit_kwargs : mapping, optional
+        nutpie sampling options ``draws``, ``tune``, ``chains`` (1000, 1000, 4) and
+        ``random_seed`` (drawn and recorded in the attrs when None).
+    model_kwargs : mapping, optional
+        Options passed to the factory (``priors``, ``parametrization`` ...).
+    executor : concurrent.futures.Executor, optional
+        Runs the refits (e.g. ``ThreadPoolExecutor`` or Dask ``client.get_executor()``);
+        sequential in this process when None.
+    var_names : sequence of str, optional
+        Posterior variables to summarise; all free and deterministic variables by default.
+    quantiles : sequence of float, default (0.05, 0.5, 0.95)
+        Quantiles to report.
+    khat_threshold : float, default 0.7
+        Pareto k-hat above which reweighting is unreliable.
+    progressbar : bool, default True
+        Show a tqdm progress bar over the settings.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``setting`` (labels such as ``"tau.beta=2"``; a coordinate with the swept
+        value(s) named after the parameter) and ``stat`` (``mean``, ``sd``, ``mcse_mean``
+        and ``q{p}`` per quantile). One variable per posterior variable with dims
+        ``(setting, stat, *its dims)``, and per setting: ``method`` (used), ``status``
+        (``"ok"``, ``"unreliable"`` for a reweighted setting over the k-hat threshold, or
+        ``"failed"``), ``error`` (why), ``pareto_k``, ``ess_weights`` (of the PSIS
+        weights; NaN where not computed) and ``support_wider``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, or empty
+        or repeated ``values``. A refit that fails (also inside an executor) does not
+        raise: its setting gets ``status="failed"`` and the error message.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: unknown value {method!r} (accepted: {', '.join(METHODS)})")
+    if not 0 < khat_threshold:
+        raise ValueError(f"khat_threshold: must be > 0, got {khat_threshold!r}")
+    quantiles = tuple(float(q) for q in quantiles)
+    if not all(0 <= q <= 1 for q in quantiles):
+        raise ValueError(f"quantiles: must lie in [0, 1], got {quantiles!r}")
+    func, fname = _factory(factory)
+    model_kwargs = dict(model_kwargs or {})
+    model_kwargs.pop("hyper_data", None)
+    fit = _fit_settings(fit_kwargs)
+    from pymc_hier.models._spec import get_spec
+
+    model = func(data, hyper_data=True, **model_kwargs)
+    spec = get_spec(model)
+    settings, base_hyper = resolve_settings(model, spec, param, values)
+    var_names = _var_names(model, var_names)
+    key = (spec.config_hash() if spec is not None else f"{fname}:{id(model)}")
+    sample_kw = {k: fit[k] for k in ("draws", "tune", "chains")}
+
+    compiled = None
+    if base is None or method != "reweight":
+        compiled = _compile(model)
+    if base is None:
+        posterior = _sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
+    else:
+        posterior = _base_posterior(base, model)
+
+    n = len(settings)
+    rows: list[dict] = [{"method": "", "status": "pending", "error": "", "pareto_k": np.nan,
+                         "ess_weights": np.nan, "support_wider": False, "stats": None}
+                        for _ in range(n)]
+    todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names, quantiles,
+                         method=method, khat_threshold=khat_threshold)
+    jobs = {i: _RefitJob(func, data, model_kwargs, key, settings[i].hyper,
+                         {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
+                         quantiles, compiled) for i in todo}
+    _refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
+    return _assemble(settings, rows, posterior, var_names, quantiles, attrs={
+        "factory": spec.factory if spec is not None else fname,
+        "param": param,
+        "method": method,
+        "base": str({k: v.tolist() for k, v in base_hyper.items()}),
+        "khat_threshold": khat_threshold,
+        "random_seed": fit["random_seed"],
+        "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
+        "sampler": "nutpie",
+        "config_hash": key,
+        "quantiles": list(quantiles),
+    })
+
+
+def _var_names(model, var_names) -> list[str]:
+    known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
+    if var_names is None:
+        return known
+    if isinstance(var_names, str):
+        var_names = [var_names]
+    for name in var_names:
+        if name not in known:
+            raise ValueError(f"var_names: {name!r} is not a free or deterministic variable of "
+                             f"the model (known: {', '.join(known)})")
+    return list(var_names)
+
+
+def _base_posterior(base, model) -> xr.Dataset:
+    posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
+        isinstance(base, Mapping) and "posterior" in base) else base
+    if hasattr(posterior, "to_dataset"):
+        posterior = posterior.to_dataset()
+    missing = [rv.name for rv in model.free_RVs if rv.name not in posterior]
+    if missing:
+        raise ValueError(f"base: the posterior lacks the model's free variables {missing}")
+    return posterior
+
+
+def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, rows, var_names,
+                  quantiles, *, method, khat_threshold) -> list[int]:
+    """Fill the rows that are reweighted; return the indices still to refit."""
+    if method == "refit":
+        return list(range(len(settings)))
+    names = list(base_hyper)
+    logp = joint_logp_function(model, names)
+    support = support_function(model, names)
+    draws = {name: _stack(posterior, name) for name in logp.free_names}
+    old_logp = logp(draws, base_hyper)
+    old_support = support(base_hyper)
+    todo = []
+    for i, s in enumerate(settings):
+        row = rows[i]
+        wider = wider_support(old_support, support(s.hyper))
+        row["support_wider"] = bool(wider)
+        reason = ""
+        if wider:
+            reason = f"support of {', '.join(wider)} is wider than in the base fit"
+        else:
+            log_ratio = logp(draws, s.hyper) - old_logp
+            try:
+                log_w, khat, ess = psis_log_weights(log_ratio)
+            except ValueError as err:
+                reason = str(err)
+            else:
+                row["pareto_k"], row["ess_weights"] = khat, ess
+                if khat > khat_threshold:
+                    reason = f"pareto_k={khat:.2f} > {khat_threshold}"
+                if not reason or method == "reweight":
+                    row["stats"] = _summarise(posterior, var_names, log_w, quantiles)
+        if method == "auto" and reason:
+            todo.append(i)
+            continue
+        row["method"] = "reweight"
+        row["status"] = ("ok" if not reason else
+                         "unreliable" if row["stats"] is not None else "failed")
+        row["error"] = reason
+    return todo
+
+
+def _refit_all(jobs: Mapping[int, _RefitJob], rows, executor, *, total, done, progressbar):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=done, desc="prior_sweep", unit="setting",
+               disable=not progressbar)
+    try:
+        for i in jobs:
+            rows[i]["method"] = "refit"
+        if executor is None:
+            for i, job in jobs.items():
+                _store(rows[i], job)
+                bar.update()
+            return
+        futures = {}
+        for i, job in jobs.items():
+            try:
+                futures[executor.submit(_run, job)] = i
+            except Exception as err:  # noqa: BLE001 - an executor may fail any way it likes
+                rows[i].update(status="failed", error=f"submit failed: {err!r}")
+                bar.update()
+        for fut in as_completed(futures):
+            _store(rows[futures[fut]], fut.result)
+            bar.update()
+    finally:
+        bar.close()
+
+
+def _store(row: dict, call: Callable[[], dict]) -> None:
+    try:
+        row["stats"] = call()
+    except Exception as err:  # noqa: BLE001 - reported per setting, the sweep goes on
+        row.update(status="failed", error=f"{type(err).__name__}: {err}")
+    else:
+        row.update(status="ok", error="")
+
+
+def _assemble(settings, rows, posterior, var_names, quantiles, *, attrs) -> xr.Dataset:
+    stat = list(_STATS) + [f"q{q:g}" for q in quantiles]
+    labels = [s.label for s in settings]
+    data_vars = {}
+    for name in var_names:
+        da = posterior[name]
+        dims = [d for d in da.dims if d not in ("chain", "draw")]
+        shape = (len(stat),) + tuple(da.sizes[d] for d in dims)
+        arr = np.stack([r["stats"][name] if r["stats"] is not None else np.full(shape, np.nan)
+                        for r in rows])
+        data_vars[name] = (("setting", "stat", *dims), arr, dict(da.attrs))
+    for field_, dtype in (("method", str), ("status", str), ("error", str),
+                          ("pareto_k", float), ("ess_weights", float), ("support_wider", bool)):
+        data_vars[field_] = ("setting", np.array([r[field_] for r in rows], dtype=dtype))
+    coords = {"setting": labels, "stat": stat}
+    for name in settings[0].coords:
+        coords[name] = ("setting", np.array([s.coords[name] for s in settings]))
+    for name in var_names:
+        for d in posterior[name].dims:
+            if d not in ("chain", "draw") and d in posterior.coords:
+                coords[d] = posterior.coords[d].values
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds["pareto_k"].attrs["description"] = "Pareto k-hat of the PSIS weights (> 0.7: unreliable)"
+    ds["ess_weights"].attrs["description"] = "effective sample size of the PSIS weights"
+    return ds
