@@ -1,0 +1,82 @@
+"""Power-scaling prior sensitivity in one call: :func:`prior_sensitivity`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["PowerScalingBlindWarning", "prior_sensitivity"]
+
+
+class PowerScalingBlindWarning(UserWarning):
+    """Power-scaling cannot see some priors (constant log-density or not in the model)."""
+
+
+def prior_sensitivity(idata, model, *, var_names: Sequence[str] | None = None,
+                      threshold: float = 0.05):
+    """Power-scaling prior and likelihood sensitivity (ArviZ ``psense_summary``).
+
+    The ``log_prior`` and ``log_likelihood`` groups are computed with PyMC when ``idata``
+    lacks them (the input is not modified).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A fit with a ``posterior`` group.
+    model : pm.Model
+        The model that was fitted.
+    var_names : sequence of str, optional
+        Posterior variables to report; the model's free and deterministic variables found
+        in the posterior by default.
+    threshold : float, default 0.05
+        Sensitivity above which a prior (or likelihood) counts as influential.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable (element): ``prior`` and ``likelihood`` sensitivity and a
+        ``diagnosis``.
+
+    Warns
+    -----
+    PowerScalingBlindWarning
+        For free variables whose prior log-density is constant over the draws (a Uniform
+        prior: power-scaling it changes nothing, so the diagnostic is blind to its bounds), and
+        for posterior variables that are not model variables (e.g. draws of a marginalised
+        parameter added after sampling), whose prior power-scaling cannot reach.
+    """
+    import pymc as pm
+    from arviz_stats import psense_summary
+
+    tree = idata.copy()
+    if "posterior" not in tree.children:
+        raise ValueError("idata: needs a posterior group")
+    if "log_prior" not in tree.children:
+        tree = pm.stats.compute_log_prior(tree, model=model, extend_inferencedata=True,
+                                    progressbar=False)
+    if "log_likelihood" not in tree.children:
+        tree = pm.stats.compute_log_likelihood(tree, model=model, extend_inferencedata=True,
+                                         progressbar=False)
+    posterior = tree["posterior"]
+    known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
+    if var_names is None:
+        var_names = [n for n in known if n in posterior.data_vars]
+    blind = []
+    log_prior = tree["log_prior"]
+    for rv in model.free_RVs:
+        if rv.name in log_prior.data_vars:
+            lp = log_prior[rv.name].values
+            if np.all(np.isfinite(lp)) and np.ptp(lp.reshape(lp.shape[0] * lp.shape[1], -1),
+                                                   axis=0).max() == 0:
+                blind.append(f"{rv.name} (constant log prior, e.g. Uniform)")
+    blind += [f"{n} (not a model variable)" for n in posterior.data_vars if n not in known]
+    if blind:
+        warnings.warn(
+            "power-scaling cannot see the prior of " + ", ".join(blind) + ": scaling a "
+            "constant or absent log-density changes nothing, so the diagnostic is blind to "
+            "these priors and their bounds (sweep them with prior_sweep instead)",
+            PowerScalingBlindWarning, stacklevel=2,
+        )
+    return psense_summary(tree, var_names=list(var_names), threshold=threshold)
