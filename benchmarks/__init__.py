@@ -1,0 +1,1 @@
+"""Benchmark scripts (not installed; run them as ``python benchmarks/<name>.py``)."""

@@ -1,0 +1,232 @@
+"""Benchmark the decay model on the lecture's data (issue 3).
+
+One run compares, on ``pymc_hier.simulate_decay()`` (times in seconds):
+
+- the lecture's Stan program (``stan/decay_lecture.stan``: known manufacture times, flat
+  alpha > 0, N_initial in (0, N_initial_max), normal measurement) through pystan 3,
+  initialised at the true alpha as the lecture does (the reference row), and with Stan's
+  default initialisation;
+- a naive PyMC port of the same program (seconds, PyMC's default initialisation, nutpie),
+  and the same port with times in days;
+- each variant of ``pymc_hier.decay_model`` (t0 latent/known x n0 marginal/latent, and
+  t0="marginal" when the factory offers it), sampled with nutpie from the default
+  initialisation;
+- the exact i.i.d. sampler ``pymc_hier.exact.decay_posterior(...).sample(...)``.
+
+Every row reports bulk ESS(alpha) per second of sampling (warmup included), end-to-end
+wall time (build + compile + sample + post-processing), divergences and R-hat, and ratios
+against the reference row. Targets (issue 3): MCMC >= 100x the lecture's Stan program in
+ESS(alpha)/s, exact sampler >= 1000x, end-to-end < 10 s on 2 cores.
+
+Usage::
+
+    python benchmarks/decay.py                  # full run (a few minutes on 2 cores)
+    python benchmarks/decay.py --quick          # smoke test
+    python benchmarks/decay.py --json out.json  # also save the results
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import _common as common  # noqa: E402
+
+REFERENCE = "lecture Stan, init at true alpha"
+SECONDS_PER_DAY = 86_400.0
+
+
+def stan_data(data) -> dict:
+    """The lecture's Stan data block from a :class:`~pymc_hier.DecayData` with known t0."""
+    return {
+        "N_widgets": int(data.n_widgets),
+        "t_initial": data.t0.tolist(),
+        "t_measured": data.t_measured.tolist(),
+        "N_measured": data.n_measured.tolist(),
+        "sigma_N_measured": data.sigma.tolist(),
+        "N_initial_max": float(data.n0_max),
+    }
+
+
+def naive_port(data, *, time_scale: float = 1.0):
+    """The lecture's program written directly in PyMC (what a new user would try first).
+
+    ``time_scale`` divides every time (``SECONDS_PER_DAY`` gives days); alpha is then per
+    that unit. Known manufacture times, ``alpha ~ HalfFlat``, ``N_initial ~ U(0, max)``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    dt = (data.t_measured - data.t0) / time_scale
+    with pm.Model(coords={"widget": data.widget}) as model:
+        alpha = pm.HalfFlat("alpha")
+        n_initial = pm.Uniform("N_initial", 0.0, data.n0_max, dims="widget")
+        pm.Normal("N_measured", mu=n_initial * pt.exp(-alpha * dt), sigma=data.sigma,
+                  observed=data.n_measured, dims="widget")
+    return model
+
+
+def our_variants() -> list[dict]:
+    """The (t0, n0) option combinations the installed ``decay_model`` accepts."""
+    from pymc_hier.models import decay as decay_module
+
+    t0_values = list(getattr(decay_module, "T0_OPTIONS", ("latent", "known")))
+    n0_values = list(getattr(decay_module, "N0_OPTIONS", ("marginal", "latent")))
+    combos = []
+    for t0 in t0_values:
+        for n0 in n0_values:
+            if t0 == "marginal" and n0 != n0_values[0]:
+                continue  # t0 integrated out: one row (its N0 option is moot or unsupported)
+            combos.append({"t0": t0, "n0": n0})
+    return combos
+
+
+def run_ours(data, options: dict, cfg: dict) -> common.Result:
+    """Sample ``decay_model(data, **options)`` with nutpie, with its post-processing hook."""
+    from pymc_hier import decay_model
+    from pymc_hier.models import decay as decay_module
+
+    model_data = data if options["t0"] == "known" else data.without_t0()
+    hook = getattr(decay_module, "postprocess_posterior", None)
+    post = None
+    if hook is not None:
+        def post(idata, model):
+            return hook(idata, model, random_seed=cfg["seed"])
+    name = f"decay_model(t0={options['t0']}, n0={options['n0']})"
+    return common.run_nutpie(
+        name, lambda: decay_model(model_data, **options), "alpha",
+        draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
+        postprocess=post, note="nutpie, default init, default priors")
+
+
+def run_exact_rows(data, cfg: dict) -> list[common.Result]:
+    """The exact sampler for t0 known and t0 latent (flat prior on alpha, as the lecture)."""
+    from pymc_hier.exact import decay_posterior
+
+    params = inspect.signature(decay_posterior).parameters
+    rows = []
+    for t0 in ("known", "latent"):
+        kwargs = {"t0": t0} if "t0" in params else {}
+        src = data if t0 == "known" else data.without_t0()
+        rows.append(common.run_exact(
+            f"exact sampler (t0={t0})", lambda src=src, kw=kwargs: decay_posterior(src, **kw),
+            "alpha", draws=cfg["draws"], chains=cfg["chains"], seed=cfg["seed"],
+            note="quadrature + i.i.d. draws"))
+    return rows
+
+
+def run_stan_rows(data, cfg: dict, *, cache_dir=None) -> list[common.Result]:
+    """The lecture's Stan program, initialised at the true alpha and by default."""
+    rows = []
+    with common.stan_cache(cache_dir):
+        posterior, compile_s = common.build_stan("decay_lecture.stan", stan_data(data),
+                                                 seed=cfg["seed"])
+        rows.append(common.run_stan(
+            REFERENCE, posterior, compile_s, "alpha", draws=cfg["draws"], tune=cfg["tune"],
+            chains=cfg["chains"], init={"alpha": float(data.truth["alpha"])},
+            note="the lecture's cheat: init at the truth"))
+        # The same compiled model: the second row pays no compile.
+        try:
+            rows.append(common.run_stan(
+                "lecture Stan, default init", posterior, 0.0, "alpha", draws=cfg["draws"],
+                tune=cfg["tune"], chains=cfg["chains"], note="Stan's default init"))
+        except RuntimeError as err:  # initialisation failure is a result, not a crash
+            rows.append(common.Result(name="lecture Stan, default init", engine="pystan",
+                                      draws=cfg["draws"], chains=cfg["chains"],
+                                      tune=cfg["tune"], note=f"failed: {err}"))
+    return rows
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark; print the table; return the results as plain dicts."""
+    import pymc_hier
+
+    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    cfg = common.settings(args)
+    data = pymc_hier.simulate_decay()
+    print(f"decay benchmark: lecture data ({data.n_widgets} widgets, true alpha "
+          f"{data.truth['alpha']:.6g} /s); chains={cfg['chains']} draws={cfg['draws']} "
+          f"tune={cfg['tune']} seed={cfg['seed']}", flush=True)
+    results: list[common.Result] = []
+    t_start = time.perf_counter()
+
+    if args.no_stan:
+        print("Stan: skipped (--no-stan)", flush=True)
+    elif not common.have_pystan():
+        print("Stan: skipped (pystan not installed: pip install 'pymc_hier[bench]')",
+              flush=True)
+    else:
+        results += run_stan_rows(data, cfg, cache_dir=args.stan_cache)
+        common.progress(results[-2:], "alpha")
+
+    warm = common.warm_up_pymc()
+    print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
+          f"{warm:.1f} s", flush=True)
+    for name, scale in (("naive PyMC port (s)", 1.0), ("naive PyMC port (days)",
+                                                       SECONDS_PER_DAY)):
+        results.append(common.run_nutpie(
+            name, lambda s=scale: naive_port(data, time_scale=s), "alpha",
+            draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
+            note="nutpie, default init, flat alpha"))
+        common.progress(results[-1:], "alpha")
+
+    if common.available("pymc_hier.models.decay", "decay_model"):
+        for options in our_variants():
+            results.append(run_ours(data, options, cfg))
+            common.progress(results[-1:], "alpha")
+    else:
+        print("decay_model: not available yet, skipped", flush=True)
+    if common.available("pymc_hier.exact.decay", "decay_posterior"):
+        results += run_exact_rows(data, cfg)
+        common.progress(results[-2:], "alpha")
+    else:
+        print("exact decay sampler: not available yet, skipped", flush=True)
+
+    print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s\n")
+    print(common.table(results, var="alpha", reference=REFERENCE))
+    verdict = targets(results)
+    for line in verdict["lines"]:
+        print(line)
+    payload = {"benchmark": "decay", "settings": cfg, "truth_alpha": data.truth["alpha"],
+               "reference": REFERENCE, "machine": common.machine(),
+               "results": [r.to_dict() for r in results], "targets": verdict}
+    if args.json:
+        common.save_json(args.json, payload)
+        print(f"saved {args.json}")
+    return payload
+
+
+def targets(results: list[common.Result]) -> dict:
+    """Check issue 3's targets against the reference row."""
+    ref = next((r for r in results if r.name == REFERENCE), None)
+    lines = []
+    out = {"lines": lines}
+    ours = [r for r in results if r.name.startswith("decay_model")]
+    exact = [r for r in results if r.engine == "exact"]
+    if ref is not None and math.isfinite(ref.ess_per_s) and ref.ess_per_s > 0:
+        for r in ours:
+            ratio = r.ess_per_s / ref.ess_per_s
+            out[r.name] = {"ratio": ratio, "met_100x": ratio >= 100}
+            lines.append(f"target MCMC >= 100x: {r.name}: {ratio:,.1f}x -> "
+                         f"{'met' if ratio >= 100 else 'NOT met'}")
+        for r in exact:
+            ratio = r.ess_per_s / ref.ess_per_s
+            out[r.name] = {"ratio": ratio, "met_1000x": ratio >= 1000}
+            lines.append(f"target exact >= 1000x: {r.name}: {ratio:,.0f}x -> "
+                         f"{'met' if ratio >= 1000 else 'NOT met'}")
+    for r in ours + exact:
+        ok = r.total_s < 10
+        out.setdefault(r.name, {})["end_to_end_under_10s"] = ok
+        lines.append(f"target end-to-end < 10 s: {r.name}: {r.total_s:.1f} s -> "
+                     f"{'met' if ok else 'NOT met'}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
