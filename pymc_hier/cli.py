@@ -1,0 +1,330 @@
+"""The ``pymc-hier`` command line.
+
+``pymc-hier run decay|schools`` is the main job: build the model, fit it, export the PGM,
+run posterior predictive checks and a default prior sweep, and write the report and the
+saved DataTree into one folder. Subcommands run the parts: ``pgm``, ``fit``, ``ppc``,
+``sweep`` and ``report`` (the last three from a saved DataTree).
+
+Exit status: 0 on success, 2 on bad input (one-line message, no traceback), 1 on an
+internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+MODELS = ("decay", "schools")
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+# Default sweeps of the main job: (parameter, values).
+DEFAULT_SWEEPS = {
+    "decay": ("n0_max", (8.0, 9.0, 10.0, 12.0, 15.0)),
+    "schools": ("tau.beta", (1.0, 2.5, 5.0, 10.0, 25.0)),
+}
+
+
+class UserError(Exception):
+    """Bad input from the user: reported in one line with exit status 2."""
+
+
+def _log(args, message: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(f"pymc-hier: {message}", file=sys.stderr, flush=True)
+
+
+# -- building blocks -----------------------------------------------------------------------
+def load_data(kind: str, path: str | None):
+    """Return the data for ``kind`` from a CSV file, or the built-in lecture data."""
+    from pymc_hier import EIGHT_SCHOOLS, DecayData, SchoolsData, simulate_decay
+
+    if kind not in MODELS:
+        raise UserError(f"unknown model {kind!r} (choose from {', '.join(MODELS)})")
+    if path is None:
+        return simulate_decay() if kind == "decay" else EIGHT_SCHOOLS
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"--data: no such file {path!r}")
+    cls = DecayData if kind == "decay" else SchoolsData
+    return cls.from_csv(p)
+
+
+def build_model(kind: str, data, args):
+    """Build the model for ``kind`` with the options given on the command line."""
+    from pymc_hier import decay_model, hierarchical_normal_model
+
+    if kind == "decay":
+        t0 = args.t0 or ("known" if data.has_t0 and args.data else "latent")
+        return decay_model(data, t0=t0, n0=args.n0 or "marginal")
+    return hierarchical_normal_model(data, parametrization=args.parametrization or "noncentered",
+                                     priors=args.priors or "default")
+
+
+def _prepare_out(out: str) -> Path:
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out: cannot create folder {out!r} ({err.strerror})") from None
+    probe = path / ".pymc-hier-write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"--out: folder {out!r} is not writable ({err.strerror})") from None
+    return path
+
+
+def _fit(model, args):
+    from pymc_hier import fit
+
+    return fit(model, draws=args.draws, tune=args.tune, chains=args.chains,
+               sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
+
+
+def _attach_input(idata, data):
+    """Keep the input data with the fit so later subcommands can rebuild the model."""
+    import xarray as xr
+
+    idata["input_data"] = xr.DataTree(data.to_dataset())
+    return idata
+
+
+def _model_from_saved(idata):
+    """Rebuild the model a saved DataTree came from (needs its ``input_data`` group)."""
+    import json
+
+    from pymc_hier import DecayData, Prior, SchoolsData
+    from pymc_hier.models._spec import get_factory
+
+    if "input_data" not in idata.children:
+        raise UserError("the DataTree holds no input_data group; was it written by pymc-hier?")
+    factory = idata.attrs.get("factory")
+    ds = idata["input_data"].to_dataset()
+    data = (DecayData if factory == "decay_model" else SchoolsData).from_dataset(ds)
+    options = json.loads(idata.attrs.get("factory_options", "{}"))
+    priors = {k: Prior.from_dict(v) for k, v in json.loads(idata.attrs.get("priors", "{}")).items()}
+    return get_factory(factory)(data, priors=priors, **options), data
+
+
+def _sweep(kind, data, idata, args, param=None, values=None):
+    from pymc_hier import decay_model, hierarchical_normal_model, prior_sweep
+
+    factory = decay_model if kind == "decay" else hierarchical_normal_model
+    default_param, default_values = DEFAULT_SWEEPS[kind]
+    return prior_sweep(factory, data, param=param or default_param,
+                       values=list(values or default_values), base=idata,
+                       fit_kwargs={"draws": args.draws, "tune": args.tune,
+                                   "chains": args.chains, "sampler": args.sampler,
+                                   "random_seed": args.seed, "progressbar": False},
+                       progressbar=not args.quiet)
+
+
+# -- subcommands ---------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    """Build, fit, export the PGM, check, sweep and report."""
+    from pymc_hier import export_pgm, report, sample_predictive, save
+
+    out = _prepare_out(args.out)
+    data = load_data(args.model, args.data)
+    _log(args, f"building the {args.model} model ({len(data)} units)")
+    model = build_model(args.model, data, args)
+    _log(args, "exporting the PGM")
+    export_pgm(model, out / "pgm")
+    _log(args, f"sampling with {args.sampler} (seed {args.seed})")
+    idata = _fit(model, args)
+    _log(args, "posterior predictive checks")
+    idata = sample_predictive(idata, model, random_seed=args.seed)
+    sweep = None
+    if not args.no_sweep:
+        _log(args, "prior sweep")
+        sweep = _sweep(args.model, data, idata, args)
+        sweep.to_netcdf(out / "sweep.nc")
+    _attach_input(idata, data)
+    save(idata, out / "idata.nc")
+    path = report(idata, model, out / "report.html", sweep=sweep, command=args.command_line)
+    _log(args, f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_pgm(args) -> int:
+    """Export the model's PGM."""
+    from pymc_hier import export_pgm
+
+    out = _prepare_out(args.out)
+    data = load_data(args.model, args.data)
+    paths = export_pgm(build_model(args.model, data, args), out / "pgm")
+    for p in paths.values():
+        _log(args, f"wrote {p}")
+    return EXIT_OK
+
+
+def cmd_fit(args) -> int:
+    """Fit and save the DataTree."""
+    from pymc_hier import save
+
+    out = _prepare_out(args.out)
+    data = load_data(args.model, args.data)
+    idata = _attach_input(_fit(build_model(args.model, data, args), args), data)
+    path = save(idata, out / "idata.nc")
+    _log(args, f"wrote {path}")
+    return EXIT_OK
+
+
+def _load_saved(path: str):
+    from pymc_hier import load
+
+    if not Path(path).exists():
+        raise UserError(f"no such file {path!r}")
+    return load(path)
+
+
+def cmd_ppc(args) -> int:
+    """Add predictive samples to a saved fit and print the PPC table."""
+    from pymc_hier import ppc_table, sample_predictive, save
+
+    idata = _load_saved(args.idata)
+    model, _ = _model_from_saved(idata)
+    idata = sample_predictive(idata, model, random_seed=args.seed)
+    print(ppc_table(idata).to_dataframe().to_string())
+    if args.out:
+        save(idata, Path(args.out))
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    """Run a prior sweep from a saved fit."""
+    idata = _load_saved(args.idata)
+    _, data = _model_from_saved(idata)
+    kind = "decay" if idata.attrs.get("factory") == "decay_model" else "schools"
+    values = [float(v) for v in args.values.split(",")] if args.values else None
+    result = _sweep(kind, data, idata, args, param=args.param, values=values)
+    print(result.to_dataframe().to_string())
+    if args.out:
+        result.to_netcdf(args.out)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    """Write the report of a saved fit."""
+    import xarray as xr
+
+    from pymc_hier import report
+
+    idata = _load_saved(args.idata)
+    model, _ = _model_from_saved(idata)
+    sweep = xr.load_dataset(args.sweep) if args.sweep else None
+    out = Path(args.out)
+    _prepare_out(str(out.parent))
+    path = report(idata, model, out, sweep=sweep, command=args.command_line)
+    _log(args, f"wrote {path}")
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _sampling_options(p) -> None:
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--sampler", default="nutpie",
+                   choices=("nutpie", "pymc", "numpyro", "blackjax"),
+                   help="NUTS implementation (default nutpie)")
+    p.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain")
+    p.add_argument("--tune", type=_positive_int, default=1000, help="tuning steps per chain")
+    p.add_argument("--chains", type=_positive_int, default=4, help="number of chains")
+
+
+def _model_options(p) -> None:
+    p.add_argument("model", help="decay or schools")
+    p.add_argument("--data", help="CSV file (default: the built-in lecture data)")
+    p.add_argument("--t0", choices=("latent", "known"), help="decay: manufacture times")
+    p.add_argument("--n0", choices=("marginal", "latent"), help="decay: initial amounts")
+    p.add_argument("--parametrization", choices=("noncentered", "centered"),
+                   help="schools: parametrization")
+    p.add_argument("--priors", help="schools: prior preset (default, bda)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``pymc-hier``."""
+    parser = argparse.ArgumentParser(prog="pymc-hier", description=__doc__.split("\n\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the main job: fit, PGM, PPC, sweep and report")
+    _model_options(p)
+    _sampling_options(p)
+    p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    p.add_argument("--no-sweep", action="store_true", help="skip the default prior sweep")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("pgm", help="export the model's PGM (DOT, SVG, PNG)")
+    _model_options(p)
+    p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    p.set_defaults(func=cmd_pgm)
+
+    p = sub.add_parser("fit", help="fit and save the DataTree (idata.nc)")
+    _model_options(p)
+    _sampling_options(p)
+    p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("ppc", help="posterior predictive checks of a saved fit")
+    p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="save the DataTree with predictive groups here")
+    p.set_defaults(func=cmd_ppc)
+
+    p = sub.add_parser("sweep", help="prior-sensitivity sweep from a saved fit")
+    p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
+    p.add_argument("--param", help="swept hyperparameter (default per model)")
+    p.add_argument("--values", help="comma-separated values")
+    _sampling_options(p)
+    p.add_argument("--out", help="write the sweep Dataset (netCDF) here")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="HTML report of a saved fit")
+    p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
+    p.add_argument("--sweep", help="a sweep Dataset (netCDF) to include")
+    p.add_argument("--out", default="report.html", help="HTML file to write")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``pymc-hier``; return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed a one-line usage error
+        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    args.command_line = shlex.join(["pymc-hier", *argv])
+    try:
+        return args.func(args)
+    except (UserError, ValueError, FileNotFoundError) as err:
+        print(f"pymc-hier: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pymc-hier: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - last-resort reporting of internal failures
+        import traceback
+
+        traceback.print_exc()
+        print(f"pymc-hier: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
