@@ -1,0 +1,111 @@
+"""Keep the benchmark scripts from rotting: import them and run their non-Stan parts briefly.
+
+The numbers they print are not checked (they are benchmarks, not timed tests); what is
+checked is that every row is produced, diagnosed and tabulated, and that the pystan draws
+are reshaped chain by chain correctly.
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import _common as common  # noqa: E402
+from benchmarks import decay as decay_bench  # noqa: E402
+from benchmarks import schools as schools_bench  # noqa: E402
+
+QUICK = ["--quick", "--no-stan", "--chains", "2", "--draws", "50", "--tune", "50",
+         "--seed", "11"]
+
+
+def test_stan_data_matches_the_stan_programs(lecture_data):
+    from pymc_hier import EIGHT_SCHOOLS
+
+    for program, data in (("decay_lecture.stan", decay_bench.stan_data(lecture_data)),
+                          ("eight_schools_noncentered.stan",
+                           schools_bench.stan_data(EIGHT_SCHOOLS))):
+        code = (common.STAN_DIR / program).read_text()
+        block = code.split("data {", 1)[1].split("}", 1)[0]
+        declared = {line.split(";")[0].split()[-1] for line in block.splitlines()
+                    if ";" in line}
+        assert declared == set(data), program
+    d = decay_bench.stan_data(lecture_data)
+    assert d["N_widgets"] == len(d["t_initial"]) == len(d["N_measured"]) == 100
+
+
+def test_naive_port_is_the_lecture_model(lecture_data):
+    model = decay_bench.naive_port(lecture_data)
+    assert {v.name for v in model.free_RVs} == {"alpha", "N_initial"}
+    assert [v.name for v in model.observed_RVs] == ["N_measured"]
+    assert model.rvs_to_transforms[model["alpha"]] is not None  # alpha > 0
+    assert model.initial_point()["alpha_log__"] == 0.0  # PyMC's default init: alpha = 1 /s
+
+
+def test_table_and_ratios():
+    ref = common.Result("ref", "pystan", 10, 2, 10, ess_bulk=100.0, rhat=1.0, mean=1.0,
+                        sample_s=10.0, compile_s=30.0)
+    fast = common.Result("fast", "nutpie", 10, 2, 10, ess_bulk=1000.0, rhat=1.0, mean=1.0,
+                         sample_s=1.0, compile_s=1.0)
+    bad = common.Result("bad", "nutpie", 10, 2, 10, ess_bulk=5.0, rhat=2.0, mean=math.inf,
+                        divergences=3, sample_s=1.0)
+    text = common.table([ref, fast, bad], var="alpha", reference="ref")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| ") and "method" not in line}
+    assert "| 100x |" in rows["fast"]  # 1000/1 vs 100/10 ESS per sampling second
+    assert rows["fast"].rstrip().endswith("| yes |")
+    assert rows["bad"].rstrip().endswith("| NO |")
+    assert fast.total_s == pytest.approx(2.0)
+    json.dumps(bad.to_dict())  # non-finite values become null, not invalid JSON
+
+
+def test_pystan_draws_are_reshaped_by_chain():
+    fit_module = pytest.importorskip("stan.fit")
+    n_chains, n_draws = 3, 4
+    outputs = []
+    for c in range(n_chains):
+        lines = []
+        for d in range(n_draws):
+            values = {"lp__": -1.0, "accept_stat__": 0.9, "stepsize__": 0.1,
+                      "treedepth__": 2.0, "n_leapfrog__": 3.0,
+                      "divergent__": float(c == 1 and d == 2), "energy__": 1.0,
+                      "alpha": 10.0 * c + d, "v.1": 100.0 * c + d, "v.2": -(100.0 * c + d)}
+            lines.append(json.dumps({"topic": "sample", "values": values}))
+        outputs.append("\n".join(lines).encode())
+    fit = fit_module.Fit(tuple(outputs), n_chains, ("alpha", "v"), ("alpha", "v.1", "v.2"),
+                         ([], [2]), 0, n_draws, 1, False)
+    tree = common.stan_to_datatree(fit, ["alpha", "v"], dims={"v": ["k"]})
+    alpha = tree["posterior"]["alpha"].values
+    expected = 10.0 * np.arange(n_chains)[:, None] + np.arange(n_draws)[None, :]
+    np.testing.assert_array_equal(alpha, expected)
+    v = tree["posterior"]["v"].values
+    np.testing.assert_array_equal(v[..., 0], 100.0 * np.arange(n_chains)[:, None]
+                                  + np.arange(n_draws)[None, :])
+    np.testing.assert_array_equal(v[..., 1], -v[..., 0])
+    div = tree["sample_stats"]["diverging"].values
+    assert div.sum() == 1 and div[1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bench", [decay_bench, schools_bench], ids=["decay", "schools"])
+def test_quick_run_without_stan(bench, tmp_path, capsys):
+    out = tmp_path / "result.json"
+    payload = bench.main([*QUICK, "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "| method |" in printed
+    saved = json.loads(out.read_text())
+    assert saved["settings"] == {"draws": 50, "tune": 50, "chains": 2, "seed": 11}
+    names = [r["name"] for r in saved["results"]]
+    assert names == [r["name"] for r in payload["results"]]
+    assert not any("Stan" in n for n in names)
+    for r in saved["results"]:
+        assert r["ess_bulk"] is None or r["ess_bulk"] > 0, r["name"]
+        assert r["sample_s"] > 0, r["name"]
+    if bench is decay_bench:
+        assert {"naive PyMC port (s)", "naive PyMC port (days)"} <= set(names)
