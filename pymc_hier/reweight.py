@@ -44,7 +44,7 @@ def psis_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float, float]:
         Normalised smoothed log weights (``logsumexp == 0``), same shape.
     khat : float
         Pareto shape estimate; above 0.7 the estimate is unreliable (``-inf`` when all
-        ratios are equal and the weights are exactly uniform).
+        finite ratios are equal and the weights are exactly uniform over those draws).
     ess : float
         Effective sample size of the weights, ``1 / sum(w**2)``.
 
@@ -60,14 +60,17 @@ def psis_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float, float]:
     if not finite.any():
         raise ValueError("log_ratios: no draw has a finite log ratio; the new prior excludes "
                          "every posterior draw")
-    if finite.all() and np.ptp(log_ratios) == 0:
-        # the same density up to a constant (e.g. the base setting itself): equal weights
-        n = log_ratios.size
-        return np.full(log_ratios.shape, -np.log(n)), -np.inf, float(n)
+    finite_lr = log_ratios[finite]
+    if np.ptp(finite_lr) <= 1e-9 * max(1.0, float(np.abs(finite_lr).max())):
+        # equal ratios wherever the new density is positive (the base setting itself, or a
+        # narrower Uniform bound): exactly uniform weights over those draws, no tail to fit
+        n = int(finite.sum())
+        return np.where(finite, -np.log(n), -np.inf), -np.inf, float(n)
     # Shift for numerical safety: PSIS is invariant to a constant.
     shifted = log_ratios - log_ratios[finite].max()
     axes = tuple(range(-shifted.ndim, 0))
-    log_w, khat = array_stats.psislw(-shifted, r_eff=1, axis=axes)
+    with np.errstate(all="ignore"):  # extreme tails overflow inside the GPD fit; k-hat says so
+        log_w, khat = array_stats.psislw(-shifted, r_eff=1, axis=axes)
     log_w = np.asarray(log_w, dtype=float)
     log_w = log_w - logsumexp(log_w)
     ess = float(np.exp(-logsumexp(2 * log_w)))
@@ -98,7 +101,12 @@ def weighted_stats(draws: np.ndarray, log_weights: np.ndarray | None, *,
     """
     x = np.asarray(draws, dtype=float)
     n = x.shape[0]
-    w = np.full(n, 1.0 / n) if log_weights is None else np.exp(log_weights - logsumexp(log_weights))
+    if log_weights is None:
+        w = np.full(n, 1.0 / n)
+    else:
+        w = np.exp(log_weights - logsumexp(log_weights))
+        keep = w > 0  # zero-weight draws carry no information (and would skew quantiles)
+        x, w, n = x[keep], w[keep], int(keep.sum())
     wb = w.reshape((n,) + (1,) * (x.ndim - 1))
     mean = np.sum(wb * x, axis=0)
     dev2 = (x - mean) ** 2

@@ -63,20 +63,42 @@ def prior_sensitivity(idata, model, *, var_names: Sequence[str] | None = None,
     known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
     if var_names is None:
         var_names = [n for n in known if n in posterior.data_vars]
-    blind = []
+    blind, visible = [], []
     log_prior = tree["log_prior"]
     for rv in model.free_RVs:
-        if rv.name in log_prior.data_vars:
-            lp = log_prior[rv.name].values
-            if np.all(np.isfinite(lp)) and np.ptp(lp.reshape(lp.shape[0] * lp.shape[1], -1),
-                                                   axis=0).max() == 0:
-                blind.append(f"{rv.name} (constant log prior, e.g. Uniform)")
-    blind += [f"{n} (not a model variable)" for n in posterior.data_vars if n not in known]
-    if blind:
+        if rv.name not in log_prior.data_vars:
+            continue
+        lp = log_prior[rv.name].values
+        flat = lp.reshape(lp.shape[0] * lp.shape[1], -1)
+        if np.all(np.isfinite(lp)) and np.ptp(flat, axis=0).max() <= 1e-12 * max(
+                1.0, float(np.abs(flat).max())):
+            blind.append(rv.name)
+        else:
+            visible.append(rv.name)
+    unseen = [f"{n} (constant log prior, e.g. Uniform)" for n in blind]
+    unseen += [f"{n} (not a model variable)" for n in posterior.data_vars if n not in known]
+    if unseen:
         warnings.warn(
-            "power-scaling cannot see the prior of " + ", ".join(blind) + ": scaling a "
+            "power-scaling cannot see the prior of " + ", ".join(unseen) + ": scaling a "
             "constant or absent log-density changes nothing, so the diagnostic is blind to "
             "these priors and their bounds (sweep them with prior_sweep instead)",
             PowerScalingBlindWarning, stacklevel=2,
         )
-    return psense_summary(tree, var_names=list(var_names), threshold=threshold)
+    if not visible:
+        return _likelihood_only(tree, list(var_names))
+    return psense_summary(tree, var_names=list(var_names), threshold=threshold,
+                          prior_var_names=visible)
+
+
+def _likelihood_only(tree, var_names):
+    """Likelihood sensitivity alone, for models whose priors power-scaling cannot see."""
+    import pandas as pd
+    from arviz_base import dataset_to_dataframe
+    from arviz_stats import psense
+
+    lik = psense(tree, var_names=var_names, group="likelihood")
+    df = dataset_to_dataframe(lik.expand_dims(component=["likelihood"]),
+                              sample_dims=["component"]).T
+    out = pd.DataFrame({"prior": np.nan, "likelihood": df["likelihood"]}, index=df.index)
+    out["diagnosis"] = "prior not visible to power-scaling"
+    return out.round(3)

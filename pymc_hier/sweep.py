@@ -36,15 +36,17 @@ from pymc_hier.reweight import (
     wider_support,
 )
 
-__all__ = ["METHODS", "prior_sweep"]
+__all__ = ["METHODS", "clear_compile_cache", "prior_sweep"]
 
 #: Accepted values of ``method``.
 METHODS = ("auto", "reweight", "refit")
 _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None}
 _STATS = ("mean", "sd", "mcse_mean")
 
-# Per-process cache of compiled models, so that workers that receive a pickled refit job
-# (Dask, process pools) compile each model once rather than once per setting. Bounded.
+# Per-process cache of compiled models keyed by the model's config hash (factory, options,
+# priors, data), so that repeated sweeps of one model and workers that receive a pickled
+# refit job (Dask, process pools) compile once rather than once per sweep or setting.
+# Bounded; emptied by clear_compile_cache().
 _COMPILED: OrderedDict[str, Any] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()
 _COMPILED_MAX = 4
@@ -65,6 +67,29 @@ def _compile(model):
     import nutpie
 
     return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def _cached_compile(key: str | None, build: Callable):
+    """Compile ``build()`` with nutpie, once per ``key`` and process (None: no caching)."""
+    if key is None:
+        return _compile(build())
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            _COMPILED.move_to_end(key)
+            return hit
+    compiled = _compile(build())
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    return compiled
+
+
+def clear_compile_cache() -> None:
+    """Forget the compiled models kept for reuse by later sweeps in this process."""
+    with _COMPILED_LOCK:
+        _COMPILED.clear()
 
 
 @dataclass
@@ -89,15 +114,8 @@ class _RefitJob:
     def _compiled(self):
         if self.compiled is not None:
             return self.compiled
-        with _COMPILED_LOCK:
-            hit = _COMPILED.get(self.key)
-        if hit is None:
-            hit = _compile(self.factory(self.data, hyper_data=True, **self.model_kwargs))
-            with _COMPILED_LOCK:
-                _COMPILED[self.key] = hit
-                while len(_COMPILED) > _COMPILED_MAX:
-                    _COMPILED.popitem(last=False)
-        return hit
+        return _cached_compile(
+            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs))
 
     def __call__(self) -> dict:
         posterior = _sample(self._compiled(), self.hyper, self.sample_kwargs)
@@ -238,12 +256,12 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     spec = get_spec(model)
     settings, base_hyper = resolve_settings(model, spec, param, values)
     var_names = _var_names(model, var_names)
-    key = (spec.config_hash() if spec is not None else f"{fname}:{id(model)}")
+    key = spec.config_hash() if spec is not None else None
     sample_kw = {k: fit[k] for k in ("draws", "tune", "chains")}
 
     compiled = None
     if base is None or method != "reweight":
-        compiled = _compile(model)
+        compiled = _cached_compile(key, lambda: model)
     if base is None:
         posterior = _sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
     else:
@@ -268,7 +286,7 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         "random_seed": fit["random_seed"],
         "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
         "sampler": "nutpie",
-        "config_hash": key,
+        "config_hash": key or "",
         "quantiles": list(quantiles),
     })
 
@@ -321,10 +339,10 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
             try:
                 log_w, khat, ess = psis_log_weights(log_ratio)
             except ValueError as err:
-                reason = str(err)
+                reason = f"reweighting failed: {err}"
             else:
                 row["pareto_k"], row["ess_weights"] = khat, ess
-                if khat > khat_threshold:
+                if not khat <= khat_threshold:  # NaN counts as unreliable
                     reason = f"pareto_k={khat:.2f} > {khat_threshold}"
                 if not reason or method == "reweight":
                     row["stats"] = _summarise(posterior, var_names, log_w, quantiles)

@@ -13,11 +13,13 @@ _MARKERS = {"reweight": "o", "refit": "s"}
 
 
 def _x_axis(ds: xr.Dataset) -> tuple[np.ndarray, str, bool]:
-    """Return the swept value per setting (a numeric coordinate), else the index."""
-    for name, coord in ds.coords.items():
-        if name != "setting" and coord.dims == ("setting",) and coord.dtype.kind == "f" \
-                and np.all(np.isfinite(coord.values)):
-            return coord.values, name, True
+    """Return the swept value per setting (a numeric coordinate that varies), else the index."""
+    numeric = [(name, coord.values) for name, coord in ds.coords.items()
+               if name != "setting" and coord.dims == ("setting",) and coord.dtype.kind == "f"
+               and np.all(np.isfinite(coord.values))]
+    for name, values in numeric:
+        if len(np.unique(values)) == len(values):
+            return values, name, True
     return np.arange(ds.sizes["setting"]), "setting", False
 
 

@@ -1,0 +1,351 @@
+"""prior_sweep: reweighting, refitting, executors, plots, power-scaling and bad input.
+
+Fast tests use a conjugate model (a normal mean with known standard errors) whose exact
+posterior is known, so reweighted and refitted summaries are checked against exact values
+within Monte Carlo error. Slow tests use the eight-schools factory.
+"""
+
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from types import MappingProxyType
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from scipy import stats
+
+from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData
+from pymc_hier.models._spec import ModelSpec, finish_model, prior_variable
+from pymc_hier.priors import resolve_priors
+from pymc_hier.reweight import (
+    joint_logp_function,
+    psis_log_weights,
+    support_function,
+    weighted_stats,
+    wider_support,
+)
+from pymc_hier.sensitivity import PowerScalingBlindWarning, prior_sensitivity
+from pymc_hier.sweep import prior_sweep
+from pymc_hier.sweep_plots import plot_sweep
+
+SEED = 20261124
+DATA = SchoolsData(y=[2.0, 4.0, 3.0, 5.0], sigma=[2.0, 2.0, 1.5, 3.0])
+DEFAULTS = MappingProxyType({"mu": Prior("Normal", mu=0.0, sigma=5.0)})
+FAST_FIT = {"draws": 400, "tune": 300, "chains": 2, "random_seed": SEED}
+
+
+def normal_mean_model(data, *, priors=None, pgm=None, hyper_data=False):
+    """y_j ~ Normal(mu, sigma_j) with known sigma_j; a real (tiny) factory for the tests."""
+    priors = resolve_priors(priors, DEFAULTS, factory="normal_mean_model")
+    with pm.Model(coords={"school": list(data.names)}) as model:
+        sigma = pm.Data("sigma", np.asarray(data.sigma), dims="school")
+        mu = prior_variable("mu", priors["mu"], hyper_data=hyper_data)
+        pm.Normal("y", mu, sigma, observed=np.asarray(data.y), dims="school")
+    spec = ModelSpec(factory="normal_mean_model", options={}, priors=MappingProxyType(priors),
+                     data=data)
+    return finish_model(model, spec, pgm=pgm)
+
+
+def likelihood_moments(data=DATA):
+    prec = np.sum(1 / data.sigma**2)
+    return np.sum(data.y / data.sigma**2) / prec, prec**-0.5
+
+
+def exact_normal(m0, s0, data=DATA):
+    """Exact posterior of mu under a Normal(m0, s0) prior."""
+    m, s = likelihood_moments(data)
+    prec = 1 / s**2 + 1 / s0**2
+    return stats.norm((m / s**2 + m0 / s0**2) / prec, prec**-0.5)
+
+
+def exact_uniform(lower, upper, data=DATA):
+    """Exact posterior of mu under a Uniform(lower, upper) prior (a truncated normal)."""
+    m, s = likelihood_moments(data)
+    return stats.truncnorm((lower - m) / s, (upper - m) / s, loc=m, scale=s)
+
+
+def as_posterior(dist, rng, chains=4, draws=1000):
+    """A DataTree with the exact posterior's independent draws, shaped like an MCMC fit."""
+    mu = dist.rvs(size=(chains, draws), random_state=rng)
+    return xr.DataTree.from_dict({"posterior": xr.Dataset({"mu": (("chain", "draw"), mu)})})
+
+
+def assert_within_mcse(ds, exact, *, var="mu", k=3.0):
+    for label, d in zip(ds.setting.values, exact, strict=True):
+        row = ds[var].sel(setting=label)
+        mean, mcse = float(row.sel(stat="mean")), float(row.sel(stat="mcse_mean"))
+        assert abs(mean - d.mean()) <= k * mcse, (label, mean, d.mean(), mcse)
+
+
+# -- NumPy kernels ------------------------------------------------------------------------
+def test_psis_recovers_a_shifted_normal(rng):
+    x = rng.normal(size=(4, 1000))
+    log_ratio = stats.norm(0.5, 1).logpdf(x) - stats.norm(0, 1).logpdf(x)
+    log_w, khat, ess = psis_log_weights(log_ratio)
+    st = weighted_stats(x.ravel(), log_w.ravel(), quantiles=[0.5])
+    assert khat < 0.7
+    assert 0 < ess < x.size
+    assert abs(st["mean"] - 0.5) <= 3 * st["mcse_mean"]
+
+
+def test_psis_at_extremes(rng):
+    x = rng.normal(size=4000)
+    # ratios of order 1e3 would overflow exp(); -inf marks draws outside a new support
+    log_ratio = 1e3 * x
+    log_ratio[x > 2] = -np.inf
+    log_w, khat, ess = psis_log_weights(log_ratio)
+    assert np.all(np.isfinite(log_w[x <= 2])) and np.all(np.isneginf(log_w[x > 2]))
+    assert np.isclose(np.logaddexp.reduce(log_w[x <= 2]), 0.0)
+    assert khat > 0.7 and ess >= 1
+    # far shift: unreliable
+    assert psis_log_weights(stats.norm(4, 0.3).logpdf(x) - stats.norm(0, 1).logpdf(x))[1] > 0.7
+    # equal ratios: exactly uniform weights
+    log_w, khat, ess = psis_log_weights(np.full(10, 3.0))
+    assert np.allclose(log_w, -np.log(10)) and khat == -np.inf and ess == 10
+    with pytest.raises(ValueError, match="excludes every posterior draw"):
+        psis_log_weights(np.full(10, -np.inf))
+
+
+def test_weighted_stats_equal_weights_match_numpy(rng):
+    x = rng.normal(size=(500, 3))
+    q = [0.05, 0.5, 0.95]
+    st = weighted_stats(x, None, quantiles=q)
+    np.testing.assert_allclose(st["mean"], x.mean(0))
+    np.testing.assert_allclose(st["sd"], x.std(0))
+    np.testing.assert_allclose(st["quantile"], np.quantile(x, q, axis=0, method="hazen"))
+    np.testing.assert_allclose(st["mcse_mean"], x.std(0) / np.sqrt(500))
+    # weights concentrated on one draw give that draw
+    log_w = np.full(500, -np.inf)
+    log_w[7] = 0.0
+    st = weighted_stats(x, log_w, quantiles=q)
+    np.testing.assert_allclose(st["mean"], x[7])
+    np.testing.assert_allclose(st["quantile"], np.tile(x[7], (3, 1)))
+
+
+# -- model layer --------------------------------------------------------------------------
+def test_joint_logp_and_support_follow_the_hyperparameters():
+    model = normal_mean_model(DATA, priors={"mu": Prior("Uniform", lower=-10, upper=10)},
+                              hyper_data=True)
+    names = ["mu__lower", "mu__upper"]
+    logp = joint_logp_function(model, names)
+    mu = np.array([-5.0, 1.0, 9.0])
+    got_old = logp({"mu": mu}, {"mu__lower": -10.0, "mu__upper": 10.0})
+    got_new = logp({"mu": mu}, {"mu__lower": -10.0, "mu__upper": 5.0})
+    lik = stats.norm(mu[:, None], DATA.sigma).logpdf(DATA.y).sum(1)
+    np.testing.assert_allclose(got_old, lik - np.log(20))
+    np.testing.assert_allclose(got_new[:2], lik[:2] - np.log(15))
+    assert np.isneginf(got_new[2])
+    support = support_function(model, names)
+    old = support({"mu__lower": -10.0, "mu__upper": 10.0})
+    assert wider_support(old, support({"mu__lower": -10.0, "mu__upper": 12.0})) == ["mu"]
+    assert wider_support(old, support({"mu__lower": -3.0, "mu__upper": 5.0})) == []
+
+
+# -- reweighting against exact posteriors --------------------------------------------------
+def test_reweight_matches_exact_conjugate_posteriors(rng):
+    base = as_posterior(exact_normal(0, 5), rng)
+    values = [2.0, 3.0, 5.0, 8.0]
+    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=values, base=base,
+                     method="reweight", progressbar=False)
+    assert ds.sizes["setting"] == 4
+    np.testing.assert_array_equal(ds["mu.sigma"].values, values)
+    assert (ds.method == "reweight").all() and (ds.status == "ok").all()
+    assert (ds.pareto_k < 0.7).all()
+    assert_within_mcse(ds, [exact_normal(0, s) for s in values])
+    # the base setting itself gets exactly uniform weights
+    assert float(ds.ess_weights.sel(setting="mu.sigma=5")) == 4000
+
+
+def test_reweight_narrower_uniform_bound_and_refuse_wider(rng):
+    prior = Prior("Uniform", lower=-10, upper=10)
+    base = as_posterior(exact_uniform(-10, 10), rng)
+    ds = prior_sweep(normal_mean_model, DATA, param="mu.upper", values=[4.0, 3.5, 12.0],
+                     base=base, method="reweight", model_kwargs={"priors": {"mu": prior}},
+                     progressbar=False)
+    assert list(ds.support_wider.values) == [False, False, True]
+    assert list(ds.status.values) == ["ok", "ok", "failed"]
+    assert "wider" in str(ds.error.values[2])
+    assert np.isnan(ds.mu.values[2]).all()
+    assert_within_mcse(ds.isel(setting=[0, 1]), [exact_uniform(-10, 4), exact_uniform(-10, 3.5)])
+
+
+# -- refit and auto (one small compiled model shared through the compile cache) ------------
+TN_BASE = Prior("TruncatedNormal", mu=0.0, sigma=5.0, lower=-10.0, upper=10.0)
+TN_VALUES = [
+    TN_BASE.with_params(upper=4.0),    # narrower support: reweighted
+    TN_BASE.with_params(upper=12.0),   # wider support: refitted
+    TN_BASE.with_params(mu=8.0, sigma=0.2),  # far from the base posterior: k-hat > 0.7
+]
+TN_KW = {"param": "mu", "model_kwargs": {"priors": {"mu": TN_BASE}}, "fit_kwargs": FAST_FIT,
+         "progressbar": False}
+
+
+def exact_tn(prior, data=DATA):
+    """Exact posterior of mu under a TruncatedNormal prior: a truncated normal."""
+    p = prior.params
+    d = exact_normal(p["mu"], p["sigma"], data)
+    m, s = d.mean(), d.std()
+    return stats.truncnorm((p["lower"] - m) / s, (p["upper"] - m) / s, loc=m, scale=s)
+
+
+@pytest.fixture(scope="module")
+def auto_sweep():
+    return prior_sweep(normal_mean_model, DATA, values=TN_VALUES, method="auto", **TN_KW)
+
+
+@pytest.mark.slow
+def test_auto_refits_wider_support_and_high_khat(auto_sweep):
+    ds = auto_sweep
+    assert list(ds.method.values) == ["reweight", "refit", "refit"]
+    assert (ds.status == "ok").all()
+    assert bool(ds.support_wider.values[1]) and np.isnan(ds.pareto_k.values[1])
+    assert ds.pareto_k.values[0] < 0.7 < ds.pareto_k.values[2]
+    assert_within_mcse(ds, [exact_tn(p) for p in TN_VALUES])
+    assert ds.attrs["random_seed"] == SEED and ds.attrs["sampler"] == "nutpie"
+    np.testing.assert_array_equal(ds["mu.upper"].values, [4.0, 12.0, 10.0])
+
+
+class FailingExecutor(Executor):
+    """Runs jobs in a thread pool; the ``fail_at``-th submission fails, later ones too if
+    ``shut_down`` (an executor that dies mid-sweep)."""
+
+    def __init__(self, fail_at, *, shut_down=False):
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.fail_at, self.shut_down, self.n = fail_at, shut_down, 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.n += 1
+        if self.shut_down and self.n > self.fail_at:
+            raise RuntimeError("executor shut down")
+        if self.n == self.fail_at:
+            fut = Future()
+            fut.set_exception(ConnectionError("worker lost"))
+            return fut
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, **kwargs):
+        self.pool.shutdown(wait=wait)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shut_down", [False, True])
+def test_executor_failing_mid_sweep_keeps_finished_settings(auto_sweep, shut_down):
+    with FailingExecutor(2, shut_down=shut_down) as ex:
+        ds = prior_sweep(normal_mean_model, DATA, values=TN_VALUES, method="refit",
+                         executor=ex, **TN_KW)
+    want = ["ok", "failed", "failed" if shut_down else "ok"]
+    assert list(ds.status.values) == want
+    assert "worker lost" in str(ds.error.values[1])
+    if shut_down:
+        assert "shut down" in str(ds.error.values[2])
+    ok = ds.status.values == "ok"
+    assert np.isnan(ds.mu.values[~ok]).all()
+    exact = [exact_tn(p) for p, o in zip(TN_VALUES, ok, strict=True) if o]
+    assert_within_mcse(ds.isel(setting=ok), exact)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_in_process_refit(auto_sweep):
+    distributed = pytest.importorskip("distributed")
+    kwargs = {**TN_KW, "values": TN_VALUES[1:], "method": "refit"}
+    local = prior_sweep(normal_mean_model, DATA, **kwargs)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = prior_sweep(normal_mean_model, DATA, executor=client.get_executor(), **kwargs)
+    assert (remote.status == "ok").all()
+    xr.testing.assert_equal(remote.mu, local.mu)
+
+
+def test_plot_sweep_returns_a_figure(rng):
+    import matplotlib.pyplot as plt
+
+    base = as_posterior(exact_normal(0, 5), rng)
+    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[0.5, 2.0, 8.0],
+                     base=base, method="reweight", progressbar=False)
+    fig = plot_sweep(ds)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "mu.sigma" and ax.get_ylabel() == "mu"
+    assert ax.get_xscale() == "log"
+    assert len(ax.collections) == 1  # the interval band
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), ds.mu.sel(stat="mean").values)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="var_names"):
+        plot_sweep(ds, ["nope"])
+
+
+# -- power-scaling --------------------------------------------------------------------------
+def test_prior_sensitivity_flags_a_strong_prior_and_warns_for_uniform(rng):
+    strong = Prior("Normal", mu=-5.0, sigma=0.5)
+    model = normal_mean_model(DATA, priors={"mu": strong})
+    m, s = likelihood_moments()
+    prec = 1 / s**2 + 1 / 0.5**2
+    idata = as_posterior(stats.norm((m / s**2 - 5 / 0.5**2) / prec, prec**-0.5), rng)
+    table = prior_sensitivity(idata, model)
+    assert table.loc["mu", "prior"] > 0.05
+    assert "log_prior" not in idata.children  # input untouched
+    model_u = normal_mean_model(DATA, priors={"mu": Prior("Uniform", lower=-10, upper=10)})
+    with pytest.warns(PowerScalingBlindWarning, match="mu"):
+        table = prior_sensitivity(as_posterior(exact_uniform(-10, 10), rng), model_u)
+    assert np.isnan(table.loc["mu", "prior"]) and table.loc["mu", "likelihood"] > 0
+
+
+# -- bad input ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"param": "sigma_mu"}, "unknown parameter 'sigma_mu'"),
+    ({"param": "mu.nope"}, "has no parameter 'nope'"),
+    ({"values": []}, "values: empty"),
+    ({"values": [1.0, 2.0, 1.0]}, "not unique"),
+    ({"values": 3.0}, "sequence of settings"),
+    ({"values": [1.0, -1.0]}, "must be > 0"),
+    ({"values": [1.0, float("nan")]}, "finite"),
+    ({"param": "mu", "values": [Prior("Cauchy", alpha=0, beta=1)]}, "must be a Normal"),
+    ({"param": "mu", "values": [1.0]}, "takes Prior objects"),
+    ({"method": "magic"}, "method: unknown value"),
+    ({"fit_kwargs": {"draw": 10}}, "fit_kwargs: unknown"),
+    ({"var_names": ["theta"]}, "var_names: 'theta'"),
+    ({"quantiles": [0.5, 1.5]}, "quantiles"),
+])
+def test_bad_input_is_rejected(kwargs, match):
+    args = {"param": "mu.sigma", "values": [1.0, 2.0], "method": "reweight",
+            "progressbar": False, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        prior_sweep(normal_mean_model, DATA, **args)
+
+
+def test_unknown_factory_name_and_base_without_variables(rng):
+    with pytest.raises(ValueError, match="unknown model factory"):
+        prior_sweep("nope_model", DATA, param="mu.sigma", values=[1.0])
+    base = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": (("chain", "draw"),
+                                                                 np.zeros((1, 5)))})})
+    with pytest.raises(ValueError, match="lacks the model's free variables"):
+        prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[1.0], base=base,
+                    method="reweight", progressbar=False)
+
+
+def test_prior_values_sweep_the_whole_prior(rng):
+    base = as_posterior(exact_normal(0, 5), rng)
+    values = [Prior("Normal", mu=1.0, sigma=4.0), {"dist": "Normal", "mu": 3.0, "sigma": 2.0}]
+    ds = prior_sweep(normal_mean_model, DATA, param="mu", values=values, base=base,
+                     method="reweight", progressbar=False)
+    assert list(ds.setting.values) == ["Normal(μ=1, σ=4)", "Normal(μ=3, σ=2)"]
+    np.testing.assert_array_equal(ds["mu.mu"].values, [1.0, 3.0])
+    assert_within_mcse(ds, [exact_normal(1, 4), exact_normal(3, 2)])
+
+
+# -- eight schools (slow) ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_eight_schools_reweight_agrees_with_refit():
+    values = [2.5, 3.5, 5.0, 7.5, 10.0]
+    kw = dict(param="tau.beta", values=values, var_names=["mu", "tau"], progressbar=False,
+              fit_kwargs={"draws": 1000, "tune": 1000, "chains": 4, "random_seed": SEED})
+    rw = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, method="reweight", **kw)
+    rf = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, method="refit", **kw)
+    assert (rw.pareto_k < 0.7).all() and (rf.status == "ok").all()
+    for var in ("mu", "tau"):
+        a, b = rw[var], rf[var]
+        diff = abs(a.sel(stat="mean") - b.sel(stat="mean"))
+        tol = 3 * np.hypot(a.sel(stat="mcse_mean"), b.sel(stat="mcse_mean"))
+        assert (diff <= tol).all(), (var, diff.values, tol.values)
+    # a larger prior scale lets tau grow
+    assert np.all(np.diff(rw.tau.sel(stat="mean").values) > 0)
