@@ -1,0 +1,143 @@
+"""Benchmark prior sweeps (issue 7): the naive loop against ``prior_sweep(method="auto")``.
+
+One run, two sweeps:
+
+- eight schools, 20 settings of tau's prior scale (``tau.beta``, HalfCauchy);
+- the widgets (decay model on ``simulate_decay()``), 10 settings of ``N0_max``.
+
+The naive loop rebuilds the model with the setting's prior (or data), compiles it with
+nutpie and samples it, per setting. ``prior_sweep`` builds and compiles once, samples a base
+fit once, reweights where PSIS is reliable and refits the rest with the compiled model.
+Both use the same draws, tune, chains and seeds. The table gives wall times, the ratio,
+which method each sweep setting used, and the largest disagreement of the posterior means
+in Monte Carlo standard errors, ``|m_sweep - m_naive| / sqrt(mcse_sweep^2 + mcse_naive^2)``.
+
+Usage::
+
+    python benchmarks/sweep.py                 # full run
+    python benchmarks/sweep.py --quick         # smoke test (few settings, short chains)
+    python benchmarks/sweep.py --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import time
+
+import numpy as np
+
+SEED = 20261124
+
+
+def naive_loop(build, values, var_names, fit) -> tuple[float, dict]:
+    """Rebuild, compile and sample per setting; return wall time and per-setting stats."""
+    import nutpie
+
+    from pymc_hier.sweep import _summarise
+
+    t0 = time.perf_counter()
+    out = {}
+    for i, v in enumerate(values):
+        model = build(v)
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        seed = int(np.random.SeedSequence(fit["random_seed"], spawn_key=(i,))
+                   .generate_state(1)[0])
+        trace = nutpie.sample(compiled, draws=fit["draws"], tune=fit["tune"],
+                              chains=fit["chains"], seed=seed, progress_bar=False)
+        out[v] = _summarise(trace["posterior"].to_dataset(), var_names, None, (0.5,))
+    return time.perf_counter() - t0, out
+
+
+def disagreement(ds, naive: dict, values, var_names) -> float:
+    """Largest |mean difference| in MCSE units over settings and variables."""
+    worst = 0.0
+    for label, v in zip(ds.setting.values, values, strict=True):
+        for name in var_names:
+            a = ds[name].sel(setting=label)
+            m_s, se_s = a.sel(stat="mean").values, a.sel(stat="mcse_mean").values
+            m_n, se_n = naive[v][name][0], naive[v][name][2]
+            worst = max(worst, float(np.max(np.abs(m_s - m_n) / np.hypot(se_s, se_n))))
+    return worst
+
+
+def run_case(name, factory, data, *, param, values, build, var_names, fit) -> dict:
+    from pymc_hier.sweep import clear_compile_cache, prior_sweep
+
+    clear_compile_cache()  # the sweep pays for its own compile
+    t0 = time.perf_counter()
+    ds = prior_sweep(factory, data, param=param, values=values, method="auto",
+                     fit_kwargs=fit, var_names=var_names, progressbar=False)
+    t_sweep = time.perf_counter() - t0
+    t_naive, naive = naive_loop(build, values, var_names, fit)
+    methods = ds.method.values.tolist()
+    row = {
+        "case": name, "settings": len(values), "naive_s": t_naive, "sweep_s": t_sweep,
+        "ratio": t_naive / t_sweep, "reweighted": methods.count("reweight"),
+        "refitted": methods.count("refit"), "failed": int((ds.status != "ok").sum()),
+        "max_khat": float(np.nanmax(ds.pareto_k.values)),
+        "max_disagreement_mcse": disagreement(ds, naive, values, var_names),
+    }
+    print(f"{name}: naive {t_naive:.1f} s, sweep {t_sweep:.1f} s, ratio {row['ratio']:.1f}x, "
+          f"{row['reweighted']} reweighted / {row['refitted']} refitted, max disagreement "
+          f"{row['max_disagreement_mcse']:.2f} MCSE", flush=True)
+    return row
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few settings, short chains")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--only", choices=["schools", "decay"], help="run one case")
+    args = parser.parse_args(argv)
+
+    from pymc_hier import EIGHT_SCHOOLS, Prior, simulate_decay
+    from pymc_hier.models._spec import get_factory
+
+    if args.quick:
+        fit = {"draws": 200, "tune": 200, "chains": 2, "random_seed": SEED}
+        n_schools, n_decay = 3, 2
+    else:
+        fit = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": SEED}
+        n_schools, n_decay = 20, 10
+    rows = []
+    if args.only in (None, "schools"):
+        schools = get_factory("eight_schools_model")
+        betas = [float(b) for b in np.round(np.geomspace(1.0, 25.0, n_schools), 4)]
+        rows.append(run_case(
+            "eight schools, tau.beta", "eight_schools_model", EIGHT_SCHOOLS,
+            param="tau.beta", values=betas, var_names=["mu", "tau"], fit=fit,
+            build=lambda b: schools(EIGHT_SCHOOLS, priors={"tau": Prior("HalfCauchy", beta=b)}),
+        ))
+    if args.only in (None, "decay"):
+        decay = get_factory("decay_model")
+        data = simulate_decay()
+        n0 = [float(v) for v in np.round(np.linspace(1.0, 2.0, n_decay) * data.n0_max, 4)]
+        rows.append(run_case(
+            "decay, N0_max", "decay_model", data, param="N0_max", values=n0,
+            var_names=["alpha"], fit=fit,
+            build=lambda v: decay(dataclasses.replace(data, n0_max=v)),
+        ))
+    total_naive = sum(r["naive_s"] for r in rows)
+    total_sweep = sum(r["sweep_s"] for r in rows)
+    print("\n| case | settings | naive loop (s) | prior_sweep auto (s) | ratio | reweighted / "
+          "refitted | max k-hat | max disagreement (MCSE) |\n|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['settings']} | {r['naive_s']:.1f} | {r['sweep_s']:.1f} | "
+              f"{r['ratio']:.1f}x | {r['reweighted']} / {r['refitted']} | {r['max_khat']:.2f} "
+              f"| {r['max_disagreement_mcse']:.2f} |")
+    print(f"| total | {sum(r['settings'] for r in rows)} | {total_naive:.1f} | "
+          f"{total_sweep:.1f} | {total_naive / total_sweep:.1f}x | | | |")
+    print(f"\n{platform.processor() or platform.machine()}, python {platform.python_version()}; "
+          f"draws={fit['draws']} tune={fit['tune']} chains={fit['chains']} "
+          f"seed={fit['random_seed']}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"fit": fit, "rows": rows}, fh, indent=2)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
