@@ -73,3 +73,26 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+
+
+# -- Generated inputs: the CLI's --help texts ----------------------------------------
+def _write_cli_help(out: Path) -> None:
+    """Write ``pymc-hier [COMMAND] --help`` to ``out/<command>.txt`` for literalinclude."""
+    import argparse
+
+    from pymc_hier.cli import make_parser
+
+    os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width: fix it
+    out.mkdir(parents=True, exist_ok=True)
+    parser = make_parser()
+    texts = {"pymc-hier": parser.format_help()}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            texts.update({name: sub.format_help() for name, sub in action.choices.items()})
+    for name, text in texts.items():
+        path = out / f"{name}.txt"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+_write_cli_help(HERE / "gen_modules" / "cli")
