@@ -1,0 +1,387 @@
+"""Prior and posterior predictive checks on xarray: :func:`sample_predictive`, :func:`ppc_table`.
+
+:func:`sample_predictive` adds ``prior``, ``prior_predictive``, ``posterior_predictive`` and
+``log_likelihood`` groups to a fit; :func:`ppc_table` compares test statistics of the
+observations with their predictive distribution (Bayesian p-values), overall or per group;
+:func:`pit` gives per-observation PIT or LOO-PIT values (the latter through ArviZ).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from functools import partial
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+from arviz_base import rcParams
+
+from pymc_hier.fitting import _resolve_seed, model_hash
+
+_SAMPLE_DIMS = ("chain", "draw")
+_GROUPS = ("posterior", "prior")
+
+
+def _iqr(x, axis=-1):
+    q75, q25 = np.quantile(x, [0.75, 0.25], axis=axis)
+    return q75 - q25
+
+
+def _max_abs_z(x, axis=-1):
+    """Grubbs' outlier statistic max_i |x_i - mean(x)| / sd(x)."""
+    dev = np.abs(x - x.mean(axis=axis, keepdims=True))
+    return dev.max(axis=axis) / x.std(axis=axis, ddof=1)
+
+
+#: Named test statistics: numpy-style reductions ``f(x, axis=-1)``. ``sd`` uses ``ddof=1``
+#: (NaN for a single observation); ``max_abs_z`` is Grubbs' outlier statistic
+#: ``max_i |y_i - mean(y)| / sd(y)``, the one that flags a single outlying group.
+STATISTICS: Mapping[str, Callable] = {
+    "mean": np.mean,
+    "sd": partial(np.std, ddof=1),
+    "min": np.min,
+    "max": np.max,
+    "median": np.median,
+    "range": np.ptp,
+    "iqr": _iqr,
+    "max_abs_z": _max_abs_z,
+}
+
+
+def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True,
+                      posterior: bool = True, random_seed: int | None,
+                      prior_draws: int | None = None, log_likelihood: bool = True
+                      ) -> xr.DataTree:
+    """Add prior and posterior predictive draws (and the pointwise log-likelihood).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A fit of ``model`` (from :func:`pymc_hier.fit`, or any DataTree whose ``posterior``
+        matches the model's free variables).
+    model : pymc.Model
+        The model that produced ``idata``; checked against it.
+    prior : bool, default True
+        Add ``prior`` and ``prior_predictive`` groups.
+    posterior : bool, default True
+        Add ``posterior_predictive`` (and ``log_likelihood``) groups; needs a ``posterior``.
+    random_seed : int or None
+        Required; ``None`` draws a seed, recorded in ``attrs["predictive_random_seed"]``.
+    prior_draws : int, optional
+        Number of prior draws; default the posterior's chain x draw count, or 1000.
+    log_likelihood : bool, default True
+        Add the pointwise ``log_likelihood`` group (needed by :func:`pit` with
+        ``loo=True``); its size is draws x observations.
+
+    Returns
+    -------
+    xarray.DataTree
+        A new tree with ``idata``'s groups plus the new ones (existing predictive groups
+        are replaced).
+
+    Raises
+    ------
+    ValueError
+        When ``idata`` has no posterior but ``posterior=True``, when ``model`` does not
+        match ``idata``, or when neither ``prior`` nor ``posterior`` is requested.
+    """
+    if not isinstance(idata, xr.DataTree):
+        raise ValueError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
+    if not isinstance(model, pm.Model):
+        raise ValueError(f"model: expected a pymc.Model, got {type(model).__name__}")
+    if not (prior or posterior):
+        raise ValueError("prior, posterior: at least one must be True")
+    if posterior and "posterior" not in idata.children:
+        raise ValueError(f"idata: no 'posterior' group (groups: {list(idata.children)}); "
+                         "fit the model first or pass posterior=False")
+    check_model_matches(idata, model)
+    seed, source = _resolve_seed(random_seed)
+    prior_rng, post_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    tree = idata.copy()
+    new: dict[str, xr.Dataset] = {}
+    if posterior:
+        # constant_data lets PyMC see that the fixed inputs are those of the fit
+        trace = xr.DataTree.from_dict({g: idata[g].to_dataset() for g in
+                                       ("posterior", "constant_data", "observed_data")
+                                       if g in idata.children})
+        pp = pm.sample_posterior_predictive(trace, model=model, random_seed=post_rng,
+                                            progressbar=False)
+        new["posterior_predictive"] = pp["posterior_predictive"].to_dataset()
+        for extra in ("observed_data", "constant_data"):
+            if extra in pp.children and extra not in tree.children:
+                new[extra] = pp[extra].to_dataset()
+        if log_likelihood and model.observed_RVs:
+            new["log_likelihood"] = pm.compute_log_likelihood(
+                trace, model=model, extend_inferencedata=False, progressbar=False)
+    if prior:
+        if prior_draws is None:
+            prior_draws = (int(np.prod([idata["posterior"].sizes[d] for d in _SAMPLE_DIMS]))
+                           if "posterior" in idata.children else 1000)
+        pr = pm.sample_prior_predictive(draws=int(prior_draws), model=model,
+                                        random_seed=prior_rng)
+        for group in ("prior", "prior_predictive", "observed_data", "constant_data"):
+            if group in pr.children and (group.startswith("prior") or group not in tree.children):
+                new.setdefault(group, pr[group].to_dataset())
+    for group, ds in new.items():
+        tree[group] = xr.DataTree(ds)
+    tree.attrs = {**tree.attrs, "predictive_random_seed": seed,
+                  "predictive_random_seed_source": source}
+    return tree
+
+
+def check_model_matches(idata: xr.DataTree, model: pm.Model) -> None:
+    """Raise ``ValueError`` unless ``model`` is the model ``idata`` was fitted with.
+
+    With pymc_hier provenance the model hashes must agree (structure, coords, data);
+    otherwise every free variable must be in the posterior with the model's coords, and
+    the observed data must equal the model's.
+    """
+    recorded = idata.attrs.get("model_hash")
+    if recorded is not None and recorded != model_hash(model):
+        raise ValueError(
+            f"model: does not match idata (idata was fitted with factory "
+            f"{idata.attrs.get('factory', '?')!r}, model hash {recorded[:12]}..., but this "
+            f"model hashes to {model_hash(model)[:12]}...: other structure, priors, coords "
+            "or data)"
+        )
+    if "posterior" in idata.children:
+        post = idata["posterior"]
+        missing = [rv.name for rv in model.free_RVs if rv.name not in post.data_vars]
+        if missing:
+            raise ValueError(f"model: free variables {missing} are not in idata's posterior "
+                             f"(which has {sorted(post.data_vars)}); wrong model?")
+        for dim, values in model.coords.items():
+            if dim in post.coords and values is not None:
+                if [str(v) for v in post[dim].values] != [str(v) for v in values]:
+                    raise ValueError(f"model: coords of {dim!r} differ from idata's posterior")
+    if "observed_data" in idata.children:
+        obs = idata["observed_data"]
+        for rv in model.observed_RVs:
+            if rv.name not in obs.data_vars:
+                raise ValueError(f"model: observed variable {rv.name!r} is not in idata's "
+                                 "observed_data; wrong model?")
+
+
+def _resolve_stats(stats) -> dict[str, Callable]:
+    if isinstance(stats, str) or callable(stats):
+        stats = (stats,)
+    items = stats.items() if isinstance(stats, Mapping) else (
+        (s, s) if isinstance(s, str) else (getattr(s, "__name__", repr(s)), s) for s in stats)
+    out = {}
+    for name, fn in items:
+        if isinstance(fn, str):
+            if fn not in STATISTICS:
+                raise ValueError(f"stats: unknown statistic {fn!r} (known: "
+                                 f"{', '.join(STATISTICS)}; or pass a callable f(x, axis))")
+            fn = STATISTICS[fn]
+        if not callable(fn):
+            raise ValueError(f"stats: {name!r} is neither a statistic name nor callable")
+        if name in out:
+            raise ValueError(f"stats: statistic name {name!r} given twice")
+        out[str(name)] = fn
+    if not out:
+        raise ValueError("stats: give at least one statistic")
+    return out
+
+
+def _predictive(idata: xr.DataTree, group: str, var_name: str | None):
+    if group not in _GROUPS:
+        raise ValueError(f"group: unknown group {group!r} (choose from {', '.join(_GROUPS)})")
+    pred_group = f"{group}_predictive"
+    if pred_group not in idata.children:
+        raise ValueError(f"idata: no {pred_group!r} group; run sample_predictive first")
+    if "observed_data" not in idata.children:
+        raise ValueError("idata: no 'observed_data' group to compare with")
+    pred, obs = idata[pred_group], idata["observed_data"]
+    names = [v for v in obs.data_vars if v in pred.data_vars]
+    if var_name is None:
+        if len(names) != 1:
+            raise ValueError(f"var_name: choose one of the observed variables {names}")
+        var_name = names[0]
+    elif var_name not in names:
+        raise ValueError(f"var_name: {var_name!r} is not an observed variable with "
+                         f"{group} predictive draws (have {names})")
+    return pred[var_name], obs[var_name], var_name
+
+
+def _grouping(y: xr.DataArray, by: str | None):
+    """Return (dim, group labels, list of index arrays) for ``by``."""
+    if by is None:
+        return None, None, None
+    if by not in y.coords:
+        raise ValueError(f"by: {by!r} is not a coordinate of the observations "
+                         f"(have {sorted(y.coords)})")
+    coord = y.coords[by]
+    if coord.ndim != 1:
+        raise ValueError(f"by: coordinate {by!r} must be one-dimensional")
+    labels = coord.values
+    uniques = pd.unique(pd.Series(labels))
+    if len(uniques) == len(labels):
+        return coord.dims[0], labels, None
+    index = [np.flatnonzero(labels == u) for u in uniques]
+    return coord.dims[0], np.asarray(uniques), index
+
+
+def _group_values(arr: np.ndarray, index) -> list[np.ndarray] | np.ndarray:
+    """``arr`` has the grouped dim at axis -2 and the rest flattened at -1."""
+    if index is None:  # one group per element
+        return arr
+    sizes = {len(i) for i in index}
+    if len(sizes) == 1:
+        taken = arr[..., np.stack(index), :]  # (..., G, k, R)
+        return taken.reshape(*taken.shape[:-2], -1)
+    return [arr[..., i, :].reshape(*arr.shape[:-2], -1) for i in index]
+
+
+def _apply(fn, name, values, expect_shape):
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if isinstance(values, list):
+            out = np.stack([np.asarray(fn(v, axis=-1)) for v in values], axis=-1)
+        else:
+            out = np.asarray(fn(values, axis=-1))
+    if out.shape != expect_shape:
+        raise ValueError(f"stats: statistic {name!r} returned shape {out.shape}, expected "
+                         f"{expect_shape}; it must reduce f(x, axis=-1) over the last axis")
+    return out.astype(float)
+
+
+def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"), by: str | None = None,
+              group: str = "posterior", var_name: str | None = None,
+              ci_prob: float | None = None) -> xr.Dataset:
+    """Tabulate Bayesian p-values of test statistics, overall or per group.
+
+    For each statistic T: T(y) of the observations, the mean and equal-tailed interval of
+    T(y_rep) over predictive draws, and the Bayesian p-value P(T(y_rep) >= T(y)). Values
+    near 0 or 1 mean the model rarely reproduces that feature of the data.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and the predictive group (see :func:`sample_predictive`).
+    stats : sequence or mapping, default ("mean", "sd", "min", "max")
+        Statistic names (keys of :data:`STATISTICS`), callables ``f(x, axis=-1)`` reducing
+        the last axis (named by ``__name__``), or a mapping name -> either.
+    by : str, optional
+        A coordinate of the observations (``"school"``, ``"widget"``, or a non-index
+        coordinate): statistics are computed per group of observations sharing a value.
+    group : {"posterior", "prior"}, default "posterior"
+        Compare with the posterior or the prior predictive distribution.
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    ci_prob : float, optional
+        Probability of the interval; default ArviZ's ``rcParams["stats.ci_prob"]``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``T_obs``, ``T_rep_mean``, ``T_rep_interval`` (with a ``ci_bound`` dim) and
+        ``p_value`` along ``statistic`` (and the ``by`` coordinate).
+
+    Raises
+    ------
+    ValueError
+        For an unknown statistic, group, variable or coordinate, or missing groups.
+    """
+    if not isinstance(idata, xr.DataTree):
+        raise ValueError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
+    fns = _resolve_stats(stats)
+    ci_prob = rcParams["stats.ci_prob"] if ci_prob is None else float(ci_prob)
+    if not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob: must be in (0, 1), got {ci_prob!r}")
+    y_rep, y, var_name = _predictive(idata, group, var_name)
+    missing = [d for d in _SAMPLE_DIMS if d not in y_rep.dims]
+    if missing:
+        raise ValueError(f"idata: {group}_predictive lacks sample dims {missing}")
+    dim, labels, index = _grouping(y, by)
+    obs_dims = list(y.dims)
+    if dim is None:
+        y_arr = y.values.reshape(1, -1)
+        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, *obs_dims).values
+        rep_arr = rep_arr.reshape(*rep_arr.shape[:2], 1, -1)
+        n_groups = 1
+    else:
+        rest = [d for d in obs_dims if d != dim]
+        y_arr = y.transpose(dim, *rest).values.reshape(y.sizes[dim], -1)
+        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, dim, *rest).values
+        rep_arr = rep_arr.reshape(*rep_arr.shape[:3], -1)
+        n_groups = len(labels)
+    y_g, rep_g = _group_values(y_arr, index), _group_values(rep_arr, index)
+    lo, hi = (1 - ci_prob) / 2, (1 + ci_prob) / 2
+    t_obs, t_mean, t_int, p_val = [], [], [], []
+    for name, fn in fns.items():
+        t_y = _apply(fn, name, y_g, (n_groups,))
+        t_rep = _apply(fn, name, rep_g, (*rep_arr.shape[:2], n_groups)).reshape(-1, n_groups)
+        t_obs.append(t_y)
+        t_mean.append(t_rep.mean(axis=0))
+        t_int.append(np.quantile(t_rep, [lo, hi], axis=0).T)
+        with np.errstate(invalid="ignore"):
+            p = (t_rep >= t_y).mean(axis=0)
+        p_val.append(np.where(np.isnan(t_y) | np.isnan(t_rep).all(axis=0), np.nan, p))
+    dims = ("statistic",) if dim is None else ("statistic", by)
+    squeeze = (lambda a: np.asarray(a)[:, 0]) if dim is None else np.asarray
+    coords = {"statistic": list(fns), "ci_bound": ["lower", "upper"]}
+    if dim is not None:
+        coords[by] = labels
+    desc = "P(T(y_rep) >= T(y))"
+    ds = xr.Dataset(
+        {
+            "T_obs": (dims, squeeze(t_obs), {"description": "test statistic of the data"}),
+            "T_rep_mean": (dims, squeeze(t_mean),
+                           {"description": f"mean of T over {group} predictive draws"}),
+            "T_rep_interval": ((*dims, "ci_bound"), squeeze(t_int),
+                               {"description": f"equal-tailed {ci_prob:g} interval of T over "
+                                               f"{group} predictive draws"}),
+            "p_value": (dims, squeeze(p_val), {"description": f"Bayesian p-value {desc}"}),
+        },
+        coords=coords,
+        attrs={"var_name": var_name, "group": group, "by": by or "", "ci_prob": ci_prob,
+               "ci_kind": "eti", "n_samples": int(rep_arr.shape[0] * rep_arr.shape[1]),
+               "p_value": desc},
+    )
+    return ds
+
+
+def pit(idata: xr.DataTree, *, var_name: str | None = None, group: str = "posterior",
+        loo: bool = False, random_seed: int = 214) -> xr.DataArray:
+    """Per-observation probability integral transform values.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and predictive draws; ``loo=True`` also needs ``posterior``
+        and ``log_likelihood`` (see :func:`sample_predictive`).
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    group : {"posterior", "prior"}, default "posterior"
+        Predictive distribution to use (``loo`` needs ``"posterior"``).
+    loo : bool, default False
+        Leave-one-out PIT through :func:`arviz_stats.loo_pit` (PSIS-weighted) instead of
+        the plain P(y_rep <= y).
+    random_seed : int, default 214
+        Seed for randomised tie-breaking (discrete data).
+
+    Returns
+    -------
+    xarray.DataArray
+        One value in [0, 1] per observation, labelled like the observations; uniform
+        when the model is calibrated.
+    """
+    y_rep, y, var_name = _predictive(idata, group, var_name)
+    if loo:
+        if group != "posterior":
+            raise ValueError("group: loo=True needs group='posterior'")
+        if "log_likelihood" not in idata.children:
+            raise ValueError("idata: no 'log_likelihood' group for LOO-PIT; run "
+                             "sample_predictive(..., log_likelihood=True)")
+        out = azs.loo_pit(idata, var_names=[var_name], random_state=random_seed)[var_name]
+    else:
+        rng = np.random.default_rng(random_seed)
+        less = (y_rep < y).mean(_SAMPLE_DIMS)
+        equal = (y_rep == y).mean(_SAMPLE_DIMS)
+        out = less + equal * rng.uniform(size=less.shape)
+    return out.rename(var_name).assign_attrs(
+        description=("LOO-PIT" if loo else f"{group} predictive PIT") + " P(y_rep <= y)")
