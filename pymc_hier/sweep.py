@@ -200,7 +200,9 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         The settings, non-empty and unique.
     base : DataTree or Dataset, optional
         An existing fit of ``factory(data, **model_kwargs)`` (with a ``posterior`` group)
-        to reweight; when None it is sampled here with the compiled model.
+        to reweight; when None it is sampled here with the compiled model (not needed, and
+        not sampled, with ``method="refit"``). With a base and only reliable settings
+        nothing is compiled at all.
     method : {"auto", "reweight", "refit"}
         ``"auto"`` reweights where reliable (support not wider and k-hat below
         ``khat_threshold``) and refits the rest.
@@ -259,13 +261,13 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     key = spec.config_hash() if spec is not None else None
     sample_kw = {k: fit[k] for k in ("draws", "tune", "chains")}
 
-    compiled = None
-    if base is None or method != "reweight":
-        compiled = _cached_compile(key, lambda: model)
-    if base is None:
-        posterior = _sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
-    else:
+    compiled = None  # compiled on first need: a given base that reweights well needs none
+    posterior = None
+    if base is not None:
         posterior = _base_posterior(base, model)
+    elif method != "refit":
+        compiled = _cached_compile(key, lambda: model)
+        posterior = _sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
 
     n = len(settings)
     rows: list[dict] = [{"method": "", "status": "pending", "error": "", "pareto_k": np.nan,
@@ -273,11 +275,13 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
                         for _ in range(n)]
     todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names, quantiles,
                          method=method, khat_threshold=khat_threshold)
+    if todo and compiled is None:
+        compiled = _cached_compile(key, lambda: model)
     jobs = {i: _RefitJob(func, data, model_kwargs, key, settings[i].hyper,
                          {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
                          quantiles, compiled) for i in todo}
     _refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
-    return _assemble(settings, rows, posterior, var_names, quantiles, attrs={
+    return _assemble(settings, rows, model, var_names, quantiles, attrs={
         "factory": spec.factory if spec is not None else fname,
         "param": param,
         "method": method,
@@ -392,27 +396,27 @@ def _store(row: dict, call: Callable[[], dict]) -> None:
         row.update(status="ok", error="")
 
 
-def _assemble(settings, rows, posterior, var_names, quantiles, *, attrs) -> xr.Dataset:
+def _assemble(settings, rows, model, var_names, quantiles, *, attrs) -> xr.Dataset:
     stat = list(_STATS) + [f"q{q:g}" for q in quantiles]
     labels = [s.label for s in settings]
     data_vars = {}
+    coords = {"setting": labels, "stat": stat}
     for name in var_names:
-        da = posterior[name]
-        dims = [d for d in da.dims if d not in ("chain", "draw")]
-        shape = (len(stat),) + tuple(da.sizes[d] for d in dims)
+        dims = tuple(model.named_vars_to_dims.get(name, ()) or ())
+        shape = (len(stat),) + tuple(len(model.coords[d]) for d in dims)
         arr = np.stack([r["stats"][name] if r["stats"] is not None else np.full(shape, np.nan)
                         for r in rows])
-        data_vars[name] = (("setting", "stat", *dims), arr, dict(da.attrs))
+        if arr.ndim != 2 + len(dims):  # a variable without named dims
+            dims = tuple(f"{name}_dim_{k}" for k in range(arr.ndim - 2))
+        data_vars[name] = (("setting", "stat", *dims), arr)
+        for d in dims:
+            if d in model.coords and model.coords[d] is not None:
+                coords[d] = list(model.coords[d])
     for field_, dtype in (("method", str), ("status", str), ("error", str),
                           ("pareto_k", float), ("ess_weights", float), ("support_wider", bool)):
         data_vars[field_] = ("setting", np.array([r[field_] for r in rows], dtype=dtype))
-    coords = {"setting": labels, "stat": stat}
     for name in settings[0].coords:
         coords[name] = ("setting", np.array([s.coords[name] for s in settings]))
-    for name in var_names:
-        for d in posterior[name].dims:
-            if d not in ("chain", "draw") and d in posterior.coords:
-                coords[d] = posterior.coords[d].values
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     ds["pareto_k"].attrs["description"] = "Pareto k-hat of the PSIS weights (> 0.7: unreliable)"
     ds["ess_weights"].attrs["description"] = "effective sample size of the PSIS weights"
