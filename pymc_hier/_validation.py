@@ -4,6 +4,7 @@ Every check raises :class:`ValueError` naming the field and the first offending 
 that bad input never gets through silently.
 """
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,24 +16,44 @@ def first_bad(mask: np.ndarray) -> int:
 
 
 def as_float_array(name: str, values, *, ndim: int = 1) -> np.ndarray:
-    """Convert ``values`` to a read-only float64 array, rejecting non-numeric entries."""
+    """Convert ``values`` to a float64 copy, rejecting non-numeric entries.
+
+    Numbers, and text that parses as a number (as read from a CSV), are accepted; booleans,
+    complex numbers, dates and any other text are rejected, naming the first offending row.
+    """
     arr = np.asarray(values)
-    if arr.dtype == object or arr.dtype.kind in "USMmV":
-        flat = arr.ravel()
-        for i, v in enumerate(flat):
-            try:
-                float(v)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{name}: non-numeric value {v!r} at row {i}"
-                ) from None
-        arr = flat.astype(np.float64).reshape(arr.shape)
-    elif arr.dtype.kind == "b":
-        raise ValueError(f"{name}: expected numbers, got booleans")
-    arr = np.array(arr, dtype=np.float64, copy=True)
     if arr.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
-    return arr
+    kind = arr.dtype.kind
+    if kind in "OUS":
+        for i, v in enumerate(arr.ravel()):
+            if not _is_number(v):
+                shown = v.item() if isinstance(v, np.generic) else v
+                raise ValueError(
+                    f"{name}: non-numeric value {shown!r}; first offending row {i}"
+                )
+        arr = arr.astype(np.float64)
+    elif kind not in "iuf":
+        what = {"b": "booleans", "c": "complex numbers", "M": "dates", "m": "time deltas"}
+        raise ValueError(
+            f"{name}: non-numeric column of {what.get(kind, arr.dtype)}; first offending "
+            f"row 0"
+        )
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, bytes):
+        v = v.decode(errors="replace")
+    if isinstance(v, str):
+        try:
+            float(v)
+        except ValueError:
+            return False
+        return True
+    if isinstance(v, bool | np.bool_ | complex | np.complexfloating):
+        return False
+    return isinstance(v, numbers.Real)
 
 
 def check_finite(name: str, arr: np.ndarray) -> None:
@@ -40,7 +61,9 @@ def check_finite(name: str, arr: np.ndarray) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         i = first_bad(bad)
-        raise ValueError(f"{name}: must be finite; first offending row {i} (value {arr[i]!r})")
+        raise ValueError(
+            f"{name}: must be finite; first offending row {i} (value {float(arr[i])!r})"
+        )
 
 
 def check_positive(name: str, arr: np.ndarray) -> None:
@@ -48,21 +71,27 @@ def check_positive(name: str, arr: np.ndarray) -> None:
     bad = ~(arr > 0)
     if bad.any():
         i = first_bad(bad)
-        raise ValueError(f"{name}: must be > 0; first offending row {i} (value {arr[i]!r})")
+        raise ValueError(
+            f"{name}: must be > 0; first offending row {i} (value {float(arr[i])!r})"
+        )
 
 
 def check_lengths(fields: dict[str, np.ndarray]) -> int:
-    """Check that every array has the same length and return it; empty data is rejected."""
+    """Check that every array has the same length and return it; empty data is rejected.
+
+    The first field is the reference; a field of another length is named with the first
+    row that one of the two lacks.
+    """
     lengths = {k: len(v) for k, v in fields.items()}
     ref_name, n = next(iter(lengths.items()))
     for k, m in lengths.items():
         if m != n:
             raise ValueError(
-                f"{k}: length {m} does not match {ref_name} (length {n}); "
-                f"mismatched lengths"
+                f"{k}: length {m} does not match {ref_name} (length {n}); mismatched "
+                f"lengths, first offending row {min(m, n)}"
             )
     if n == 0:
-        raise ValueError(f"{ref_name}: empty data (no rows)")
+        raise ValueError(f"{ref_name}: empty data, no rows (first offending row 0 is missing)")
     return n
 
 
@@ -72,7 +101,8 @@ def check_unique(name: str, labels: Sequence) -> None:
     for i, v in enumerate(labels):
         if v in seen:
             raise ValueError(
-                f"{name}: duplicate name {v!r} at row {i} (first seen at row {seen[v]})"
+                f"{name}: duplicate name {v!r}; first offending row {i} (same as row "
+                f"{seen[v]})"
             )
         seen[v] = i
 

@@ -25,6 +25,7 @@ from pymc_hier._validation import (
 
 _ARRAYS = ("t_measured", "n_measured", "sigma", "day_start", "day_end")
 _REQUIRED_COLUMNS = _ARRAYS
+_TRUTH = {"alpha": "alpha", "n0": "n0", "t0": "t0"}  # truth key -> description key
 _DESCRIPTIONS = {
     "t_measured": "time of the measurement",
     "n_measured": "measured amount of radioactive material",
@@ -32,6 +33,8 @@ _DESCRIPTIONS = {
     "day_start": "start of the manufacture window",
     "day_end": "end of the manufacture window",
     "t0": "exact manufacture time",
+    "n0": "initial amount of radioactive material",
+    "alpha": "decay rate",
 }
 
 
@@ -105,15 +108,15 @@ class DecayData:
             i = first_bad(bad)
             raise ValueError(
                 f"day_end: window end must be after its start; first offending row {i} "
-                f"(day_start={start[i]!r}, day_end={end[i]!r})"
+                f"(day_start={float(start[i])!r}, day_end={float(end[i])!r})"
             )
         bad = arrays["t_measured"] < end
         if bad.any():
             i = first_bad(bad)
             raise ValueError(
                 f"t_measured: measurement before the end of the manufacture window; first "
-                f"offending row {i} (t_measured={arrays['t_measured'][i]!r}, "
-                f"day_end={end[i]!r})"
+                f"offending row {i} (t_measured={float(arrays['t_measured'][i])!r}, "
+                f"day_end={float(end[i])!r})"
             )
         if "t0" in arrays:
             t0 = arrays["t0"]
@@ -122,28 +125,30 @@ class DecayData:
                 i = first_bad(bad)
                 raise ValueError(
                     f"t0: manufacture time outside its window; first offending row {i} "
-                    f"(t0={t0[i]!r}, window=[{start[i]!r}, {end[i]!r}])"
+                    f"(t0={float(t0[i])!r}, window=[{float(start[i])!r}, {float(end[i])!r}])"
                 )
         try:
             n0_max = float(self.n0_max)
         except (TypeError, ValueError):
             raise ValueError(f"n0_max: must be a number, got {self.n0_max!r}") from None
-        if not np.isfinite(n0_max) or n0_max <= 0:
-            raise ValueError(f"n0_max: must be finite and > 0, got {n0_max!r}")
+        if isinstance(self.n0_max, bool) or not np.isfinite(n0_max) or n0_max <= 0:
+            raise ValueError(f"n0_max: must be finite and > 0, got {self.n0_max!r}")
         if not isinstance(self.time_unit, str) or not self.time_unit:
             raise ValueError(f"time_unit: must be a non-empty string, got {self.time_unit!r}")
         widget = np.arange(n) if self.widget is None else np.asarray(self.widget)
-        if widget.shape != (n,):
-            raise ValueError(f"widget: length {len(widget)} does not match t_measured (length {n})")
+        if widget.ndim != 1 or len(widget) != n:
+            raise ValueError(
+                f"widget: length {len(np.atleast_1d(widget))} does not match t_measured "
+                f"(length {n}); mismatched lengths, first offending row "
+                f"{min(len(np.atleast_1d(widget)), n)}"
+            )
         check_unique("widget", widget.tolist())
+        truth = None if self.truth is None else _check_truth(self.truth, n)
         for name, arr in arrays.items():
             object.__setattr__(self, name, frozen(arr))
         object.__setattr__(self, "n0_max", n0_max)
         object.__setattr__(self, "widget", frozen(widget.copy()))
-        if self.truth is not None:
-            truth = {k: (frozen(np.array(v, dtype=float)) if np.ndim(v) else float(v))
-                     for k, v in self.truth.items()}
-            object.__setattr__(self, "truth", MappingProxyType(truth))
+        object.__setattr__(self, "truth", truth)
 
     # -- basic protocol -------------------------------------------------------------
     @property
@@ -173,6 +178,10 @@ class DecayData:
             f"time_unit={self.time_unit!r}, {known})"
         )
 
+    def __reduce__(self):
+        # Rebuild through the constructor: validated, read-only again after unpickling.
+        return (_rebuild, (self._kwargs(),))
+
     def fingerprint(self) -> str:
         """Return a SHA-256 hex digest of the values (for provenance and caching)."""
         h = hashlib.sha256()
@@ -186,13 +195,19 @@ class DecayData:
 
     # -- conversions ------------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
-        """Return one row per widget; ``n0_max`` and ``time_unit`` are constant columns."""
+        """Return one row per widget, indexed by ``widget``.
+
+        ``n0_max`` and ``time_unit`` are constant columns; the ground truth, when present,
+        is in ``true_n0`` and ``true_t0`` columns and a constant ``true_alpha`` column.
+        """
         cols = {name: getattr(self, name) for name in _ARRAYS}
         if self.has_t0:
             cols["t0"] = self.t0
         df = pd.DataFrame(cols, index=pd.Index(self.widget, name="widget"))
         df["n0_max"] = self.n0_max
         df["time_unit"] = self.time_unit
+        for key, value in (self.truth or {}).items():
+            df[f"true_{key}"] = value
         return df
 
     @classmethod
@@ -210,8 +225,11 @@ class DecayData:
         time_unit = _constant_column(df, "time_unit", time_unit, source, default="s")
         t0 = df["t0"].to_numpy() if "t0" in df.columns and df["t0"].notna().any() else None
         widget = df.index.to_numpy() if df.index.name == "widget" else None
+        truth = {k: df[f"true_{k}"].to_numpy() for k in _TRUTH if f"true_{k}" in df.columns}
+        if "alpha" in truth:
+            truth["alpha"] = _constant_column(df, "true_alpha", None, source)
         return cls(**{k: df[k].to_numpy() for k in _ARRAYS}, n0_max=n0_max, t0=t0,
-                   time_unit=str(time_unit), widget=widget)
+                   time_unit=str(time_unit), widget=widget, truth=truth or None)
 
     def to_csv(self, path: str | PathLike) -> None:
         """Write the data as CSV (one row per widget)."""
@@ -235,10 +253,17 @@ class DecayData:
                 attrs["units"] = unit
             data_vars[name] = xr.DataArray(np.array(arr), dims="widget", attrs=attrs)
         attrs = {"n0_max": self.n0_max, "time_unit": unit}
-        if self.truth is not None:
-            attrs["true_alpha"] = self.truth["alpha"]
-            for k in ("n0", "t0"):
-                data_vars[f"true_{k}"] = xr.DataArray(np.array(self.truth[k]), dims="widget")
+        truth = self.truth or {}
+        if "alpha" in truth:
+            attrs["true_alpha"] = truth["alpha"]
+            attrs["true_alpha_units"] = f"1/{unit}"
+        for k in ("n0", "t0"):
+            if k in truth:
+                attrs_k = {"description": f"true {_DESCRIPTIONS[_TRUTH[k]]}"}
+                if k == "t0":
+                    attrs_k["units"] = unit
+                data_vars[f"true_{k}"] = xr.DataArray(np.array(truth[k]), dims="widget",
+                                                      attrs=attrs_k)
         return xr.Dataset(data_vars, coords={"widget": np.array(self.widget)}, attrs=attrs)
 
     @classmethod
@@ -248,23 +273,56 @@ class DecayData:
         for key in ("n0_max",):
             if key not in ds.attrs:
                 raise ValueError(f"{key}: missing attribute in Dataset")
-        truth = None
+        truth = {k: ds[f"true_{k}"].values for k in ("n0", "t0") if f"true_{k}" in ds}
         if "true_alpha" in ds.attrs:
-            truth = {"alpha": ds.attrs["true_alpha"], "n0": ds["true_n0"].values,
-                     "t0": ds["true_t0"].values}
+            truth["alpha"] = ds.attrs["true_alpha"]
         return cls(**{k: ds[k].values for k in _ARRAYS}, n0_max=ds.attrs["n0_max"],
                    t0=ds["t0"].values if "t0" in ds else None,
                    time_unit=ds.attrs.get("time_unit", "s"), widget=ds["widget"].values,
-                   truth=truth)
+                   truth=truth or None)
 
     def without_t0(self) -> DecayData:
         """Return a copy that forgets the exact manufacture times (keeps the windows)."""
         return self._replace(t0=None)
 
-    def _replace(self, **changes) -> DecayData:
+    def _kwargs(self) -> dict:
         kwargs = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        kwargs.update(changes)
-        return DecayData(**kwargs)
+        if kwargs["truth"] is not None:
+            kwargs["truth"] = dict(kwargs["truth"])
+        return kwargs
+
+    def _replace(self, **changes) -> DecayData:
+        return DecayData(**{**self._kwargs(), **changes})
+
+
+def _rebuild(kwargs: dict) -> DecayData:
+    return DecayData(**kwargs)
+
+
+def _check_truth(truth: Mapping, n: int) -> MappingProxyType:
+    """Validate the ground truth: scalar ``alpha``, per-widget ``n0`` and ``t0``."""
+    if not isinstance(truth, Mapping):
+        raise ValueError(f"truth: expected a mapping, got {type(truth).__name__}")
+    unknown = set(truth) - set(_TRUTH)
+    if unknown:
+        raise ValueError(f"truth: unknown key {sorted(unknown)[0]!r} "
+                         f"(known: {', '.join(_TRUTH)})")
+    clean = {}
+    for key, value in truth.items():
+        name = f"truth[{key!r}]"
+        if key == "alpha":
+            arr = np.asarray(value)
+            if arr.ndim != 0 or arr.dtype.kind not in "iuf":
+                raise ValueError(f"{name}: expected one number, got {value!r}")
+            if not np.isfinite(arr) or arr < 0:
+                raise ValueError(f"{name}: must be finite and >= 0, got {value!r}")
+            clean[key] = float(arr)
+        else:
+            arr = as_float_array(name, value)
+            check_lengths({"t_measured": np.empty(n), name: arr})
+            check_finite(name, arr)
+            clean[key] = frozen(arr)
+    return MappingProxyType(clean)
 
 
 def _constant_column(df, name, override, source, default=None):

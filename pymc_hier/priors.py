@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
+from pymc.distributions.transforms import _default_transform
+from pymc.logprob.transforms import IntervalTransform
+from pymc.logprob.utils import ParameterValueError
 
 # Parameters that must be strictly positive wherever they appear ...
 _POSITIVE = frozenset({"sigma", "tau", "lam", "nu", "b", "kappa", "scale"})
@@ -43,7 +48,13 @@ def _canonical(name: str, value):
         raise ValueError(f"{name}: must be finite, got {value!r}")
     if arr.ndim == 0:
         return float(arr)
-    return tuple(np.asarray(arr, dtype=float).tolist())
+    return _nested_tuple(np.asarray(arr, dtype=float).tolist())
+
+
+def _nested_tuple(values):
+    if isinstance(values, list):
+        return tuple(_nested_tuple(v) for v in values)
+    return values
 
 
 class Prior:
@@ -63,7 +74,13 @@ class Prior:
     ------
     ValueError
         For an unknown distribution, an unknown or missing parameter, a non-finite value or
-        a value outside the parameter's domain (a scale <= 0, ``lower >= upper``).
+        a value outside the parameter's domain (a scale <= 0, ``lower >= upper``, and, for
+        univariate distributions, whatever PyMC's own parameter checks reject, such as a
+        Beta mean outside (0, 1)).
+
+    See Also
+    --------
+    Prior.support : the bounds of the support, from the PyMC distribution.
 
     Examples
     --------
@@ -83,7 +100,8 @@ class Prior:
         if not isinstance(dist, str):
             raise ValueError(f"dist: expected a distribution name, got {dist!r}")
         cls = getattr(pm, dist, None)
-        if not (isinstance(cls, type) and issubclass(cls, pm.Distribution)):
+        if not (isinstance(cls, type) and issubclass(cls, pm.Distribution)
+                and getattr(cls, "rv_op", None) is not None):
             raise ValueError(f"dist: unknown PyMC distribution {dist!r}")
         allowed = _signature_params(cls)
         for name in params:
@@ -102,11 +120,35 @@ class Prior:
             raise ValueError(f"{dist}: lower must be < upper, got {clean['lower']!r} >= "
                              f"{clean['upper']!r}")
         try:
-            cls.dist(**clean)
+            rv = cls.dist(**clean)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{dist}: invalid parameters {clean!r}: {err}") from None
         object.__setattr__(self, "_dist", dist)
         object.__setattr__(self, "_params", MappingProxyType(clean))
+        self._check_domain(rv)
+
+    def _check_domain(self, rv) -> None:
+        """Evaluate the log density once, so PyMC's own parameter checks run now.
+
+        Only for univariate distributions (cheap to compile); invalid values such as a
+        negative Poisson rate or a Beta mean outside (0, 1) are rejected here.
+        """
+        if rv.owner.op.ndim_supp != 0:
+            return
+        try:
+            lower, upper = self.support()
+        except ValueError:
+            return
+        discrete = np.dtype(rv.dtype).kind in "iu"
+        point = _inside(np.asarray(lower), np.asarray(upper), discrete=discrete)
+        try:
+            _eval(pm.logp(rv, point.astype(rv.dtype)))
+        except ParameterValueError as err:
+            raise ValueError(
+                f"{self._dist}: invalid parameters {dict(self._params)!r}: PyMC requires {err}"
+            ) from None
+        except NotImplementedError:  # no log density to check against
+            return
 
     def __setattr__(self, name, value):
         raise AttributeError("Prior is immutable; use with_params() to get a changed copy")
@@ -184,17 +226,139 @@ class Prior:
         """Return an unnamed ``.dist`` variable (for ``pm.logp`` or ``pm.draw``)."""
         return self.dist_class.dist(**{**self._params, **kwargs})
 
+    def support(self) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """Return the ``(lower, upper)`` bounds of the prior's support.
+
+        The bounds come from the PyMC distribution itself: from the default transform PyMC
+        uses for it (log for positive distributions, log-odds for the unit interval, an
+        interval transform with bounds from the parameters) or, for the common discrete
+        distributions, from their parameters. Unbounded ends are ``-inf`` / ``inf``. For
+        array parameters the bounds are arrays of the variable's shape.
+
+        Returns
+        -------
+        lower, upper : float or numpy.ndarray
+
+        Raises
+        ------
+        ValueError
+            When the support of the distribution is not known.
+
+        Examples
+        --------
+        >>> from pymc_hier import Prior
+        >>> Prior("HalfCauchy", beta=5).support()
+        (0.0, inf)
+        >>> Prior("Uniform", lower=-1, upper=2).support()
+        (-1.0, 2.0)
+        """
+        return self._support
+
+    @cached_property
+    def _support(self):
+        rv = self.dist_variable()
+        shape = tuple(_eval(rv.shape))
+        if issubclass(self.dist_class, pm.Discrete):
+            bounds = _discrete_support(self._dist, self._params, shape)
+        else:
+            # The transform a model would give the variable (no model is built, so this is
+            # safe inside a user's model context).
+            transform = _default_transform(rv.owner.op, rv)
+            bounds = _continuous_support(self._dist, transform, rv)
+        lower, upper = (np.broadcast_to(np.asarray(b, dtype=float), shape) for b in bounds)
+        if lower.ndim == 0:
+            return float(lower), float(upper)
+        for b in (lower, upper):
+            b.setflags(write=False)
+        return lower, upper
+
+    def support_covers(self, other: Prior) -> bool:
+        """Whether this prior's support contains all of ``other``'s (element-wise, all).
+
+        Prior sweeps use it to tell whether a new prior can reach every value an old one
+        could (a wider or equal support), e.g. ``Normal`` covers ``HalfNormal``.
+
+        Examples
+        --------
+        >>> from pymc_hier import Prior
+        >>> Prior("Normal", mu=0, sigma=1).support_covers(Prior("HalfNormal", sigma=1))
+        True
+        >>> Prior("HalfNormal", sigma=1).support_covers(Prior("Normal", mu=0, sigma=1))
+        False
+        """
+        if not isinstance(other, Prior):
+            raise ValueError(f"other: expected a Prior, got {other!r}")
+        lo, hi = self.support()
+        olo, ohi = other.support()
+        return bool(np.all(np.asarray(lo) <= olo) and np.all(np.asarray(hi) >= ohi))
+
     def logp(self, value) -> np.ndarray:
         """Evaluate the log density at ``value`` (NumPy in, NumPy out; ``-inf`` off support)."""
         value = np.asarray(value, dtype=float)
-        out = pm.logp(self.dist_variable(), value).eval()
-        return np.asarray(out, dtype=float)
+        rv = self.dist_variable()
+        if np.dtype(rv.dtype).kind not in "iu":
+            return _eval(pm.logp(rv, value)).astype(float)
+        whole = np.isfinite(value) & (value == np.round(value))  # discrete: integers only
+        out = _eval(pm.logp(rv, np.where(whole, value, 0).astype(rv.dtype)))
+        return np.where(whole, out, -np.inf)
 
     # -- presentation ---------------------------------------------------------------------
     def label(self) -> str:
         """Return a compact Unicode label such as ``'HalfCauchy(β=5)'``."""
         parts = [f"{_GREEK.get(k, k)}={_fmt(v)}" for k, v in self._params.items()]
         return f"{self._dist}({', '.join(parts)})"
+
+
+def _eval(expr) -> np.ndarray:
+    """Evaluate a constant PyTensor expression without C compilation (quick)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return np.asarray(pt.as_tensor_variable(expr).eval(mode="FAST_COMPILE"))
+
+
+def _inside(lower: np.ndarray, upper: np.ndarray, *, discrete: bool) -> np.ndarray:
+    """Return a point strictly inside ``(lower, upper)`` (integers when ``discrete``)."""
+    lo_fin, hi_fin = np.isfinite(lower), np.isfinite(upper)
+    point = np.where(lo_fin & hi_fin, (np.where(lo_fin, lower, 0) + np.where(hi_fin, upper, 0)) / 2,
+                     np.where(lo_fin, lower + 1, np.where(hi_fin, upper - 1, 0.0)))
+    return np.ceil(point) if discrete else point
+
+
+def _continuous_support(dist: str, transform, var):
+    """Support bounds implied by PyMC's default transform of ``var``."""
+    if transform is None:
+        return -np.inf, np.inf
+    if isinstance(transform, IntervalTransform):
+        lower, upper, _, _ = transform.get_a_and_b(var.owner.inputs)
+        return _eval(lower), _eval(upper)
+    kind = type(transform).__name__
+    known = {"LogTransform": (0.0, np.inf), "LogExpM1": (0.0, np.inf),
+             "LogOddsTransform": (0.0, 1.0), "SimplexTransform": (0.0, 1.0),
+             "CircularTransform": (-np.pi, np.pi), "ZeroSumTransform": (-np.inf, np.inf)}
+    if kind not in known:
+        raise ValueError(f"{dist}: support not known (default transform {kind})")
+    return known[kind]
+
+
+def _discrete_support(dist: str, params, shape):
+    """Support bounds of the common discrete distributions, from their parameters."""
+    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+    if dist in ("Poisson", "NegativeBinomial", "DiscreteWeibull"):
+        return 0.0, np.inf
+    if dist == "Geometric":
+        return 1.0, np.inf
+    if dist == "Bernoulli":
+        return 0.0, 1.0
+    if dist in ("Binomial", "BetaBinomial"):
+        return 0.0, p["n"]
+    if dist == "DiscreteUniform":
+        return p.get("lower", 0.0), p.get("upper", 1.0)
+    if dist == "Categorical":
+        k = np.shape(p["p"] if "p" in p else p["logit_p"])[-1]
+        return 0.0, float(k - 1)
+    if dist == "DiracDelta":
+        return p["c"], p["c"]
+    raise ValueError(f"{dist}: support not known for this discrete distribution")
 
 
 def _fmt(v) -> str:

@@ -88,6 +88,10 @@ class SchoolsData:
     def __repr__(self) -> str:
         return f"SchoolsData({self.n_groups} groups along {self.dim!r})"
 
+    def __reduce__(self):
+        # Rebuild through the constructor: validated, read-only again after unpickling.
+        return (SchoolsData, (self.y, self.sigma, self.names, self.dim))
+
     def fingerprint(self) -> str:
         """Return a SHA-256 hex digest of the values (for provenance and caching)."""
         h = hashlib.sha256()

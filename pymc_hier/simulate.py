@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from pymc_hier.decay_data import DecayData
@@ -40,10 +43,12 @@ def simulate_decay(
     measurement's standard deviation is ``|noise * z|`` with ``z ~ N(0, 1)`` and its
     error is drawn with that (signed) scale, exactly as the lecture does.
 
-    With every setting at its default (any ``seed``, ``time_unit="s"``), draws come from
-    NumPy's legacy ``RandomState(seed)`` in the lecture's order, so ``seed=0`` reproduces the
-    lecture's faux data bit for bit; other settings use ``numpy.random.default_rng(seed)``.
-    Both routes are vectorised (10^6 widgets take about a second).
+    With every setting of the simulation at its default (any ``seed``; ``time_unit`` only
+    rescales the result), draws come from NumPy's legacy ``RandomState(seed)`` in the
+    lecture's order, so ``seed=0`` reproduces the lecture's faux data bit for bit (in
+    seconds; other units divide the times by the unit's length in seconds). Other settings
+    use ``numpy.random.default_rng(seed)``. Both routes are vectorised (10^6 widgets take
+    well under a second).
 
     Parameters
     ----------
@@ -56,8 +61,11 @@ def simulate_decay(
         lecture.
     n0_max : float, default 10
         Upper limit of the initial amount.
-    manufacture_days, delay_days, measurement_days : float
-        The timeline, in days.
+    manufacture_days : int, default 35
+        Length of the manufacture period, in whole days (each widget's window is its day).
+    delay_days, measurement_days : float, default 14 and 90
+        Days from the end of manufacture to the first measurement, and the length of the
+        measurement period.
     noise : float, default 0.1
         Scale of the measurement uncertainty.
     time_unit : {"s", "min", "h", "day"}, default "s"
@@ -74,15 +82,25 @@ def simulate_decay(
     --------
     >>> from pymc_hier import simulate_decay
     >>> data = simulate_decay()
-    >>> round(data.truth["alpha"], 20)
+    >>> data.truth["alpha"]
     5.488135039273247e-07
     """
+    if isinstance(n_widgets, bool) or not isinstance(n_widgets, numbers.Integral):
+        raise ValueError(f"n_widgets: must be an integer, got {n_widgets!r}")
     if n_widgets < 1:
         raise ValueError(f"n_widgets: must be >= 1, got {n_widgets}")
+    for name, value in (("alpha", alpha), ("n0_max", n0_max),
+                        ("manufacture_days", manufacture_days), ("delay_days", delay_days),
+                        ("measurement_days", measurement_days), ("noise", noise)):
+        if value is not None and not (isinstance(value, numbers.Real)
+                                      and not isinstance(value, bool) and math.isfinite(value)):
+            raise ValueError(f"{name}: must be a finite number, got {value!r}")
     if time_unit not in _UNIT_SECONDS:
         raise ValueError(f"time_unit: must be one of {sorted(_UNIT_SECONDS)}, got {time_unit!r}")
-    if not manufacture_days >= 1:
-        raise ValueError(f"manufacture_days: must be >= 1, got {manufacture_days}")
+    if not manufacture_days >= 1 or manufacture_days != int(manufacture_days):
+        raise ValueError(f"manufacture_days: must be a whole number >= 1, got {manufacture_days}")
+    if alpha is not None and not alpha >= 0:
+        raise ValueError(f"alpha: must be >= 0, got {alpha}")
     for name, value in (("delay_days", delay_days), ("measurement_days", measurement_days)):
         if not value >= 0:
             raise ValueError(f"{name}: must be >= 0, got {value}")
@@ -93,7 +111,7 @@ def simulate_decay(
     settings = {"n_widgets": n_widgets, "alpha": alpha, "n0_max": n0_max,
                 "manufacture_days": manufacture_days, "delay_days": delay_days,
                 "measurement_days": measurement_days, "noise": noise}
-    legacy = settings == _LECTURE and time_unit == "s"
+    legacy = settings == _LECTURE
     day = SECONDS_PER_DAY
     span = manufacture_days * day
     t_delay = delay_days * day
@@ -110,8 +128,6 @@ def simulate_decay(
         error = rng.normal(0, 1, size=size) * sigma_signed
     else:
         rng = np.random.default_rng(seed)
-        if alpha is not None and not alpha >= 0:
-            raise ValueError(f"alpha: must be >= 0, got {alpha}")
         if alpha is None:
             alpha = rng.uniform() * 1e-6
         n0 = rng.uniform(0, n0_max, size=size)
