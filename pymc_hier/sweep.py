@@ -308,7 +308,28 @@ def _var_names(model, var_names) -> list[str]:
     return list(var_names)
 
 
+def _check_provenance(base, spec) -> None:
+    """Refuse a base fit whose recorded factory, data or priors differ from the sweep's."""
+    import json
+
+    attrs = getattr(base, "attrs", {}) or {}
+    if spec is None or "priors" not in attrs:
+        return
+    described = spec.to_dict()
+    priors = attrs["priors"]
+    priors = json.loads(priors) if isinstance(priors, str) else priors
+    for key, theirs, ours in (("factory", attrs.get("factory"), described["factory"]),
+                              ("data_hash", attrs.get("data_hash"), described["data_hash"]),
+                              ("priors", priors, described["priors"])):
+        if theirs is not None and theirs != ours:
+            raise ValueError(f"base: fitted with another {key} ({theirs!r}) than the sweep's "
+                             f"base model ({ours!r}); pass model_kwargs that match the fit")
+
+
 def _base_posterior(base, model) -> xr.Dataset:
+    from pymc_hier.models._spec import get_spec
+
+    _check_provenance(base, get_spec(model))
     posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
         isinstance(base, Mapping) and "posterior" in base) else base
     if hasattr(posterior, "to_dataset"):

@@ -349,3 +349,18 @@ def test_eight_schools_reweight_agrees_with_refit():
         assert (diff <= tol).all(), (var, diff.values, tol.values)
     # a larger prior scale lets tau grow
     assert np.all(np.diff(rw.tau.sel(stat="mean").values) > 0)
+
+
+def test_base_fitted_with_other_priors_is_refused(rng):
+    import json
+
+    base = as_posterior(exact_normal(0, 5), rng)
+    base.attrs.update(factory="normal_mean_model", priors=json.dumps(
+        {"mu": Prior("Normal", mu=0.0, sigma=1.0).to_dict()}))
+    with pytest.raises(ValueError, match="base: fitted with another priors"):
+        prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,
+                    method="reweight", progressbar=False)
+    base.attrs["priors"] = json.dumps({"mu": DEFAULTS["mu"].to_dict()})
+    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,
+                     method="reweight", progressbar=False)
+    assert ds.status.values[0] == "ok"
