@@ -386,3 +386,45 @@ def test_finish_model_hook_exports(tmp_path, pure_env, monkeypatch):
     finish_model(schools_model(), spec, pgm=tmp_path / "pgm" / "schools")
     assert sorted(p.name for p in (tmp_path / "pgm").iterdir()) == [
         "schools.dot", "schools.png", "schools.svg"]
+
+
+# --- the library's factories ------------------------------------------------------------------
+
+_SCHOOLS_EDGES = {
+    "centered": {("mu", "theta"), ("tau", "theta"), ("mu", "theta_new"), ("tau", "theta_new")},
+    "noncentered": {("sigma", "theta_scaled"), ("tau", "theta_scaled"),
+                    ("theta_scaled", "theta"), ("mu", "theta"), ("tau", "theta"),
+                    ("sigma", "theta"), ("mu", "theta_new"), ("tau", "theta_new"),
+                    ("theta_new_tilde", "theta_new")},
+    "noncentered_standard": {("theta_tilde", "theta"), ("mu", "theta"), ("tau", "theta"),
+                             ("mu", "theta_new"), ("tau", "theta_new"),
+                             ("theta_new_tilde", "theta_new")},
+}
+_SCHOOLS_LABELS = {"default": ("μ ~ Normal(μ=0, σ=5)", "τ ~ HalfCauchy(β=5)"),
+                   "bda": ("μ ~ Flat", "τ ~ HalfFlat")}
+
+
+@pytest.mark.parametrize("hyper_data", [False, True])
+@pytest.mark.parametrize("priors", ["default", "bda"])
+@pytest.mark.parametrize("parametrization", sorted(_SCHOOLS_EDGES))
+def test_eight_schools_factory_pgm(parametrization, priors, hyper_data):
+    from pymc_hier import eight_schools_model
+
+    model = eight_schools_model(parametrization=parametrization, priors=priors,
+                                hyper_data=hyper_data)
+    dot = _dot(model)
+    raw = {"centered": None, "noncentered": "theta_scaled",
+           "noncentered_standard": "theta_tilde"}[parametrization]
+    latent = {"mu", "tau"} | ({"theta", "theta_new"} if raw is None
+                              else {raw, "theta_new_tilde"})
+    assert {n: dot.kind(n) for n in dot.nodes} == {
+        **dict.fromkeys(latent, "latent"), "sigma": "fixed", "y": "observed",
+        **({} if raw is None else dict.fromkeys(["theta", "theta_new"], "deterministic"))}
+    assert dot.plates == ["j = 1..8"]
+    assert {n for n, p in dot.plate.items() if p} == {"sigma", "theta", "y"} | (
+        {raw} if raw else set())
+    assert dot.edges == _SCHOOLS_EDGES[parametrization] | {("theta", "y"), ("sigma", "y")}
+    mu_label, tau_label = _SCHOOLS_LABELS[priors]
+    assert plain_label(dot.nodes["mu"]["label"]) == mu_label
+    assert plain_label(dot.nodes["tau"]["label"]) == tau_label
+    assert plain_label(dot.nodes["y"]["label"]) == "yⱼ ~ Normal(θⱼ, σⱼ)"

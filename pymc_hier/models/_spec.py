@@ -94,7 +94,9 @@ def rebuild(spec: ModelSpec, *, data=None, priors=None, **options) -> pm.Model:
 def finish_model(model: pm.Model, spec: ModelSpec, *, pgm=None) -> pm.Model:
     """Attach the spec and, when ``pgm`` is a path, export the model's PGM there.
 
-    Every factory ends with ``return finish_model(model, spec, pgm=pgm)``.
+    Every factory ends with ``return finish_model(model, spec, pgm=pgm)``. ``pgm`` is a path
+    stem handed to :func:`pymc_hier.export_pgm` with its defaults: ``pgm="figs/decay"``
+    writes ``figs/decay.dot``, ``figs/decay.svg`` and ``figs/decay.png`` in the lecture style.
     """
     attach_spec(model, spec)
     if pgm is not None:
