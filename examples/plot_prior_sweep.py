@@ -1,0 +1,62 @@
+"""
+Prior sweeps: how much do the conclusions depend on the prior?
+==============================================================
+
+With eight schools the data say little about the population scale ``tau``, so its prior
+matters. Instead of refitting by hand for every prior, :func:`pymc_hier.prior_sweep` runs a
+range of settings of one hyperparameter. Each setting is answered by reweighting one base
+fit (PSIS importance weights, nearly free) when that is reliable, and by refitting the
+already-compiled model otherwise; the result says which.
+"""
+
+# %%
+# Set-up
+# ------
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+
+import pymc_hier as ph
+from pymc_hier.sweep_plots import plot_sweep
+
+FAST = os.environ.get("PYMC_HIER_FAST") == "1"
+DRAWS, TUNE, CHAINS = (100, 100, 2) if FAST else (500, 500, 2)
+SEED = 20
+
+# %%
+# Sweep the scale of tau's prior
+# ------------------------------
+# The default prior is ``tau ~ HalfCauchy(beta=5)``. We try ``beta`` from 0.5 to 25.
+# ``prior_sweep`` fits the base setting (``beta=5``) once with nutpie, then reweights
+# or refits each setting; refits share one compiled model and run in two threads here.
+betas = [0.5, 1.0, 2.0, 5.0, 10.0, 25.0]
+with ThreadPoolExecutor(max_workers=2) as pool:
+    sweep = ph.prior_sweep(
+        "eight_schools_model", ph.EIGHT_SCHOOLS,
+        param="tau.beta", values=betas,
+        fit_kwargs={"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "random_seed": SEED},
+        var_names=["mu", "tau"], executor=pool, progressbar=False,
+    )
+
+# %%
+# What was done for each setting
+# ------------------------------
+# A Pareto k-hat below 0.7 means the reweighted answer is reliable. Narrowing the prior
+# far below the base setting moves the posterior too much for the draws to cover it, so
+# those settings are refitted.
+sweep[["method", "status", "pareto_k", "ess_weights"]].to_dataframe()
+
+# %%
+# Posterior of mu and tau against the prior scale
+# -----------------------------------------------
+# Markers: circles reweighted, squares refitted; bands span the 5% and 95% quantiles.
+fig = plot_sweep(sweep, ["mu", "tau"])
+
+# %%
+# The numbers behind the plot: posterior mean and 90% interval of ``tau``.
+tau = sweep["tau"].sel(stat=["mean", "q0.05", "q0.95"]).to_pandas()
+print(np.round(tau, 2))
