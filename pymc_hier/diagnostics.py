@@ -137,12 +137,14 @@ def sampling_problems(diagnostics: xr.DataTree, *, thresholds: Mapping | None = 
             raise ValueError(f"thresholds: unknown key {key!r} (known: {', '.join(limits)})")
         limits[key] = value
     problems = []
-    rhat_bad = _offenders(diagnostics["rhat"].to_dataset(), lambda x: x > limits["rhat"])
+    rhat = diagnostics["rhat"].to_dataset(inherit=False)
+    rhat_bad = _offenders(rhat, lambda x: x > limits["rhat"])
     if rhat_bad:
         problems.append(f"R-hat > {limits['rhat']:g} for "
                         + _name_some(rhat_bad, worst_first=True, fmt=".3f"))
     for kind in ("ess_bulk", "ess_tail"):
-        bad = _offenders(diagnostics[kind].to_dataset(), lambda x, k=kind: x < limits[k])
+        ess = diagnostics[kind].to_dataset(inherit=False)
+        bad = _offenders(ess, lambda x, k=kind: x < limits[k])
         if bad:
             problems.append(f"{kind.replace('ess_', '')} ESS < {limits[kind]:g} for "
                             + _name_some(bad, worst_first=False, fmt=".0f"))
@@ -166,7 +168,7 @@ def sampling_problems(diagnostics: xr.DataTree, *, thresholds: Mapping | None = 
                zip(root["chain"].values, root["bfmi"].values, strict=True) if v < limits["bfmi"]]
         if low:
             problems.append(f"E-BFMI < {limits['bfmi']:g} for "
-                            + _name_some(low, worst_first=False, fmt=".2f"))
+                            + _name_some(low, worst_first=False, fmt=".3f"))
     return problems
 
 

@@ -1,0 +1,296 @@
+"""Predictive checks: sampling, p-value tables, PIT, plots, calibration and misspecification."""
+
+import arviz_stats as azs
+import matplotlib
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from conftest import FIT_SEED
+from matplotlib.figure import Figure
+from scipy import stats
+
+import pymc_hier as ph
+from pymc_hier import ppc_plots
+from pymc_hier.ppc import STATISTICS, pit
+
+matplotlib.use("Agg")
+
+SCHOOLS = list("ABCDEFGH")
+
+
+# -- sample_predictive -----------------------------------------------------------------------
+def test_sample_predictive_adds_groups(eight_schools_fit, eight_schools_ppc):
+    fitted, _ = eight_schools_fit
+    idata, _ = eight_schools_ppc
+    assert "posterior_predictive" not in fitted.children  # the input is not modified
+    pp = idata["posterior_predictive"]["y"]
+    assert pp.dims == ("chain", "draw", "school") and pp.shape == (4, 1000, 8)
+    assert [str(s) for s in pp["school"].values] == SCHOOLS
+    prior = idata["prior_predictive"]["y"]
+    assert prior.sizes["chain"] * prior.sizes["draw"] == 4000  # as many as posterior draws
+    assert {"mu", "tau", "theta"} <= set(idata["prior"].data_vars)
+    assert idata["log_likelihood"]["y"].shape == (4, 1000, 8)
+    assert idata.attrs["predictive_random_seed"] == FIT_SEED + 1
+    assert idata.attrs["config_hash"] == fitted.attrs["config_hash"]  # provenance kept
+
+
+def test_sample_predictive_is_reproducible(eight_schools_fit, eight_schools_ppc):
+    fitted, model = eight_schools_fit
+    again = ph.sample_predictive(fitted, model, random_seed=FIT_SEED + 1)
+    for group in ("posterior_predictive", "prior_predictive", "prior"):
+        xr.testing.assert_equal(again[group].to_dataset(),
+                                eight_schools_ppc[0][group].to_dataset())
+
+
+def test_sample_predictive_bad_input(eight_schools_fit):
+    fitted, model = eight_schools_fit
+    no_post = xr.DataTree.from_dict({"observed_data": fitted["observed_data"].to_dataset()})
+    with pytest.raises(ValueError, match="no 'posterior' group"):
+        ph.sample_predictive(no_post, model, random_seed=1)
+    with pytest.raises(ValueError, match="model: does not match idata"):
+        ph.sample_predictive(fitted, ph.eight_schools_model(parametrization="centered"),
+                             random_seed=1)
+    other_data = ph.SchoolsData(y=np.zeros(8), sigma=np.ones(8), names=SCHOOLS)
+    with pytest.raises(ValueError, match="model: does not match idata"):
+        ph.sample_predictive(fitted, ph.eight_schools_model(other_data), random_seed=1)
+    # without provenance the structure is checked
+    bare = xr.DataTree.from_dict({"posterior": fitted["posterior"].to_dataset()})
+    with pm.Model() as unrelated:
+        pm.Normal("alpha", 0, 1)
+        pm.Normal("y", 0, 1, observed=np.zeros(3))
+    with pytest.raises(ValueError, match=r"free variables \['alpha'\] are not in idata"):
+        ph.sample_predictive(bare, unrelated, random_seed=1)
+    renamed = ph.SchoolsData(y=ph.EIGHT_SCHOOLS.y, sigma=ph.EIGHT_SCHOOLS.sigma,
+                             names=list("ABCDEFGZ"))
+    with pytest.raises(ValueError, match="coords of 'school' differ"):
+        ph.sample_predictive(bare, ph.eight_schools_model(renamed), random_seed=1)
+    with pytest.raises(ValueError, match="prior, posterior: at least one"):
+        ph.sample_predictive(fitted, model, prior=False, posterior=False, random_seed=1)
+    with pytest.raises(TypeError, match="random_seed"):
+        ph.sample_predictive(fitted, model)
+
+
+# -- ppc_table against plain numpy ------------------------------------------------------------
+def _toy_tree(seed=0, chains=2, draws=300):
+    rng = np.random.default_rng(seed)
+    y = np.array([0.5, 3.0, -1.0, 2.0, 0.0, 7.0])
+    y_rep = rng.normal(1.0, 2.0, size=(chains, draws, 6))
+    coords = {"obs": [f"o{i}" for i in range(6)], "site": ("obs", list("aabbcc")),
+              "batch": ("obs", ["u", "u", "u", "u", "v", "w"])}
+    return xr.DataTree.from_dict({
+        "observed_data": xr.Dataset({"y": ("obs", y)}, coords=coords),
+        "posterior_predictive": xr.Dataset({"y": (("chain", "draw", "obs"), y_rep)},
+                                           coords=coords),
+    }), y, y_rep.reshape(-1, 6)
+
+
+def test_ppc_table_overall_matches_numpy():
+    tree, y, rep = _toy_tree()
+    tab = ph.ppc_table(tree, stats=("mean", "sd", "min", "max", "max_abs_z"), ci_prob=0.9)
+    assert tab["p_value"].dims == ("statistic",)
+    for name in tab["statistic"].values:
+        fn = STATISTICS[name]
+        t_obs, t_rep = fn(y, axis=-1), fn(rep, axis=-1)
+        assert tab["T_obs"].sel(statistic=name) == pytest.approx(t_obs)
+        assert tab["T_rep_mean"].sel(statistic=name) == pytest.approx(t_rep.mean())
+        np.testing.assert_allclose(tab["T_rep_interval"].sel(statistic=name),
+                                   np.quantile(t_rep, [0.05, 0.95]))
+        assert tab["p_value"].sel(statistic=name) == pytest.approx(np.mean(t_rep >= t_obs))
+    assert tab.attrs["p_value"] == "P(T(y_rep) >= T(y))" and tab.attrs["ci_prob"] == 0.9
+    assert tab["T_obs"].sel(statistic="max_abs_z") == pytest.approx(
+        np.max(np.abs(y - y.mean())) / y.std(ddof=1))
+
+
+@pytest.mark.parametrize("by, groups", [
+    ("obs", [[i] for i in range(6)]),            # the dimension itself: one value each
+    ("site", [[0, 1], [2, 3], [4, 5]]),          # equal-size groups (vectorised path)
+    ("batch", [[0, 1, 2, 3], [4], [5]]),         # ragged groups
+])
+def test_ppc_table_by_group_matches_numpy(by, groups):
+    tree, y, rep = _toy_tree()
+
+    def q80(x, axis=-1):
+        return np.quantile(x, 0.8, axis=axis)
+
+    tab = ph.ppc_table(tree, stats={"mean": "mean", "q80": q80, "top": np.max}, by=by)
+    assert tab["p_value"].dims == ("statistic", by)
+    labels = tree["observed_data"]["y"][by].values
+    assert [str(v) for v in tab[by].values] == [str(labels[g[0]]) for g in groups]
+    for j, idx in enumerate(groups):
+        for name, fn in (("mean", np.mean), ("q80", q80), ("top", np.max)):
+            t_obs, t_rep = fn(y[idx], axis=-1), fn(rep[:, idx], axis=-1)
+            cell = tab.isel({by: j}).sel(statistic=name)
+            assert cell["T_obs"] == pytest.approx(t_obs)
+            assert cell["p_value"] == pytest.approx(np.mean(t_rep >= t_obs))
+
+
+def test_ppc_table_sd_of_single_observation_is_nan():
+    tree, _, _ = _toy_tree()
+    tab = ph.ppc_table(tree, stats=["sd"], by="obs")
+    assert np.all(np.isnan(tab["p_value"].values)) and np.all(np.isnan(tab["T_obs"].values))
+
+
+def test_ppc_table_bad_input():
+    tree, _, _ = _toy_tree()
+    with pytest.raises(ValueError, match="stats: unknown statistic 'kurtosis'"):
+        ph.ppc_table(tree, stats=["mean", "kurtosis"])
+    with pytest.raises(ValueError, match="group: unknown group 'posterior_predictive'"):
+        ph.ppc_table(tree, group="posterior_predictive")
+    with pytest.raises(ValueError, match="no 'prior_predictive' group; run sample_predictive"):
+        ph.ppc_table(tree, group="prior")
+    with pytest.raises(ValueError, match="by: 'school' is not a coordinate"):
+        ph.ppc_table(tree, by="school")
+    with pytest.raises(ValueError, match="var_name: 'n_measured' is not an observed variable"):
+        ph.ppc_table(tree, var_name="n_measured")
+    with pytest.raises(ValueError, match="statistic 'keep' returned shape"):
+        ph.ppc_table(tree, stats={"keep": lambda x, axis=-1: x})
+    with pytest.raises(ValueError, match="statistic name 'mean' given twice"):
+        ph.ppc_table(tree, stats=["mean", np.mean])  # np.mean is named "mean" too
+    with pytest.raises(ValueError, match="ci_prob: must be in"):
+        ph.ppc_table(tree, ci_prob=1.0)
+    with pytest.raises(ValueError, match="no 'observed_data' group"):
+        ph.ppc_table(xr.DataTree.from_dict({"posterior_predictive": tree[
+            "posterior_predictive"].to_dataset()}))
+
+
+# -- with the eight schools fit --------------------------------------------------------------
+def test_ppc_table_on_fit_posterior_and_prior(eight_schools_ppc):
+    idata, _ = eight_schools_ppc
+    post = ph.ppc_table(idata)
+    assert list(post["statistic"].values) == ["mean", "sd", "min", "max"]
+    assert post.attrs["var_name"] == "y" and post.attrs["n_samples"] == 4000
+    # the fitted model reproduces these features of the real data: no extreme p-values
+    assert np.all((post["p_value"] > 0.025) & (post["p_value"] < 0.975))
+    per_school = ph.ppc_table(idata, stats=["mean"], by="school")
+    assert [str(s) for s in per_school["school"].values] == SCHOOLS
+    prior = ph.ppc_table(idata, group="prior", stats=["mean", "sd"])
+    assert prior.attrs["group"] == "prior"
+    # same data, other reference distribution
+    xr.testing.assert_equal(prior["T_obs"], post["T_obs"].sel(statistic=["mean", "sd"]))
+    assert not np.allclose(prior["T_rep_mean"], post["T_rep_mean"].sel(statistic=["mean", "sd"]))
+
+
+def test_pit_and_loo_pit(eight_schools_ppc):
+    idata, _ = eight_schools_ppc
+    plain = pit(idata)
+    y = idata["observed_data"]["y"]
+    manual = (idata["posterior_predictive"]["y"] <= y).mean(("chain", "draw"))
+    np.testing.assert_allclose(plain.values, manual.values)
+    loo = pit(idata, loo=True)
+    np.testing.assert_allclose(loo.values, azs.loo_pit(idata, var_names=["y"])["y"].values)
+    assert loo.dims == ("school",) and np.all((loo >= 0) & (loo <= 1))
+    prior_pit = pit(idata, group="prior")
+    assert prior_pit.dims == ("school",)
+    with pytest.raises(ValueError, match="loo=True needs group='posterior'"):
+        pit(idata, group="prior", loo=True)
+
+
+def test_prior_predictive_pvalues_are_uniform(eight_schools_ppc):
+    """Calibration: data drawn from the model's own prior predictive.
+
+    The first R = 200 prior-predictive draws serve as 200 simulated data sets, the other
+    3800 as the reference distribution. For data from the prior predictive, the prior
+    predictive p-value is uniform, so the count in each tenth of [0, 1] is
+    Binomial(200, 0.1). Acceptance rule: every count inside the central binomial interval
+    of probability 1 - 0.001/10 (Bonferroni over the ten bins: false alarm <= 0.1%), for
+    each statistic tested. Values piled at 0 or 1 fail the first or last bin.
+    """
+    idata, _ = eight_schools_ppc
+    draws = idata["prior_predictive"]["y"].stack(sample=("chain", "draw")).transpose(
+        "sample", "school")
+    n_sim = 200
+    reference = draws.isel(sample=slice(n_sim, None)).values[None]  # (1, S, school)
+    lo, hi = stats.binom.interval(1 - 0.001 / 10, n_sim, 0.1)
+    for name in ("mean", "sd", "max"):
+        p = []
+        for j in range(n_sim):
+            tree = xr.DataTree.from_dict({
+                "observed_data": xr.Dataset({"y": ("school", draws.values[j])}),
+                "prior_predictive": xr.Dataset({"y": (("chain", "draw", "school"),
+                                                      reference)}),
+            })
+            p.append(float(ph.ppc_table(tree, stats=[name], group="prior")["p_value"][0]))
+        counts = np.histogram(p, bins=10, range=(0, 1))[0]
+        assert np.all((counts >= lo) & (counts <= hi)), (name, counts, (lo, hi))
+
+
+# -- plots -------------------------------------------------------------------------------------
+def test_plots_are_labelled_figures(eight_schools_ppc):
+    idata, _ = eight_schools_ppc
+    fig = ppc_plots.plot_ppc_intervals(idata)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "school" and ax.get_ylabel() == "y"
+    assert [t.get_text() for t in ax.get_xticklabels()] == SCHOOLS
+    figs = {
+        "dist": ppc_plots.plot_ppc_dist(idata),
+        "prior dist": ppc_plots.plot_ppc_dist(idata, group="prior"),
+        "tstat": ppc_plots.plot_ppc_tstat(idata, stat="max_abs_z"),
+        "pit": ppc_plots.plot_ppc_pit(idata),
+        "loo pit": ppc_plots.plot_ppc_pit(idata, loo=True),
+    }
+    for name, fig in figs.items():
+        assert isinstance(fig, Figure), name
+        assert fig.axes and fig.axes[0].get_xlabel(), name
+    assert figs["tstat"].axes[0].get_xlabel() == "T = max_abs_z(y)"
+    assert figs["loo pit"].axes[0].get_xlabel() == "LOO-PIT of y"
+    with pytest.raises(ValueError, match="stats: unknown statistic 'nope'"):
+        ppc_plots.plot_ppc_tstat(idata, stat="nope")
+    matplotlib.pyplot.close("all")
+
+
+# -- misspecification (slow: a real fit of altered data) ---------------------------------------
+@pytest.mark.slow
+def test_outlier_school_gives_extreme_pvalue():
+    """School A at 80 instead of 28: Grubbs' statistic and A's LOO-PIT flag it.
+
+    The ordinary statistics (mean, sd, per-school means) are not extreme: with its own
+    theta, a hierarchical model reproduces any single school in the posterior predictive;
+    only a statistic comparing the schools with each other (or leaving A out) sees it.
+    """
+    y = np.array(ph.EIGHT_SCHOOLS.y)
+    y[0] = 80.0
+    data = ph.SchoolsData(y=y, sigma=ph.EIGHT_SCHOOLS.sigma, names=SCHOOLS)
+    model = ph.eight_schools_model(data)
+    idata = ph.fit(model, sampler="nutpie", random_seed=FIT_SEED, progressbar=False)
+    idata = ph.sample_predictive(idata, model, prior=False, random_seed=FIT_SEED)
+    tab = ph.ppc_table(idata, stats=["mean", "max_abs_z"])
+    assert float(tab["p_value"].sel(statistic="max_abs_z")) < 0.025
+    assert 0.025 < float(tab["p_value"].sel(statistic="mean")) < 0.975
+    assert float(pit(idata, loo=True).sel(school="A")) > 0.99
+
+
+@pytest.mark.slow
+def test_posterior_pvalues_are_not_piled_at_0_or_1():
+    """Calibration of posterior predictive p-values over data simulated from the prior.
+
+    R = 100 data sets from the (centered) model's prior predictive; each gets exact i.i.d.
+    posterior draws (``pymc_hier.exact``), posterior predictive draws and p-values. For
+    such data P(p <= a) <= 2a for every a (Meng 1994, p-values are sub-uniform), so the
+    number below 0.025 (and, for 1 - p, above 0.975) is at most Binomial(100, 0.05).
+    Acceptance rule: each tail count <= the binomial quantile at 1 - 0.001/6 (Bonferroni
+    over 3 statistics x 2 tails). Also E[p] = 0.5 exactly (y and y_rep are exchangeable)
+    and Var(p) <= 1/12, so |mean(p) - 0.5| <= 3.9 sqrt(1 / (12 R)) (z for 0.001/6 two-sided).
+    """
+    from pymc_hier.exact.hierarchical_normal import hierarchical_normal_posterior
+
+    n_sim, names = 100, ("mean", "sd", "max_abs_z")
+    base = ph.eight_schools_model(parametrization="centered")
+    sims = pm.sample_prior_predictive(draws=n_sim, model=base, random_seed=FIT_SEED)
+    ys = sims["prior_predictive"]["y"].values[0]
+    p = np.empty((n_sim, len(names)))
+    for r in range(n_sim):
+        data = ph.SchoolsData(y=ys[r], sigma=ph.EIGHT_SCHOOLS.sigma, names=SCHOOLS)
+        post = hierarchical_normal_posterior(data).sample(draws=250, chains=4, random_seed=r)
+        model = ph.eight_schools_model(data, parametrization="centered")
+        tree = ph.sample_predictive(post, model, prior=False, log_likelihood=False,
+                                    random_seed=r)
+        p[r] = ph.ppc_table(tree, stats=names)["p_value"].values
+    limit = stats.binom.ppf(1 - 0.001 / 6, n_sim, 0.05)
+    z = stats.norm.isf(0.001 / 6 / 2)
+    for k, name in enumerate(names):
+        assert np.sum(p[:, k] <= 0.025) <= limit, (name, np.sort(p[:, k])[:10])
+        assert np.sum(p[:, k] >= 0.975) <= limit, (name, np.sort(p[:, k])[-10:])
+        assert abs(p[:, k].mean() - 0.5) <= z * np.sqrt(1 / (12 * n_sim)), name
+
