@@ -53,11 +53,13 @@ def load_data(kind: str, path: str | None):
 
 def build_model(kind: str, data, args):
     """Build the model for ``kind`` with the options given on the command line."""
-    from pymc_hier import decay_model, hierarchical_normal_model
-
     if kind == "decay":
+        from pymc_hier import decay_model
+
         t0 = args.t0 or ("known" if data.has_t0 and args.data else "latent")
         return decay_model(data, t0=t0, n0=args.n0 or "marginal")
+    from pymc_hier import hierarchical_normal_model
+
     return hierarchical_normal_model(data, parametrization=args.parametrization or "noncentered",
                                      priors=args.priors or "default")
 
@@ -110,15 +112,14 @@ def _model_from_saved(idata):
 
 
 def _sweep(kind, data, idata, args, param=None, values=None):
-    from pymc_hier import decay_model, hierarchical_normal_model, prior_sweep
+    from pymc_hier import prior_sweep
 
-    factory = decay_model if kind == "decay" else hierarchical_normal_model
+    factory = "decay_model" if kind == "decay" else "hierarchical_normal_model"
     default_param, default_values = DEFAULT_SWEEPS[kind]
     return prior_sweep(factory, data, param=param or default_param,
                        values=list(values or default_values), base=idata,
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
-                                   "chains": args.chains, "sampler": args.sampler,
-                                   "random_seed": args.seed, "progressbar": False},
+                                   "chains": args.chains, "random_seed": args.seed},
                        progressbar=not args.quiet)
 
 
@@ -260,32 +261,35 @@ def make_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress on stderr")
 
-    p = sub.add_parser("run", help="the main job: fit, PGM, PPC, sweep and report")
+    p = sub.add_parser("run", parents=[quiet], help="the main job: fit, PGM, PPC, sweep and report")
     _model_options(p)
     _sampling_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
     p.add_argument("--no-sweep", action="store_true", help="skip the default prior sweep")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("pgm", help="export the model's PGM (DOT, SVG, PNG)")
+    p = sub.add_parser("pgm", parents=[quiet], help="export the model's PGM (DOT, SVG, PNG)")
     _model_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
     p.set_defaults(func=cmd_pgm)
 
-    p = sub.add_parser("fit", help="fit and save the DataTree (idata.nc)")
+    p = sub.add_parser("fit", parents=[quiet], help="fit and save the DataTree (idata.nc)")
     _model_options(p)
     _sampling_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("ppc", help="posterior predictive checks of a saved fit")
+    p = sub.add_parser("ppc", parents=[quiet], help="posterior predictive checks of a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="save the DataTree with predictive groups here")
     p.set_defaults(func=cmd_ppc)
 
-    p = sub.add_parser("sweep", help="prior-sensitivity sweep from a saved fit")
+    p = sub.add_parser("sweep", parents=[quiet], help="prior-sensitivity sweep from a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
     p.add_argument("--param", help="swept hyperparameter (default per model)")
     p.add_argument("--values", help="comma-separated values")
@@ -293,7 +297,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the sweep Dataset (netCDF) here")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("report", help="HTML report of a saved fit")
+    p = sub.add_parser("report", parents=[quiet], help="HTML report of a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
     p.add_argument("--sweep", help="a sweep Dataset (netCDF) to include")
     p.add_argument("--out", default="report.html", help="HTML file to write")

@@ -97,6 +97,7 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -199,12 +200,17 @@ def _ppc_section(idata) -> str:
 
 
 def _flatten_ppc(tab: xr.Dataset) -> pd.DataFrame:
-    df = tab.to_dataframe()
-    df = df.reset_index()
-    keep = [c for c in df.columns if df[c].dtype.kind in "fiub" or c in tab.dims or c in tab.coords]
-    df = df[keep]
-    first = df.columns[0]
-    return df.set_index(first)
+    """One row per statistic: T(y), mean and interval of T(y_rep), p-value."""
+    interval = tab["T_rep_interval"]
+    bounds = [str(b) for b in interval["ci_bound"].values]
+    df = pd.DataFrame({
+        "T(y)": tab["T_obs"].values,
+        "mean T(y_rep)": tab["T_rep_mean"].values,
+        f"T(y_rep) {bounds[0]}": interval.isel(ci_bound=0).values,
+        f"T(y_rep) {bounds[-1]}": interval.isel(ci_bound=-1).values,
+        "p-value": tab["p_value"].values,
+    }, index=pd.Index([str(s) for s in tab["statistic"].values], name="statistic"))
+    return df
 
 
 def _as_figure(obj):
@@ -219,8 +225,23 @@ def _as_figure(obj):
 
 
 def _sweep_section(sweep: xr.Dataset) -> str:
-    df = sweep.to_dataframe().reset_index()
-    parts = [H.table(df.set_index(df.columns[0]))]
+    """One row per setting: how it was computed and the scalar quantities' mean and sd."""
+    settings = [str(v) for v in sweep["setting"].values]
+    cols: dict[str, object] = {}
+    for name in ("method", "status", "pareto_k", "ess_weights"):
+        if name in sweep:
+            cols[name] = sweep[name].values
+    scalars = [v for v, da in sweep.data_vars.items()
+               if set(da.dims) == {"setting", "stat"} and not v.endswith(("_scaled", "_tilde"))]
+    for name in scalars:
+        for stat in ("mean", "sd"):
+            if stat in sweep["stat"].values:
+                cols[f"{name} {stat}"] = sweep[name].sel(stat=stat).values
+    df = pd.DataFrame(cols, index=pd.Index(settings, name="setting"))
+    parts = [f"<p>Swept <code>{H.esc(sweep.attrs.get('param', ''))}</code>; "
+             "reweighted settings use Pareto-smoothed importance weights (reliable when "
+             f"k-hat &lt; {H.fmt_number(sweep.attrs.get('khat_threshold', 0.7))}).</p>",
+             H.table(df)]
     try:
         from pymc_hier.sweep_plots import plot_sweep
     except ImportError:  # pragma: no cover
