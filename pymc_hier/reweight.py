@@ -131,11 +131,15 @@ def wider_support(old: Mapping[str, tuple], new: Mapping[str, tuple], *,
     """Names of variables whose support under ``new`` bounds extends beyond ``old``.
 
     ``old`` and ``new`` map variable names to ``(lower, upper)`` array pairs as returned
-    by the function from :func:`support_function`.
+    by the function from :func:`support_function`. A NaN bound (not certified) counts as
+    wider.
     """
     out = []
     for name, (lo_old, hi_old) in old.items():
         lo_new, hi_new = new[name]
+        if np.isnan(lo_new).any() or np.isnan(hi_new).any():
+            out.append(name)
+            continue
         tol_lo = rtol * np.maximum(1.0, np.abs(np.where(np.isfinite(lo_old), lo_old, 0.0)))
         tol_hi = rtol * np.maximum(1.0, np.abs(np.where(np.isfinite(hi_old), hi_old, 0.0)))
         if np.any(lo_new < lo_old - tol_lo) or np.any(hi_new > hi_old + tol_hi):
@@ -157,6 +161,41 @@ def _hyper_inputs(model, hyper_names: Sequence[str]):
     return replace, inputs
 
 
+def _vectorised_function(plain, outputs, hyper_names: Sequence[str]) -> Callable:
+    """Compile ``outputs`` of the untransformed model ``plain`` over a batch of draws.
+
+    Random variables in ``outputs`` are replaced by their (constrained) values, batched
+    along a new leading axis; the shared variables ``hyper_names`` become arguments.
+    Returns ``f(draws, hyper) -> list of arrays``.
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import graph_replace, vectorize_graph
+
+    outputs = plain.replace_rvs_by_values(outputs)
+    replace, hyper_in = _hyper_inputs(plain, hyper_names)
+    outputs = graph_replace(outputs, replace, strict=False)
+    rv_names = [rv.name for rv in plain.free_RVs]
+    batched = {}
+    for rv in plain.free_RVs:
+        value = plain.rvs_to_values[rv]
+        batched[value] = pt.tensor(name=value.name, dtype=value.type.dtype,
+                                   shape=(None, *value.type.shape))
+    vec = vectorize_graph(outputs, replace=batched)
+    fn = pytensor.function([*batched.values(), *hyper_in], vec, on_unused_input="ignore")
+
+    def evaluate(draws: Mapping[str, np.ndarray], hyper: Mapping[str, object]) -> list:
+        args = [np.asarray(draws[name], dtype=v.type.dtype) for name, v in
+                zip(rv_names, batched.values(), strict=True)]
+        args += [np.asarray(hyper[name], dtype=v.type.dtype) for name, v in
+                 zip(hyper_names, hyper_in, strict=True)]
+        with np.errstate(all="ignore"):
+            return [np.asarray(out, dtype=float) for out in fn(*args)]
+
+    evaluate.free_names = tuple(rv_names)
+    return evaluate
+
+
 def joint_logp_function(model, hyper_names: Sequence[str]) -> Callable:
     """Compile the joint log density over many draws as a function of hyperparameters.
 
@@ -173,72 +212,65 @@ def joint_logp_function(model, hyper_names: Sequence[str]) -> Callable:
         ``f(draws, hyper) -> ndarray (n_samples,)`` where ``draws`` maps every free
         variable to its constrained draws of shape ``(n_samples, *shape)`` and ``hyper``
         maps each of ``hyper_names`` to a value. The density is in the constrained space
-        (no Jacobian), ``-inf`` outside the support.
+        (no Jacobian), ``-inf`` outside the support; potentials are included.
     """
-    import pytensor
-    import pytensor.tensor as pt
     from pymc.model.transform.conditioning import remove_value_transforms
-    from pytensor.graph.replace import graph_replace, vectorize_graph
 
     plain = remove_value_transforms(model)
+    # logp of the untransformed model, RVs already replaced by their values
     logp = plain.logp(jacobian=False, sum=True)
-    replace, hyper_in = _hyper_inputs(plain, hyper_names)
-    logp = graph_replace(logp, replace, strict=False)
-    names = [plain.rvs_to_values[rv].name for rv in plain.free_RVs]
-    rv_names = [rv.name for rv in plain.free_RVs]
-    batched = {}
-    for value in (plain.rvs_to_values[rv] for rv in plain.free_RVs):
-        batched[value] = pt.tensor(name=value.name, dtype=value.type.dtype,
-                                   shape=(None, *value.type.shape))
-    vec = vectorize_graph(logp, replace=batched)
-    fn = pytensor.function([*batched.values(), *hyper_in], vec, on_unused_input="ignore")
-    del names
+    fn = _vectorised_function(plain, [logp], hyper_names)
 
     def joint_logp(draws: Mapping[str, np.ndarray], hyper: Mapping[str, object]) -> np.ndarray:
-        args = [np.asarray(draws[name], dtype=v.type.dtype) for name, v in
-                zip(rv_names, batched.values(), strict=True)]
-        args += [np.asarray(hyper[name], dtype=v.type.dtype) for name, v in
-                 zip(hyper_names, hyper_in, strict=True)]
-        with np.errstate(all="ignore"):
-            return np.asarray(fn(*args), dtype=float)
+        return fn(draws, hyper)[0]
 
-    joint_logp.free_names = tuple(rv_names)
+    joint_logp.free_names = fn.free_names
     return joint_logp
 
 
-def support_function(model, hyper_names: Sequence[str]) -> Callable:
-    """Return ``f(hyper) -> {name: (lower, upper)}`` for the model's free variables.
+#: Unconstrained values at which a custom transform's inverse is probed for its bounds.
+_PROBE = 40.0
 
-    Bounds come from each variable's default transform: an interval transform gives its
-    (possibly hyperparameter-dependent) bounds, a log transform ``(0, inf)``, none the real
-    line. Variables with other transforms (simplex, ordered) are reported as unbounded,
-    which is correct as long as their support does not depend on hyperparameters.
+
+def support_function(model, hyper_names: Sequence[str]) -> Callable:
+    """Return ``f(draws, hyper) -> {name: (lower, upper)}`` for the model's free variables.
+
+    Bounds come from each variable's value transform: an interval transform gives its
+    bounds (which may depend on hyperparameters and on other variables, hence the draws),
+    a log transform ``(0, inf)``, none the real line. Any other transform whose variable
+    depends on a swept hyperparameter is probed: its inverse at ``-40`` and ``+40`` in the
+    unconstrained space gives the bounds (NaN, so "not certified", if it fails there).
+    Bounds are arrays of shape ``(n_samples, *shape)``.
     """
-    import pytensor
     import pytensor.tensor as pt
     from pymc.logprob.transforms import IntervalTransform, LogTransform
-    from pytensor.graph.replace import graph_replace
+    from pymc.model.transform.conditioning import remove_value_transforms
+    from pytensor.graph.traversal import ancestors
 
-    replace, hyper_in = _hyper_inputs(model, hyper_names)
+    plain = remove_value_transforms(model)
+    hyper_shared = {plain[n] for n in hyper_names}
     names, outs = [], []
-    for rv in model.free_RVs:
-        transform = model.rvs_to_transforms.get(rv)
+    for rv in plain.free_RVs:
+        transform = model.rvs_to_transforms.get(model[rv.name])
+        inputs = rv.owner.inputs
         if isinstance(transform, IntervalTransform):
-            lo, hi, _, _ = transform.get_a_and_b(rv.owner.inputs)
+            lo, hi, _, _ = transform.get_a_and_b(inputs)
         elif isinstance(transform, LogTransform):
             lo, hi = 0.0, np.inf
-        else:
+        elif transform is None or not hyper_shared & set(ancestors(inputs)):
             lo, hi = -np.inf, np.inf
-        lo = pt.broadcast_to(pt.as_tensor(lo, dtype="float64"), rv.shape)
-        hi = pt.broadcast_to(pt.as_tensor(hi, dtype="float64"), rv.shape)
+        else:
+            probe = pt.ones(rv.shape, dtype="float64")
+            a = transform.backward(-_PROBE * probe, *inputs)
+            b = transform.backward(_PROBE * probe, *inputs)
+            lo, hi = pt.minimum(a, b), pt.maximum(a, b)
         names.append(rv.name)
-        outs += [lo, hi]
-    outs = graph_replace(outs, replace, strict=False)
-    fn = pytensor.function(hyper_in, outs, on_unused_input="ignore")
+        outs += [pt.broadcast_to(pt.as_tensor(lo, dtype="float64"), rv.shape),
+                 pt.broadcast_to(pt.as_tensor(hi, dtype="float64"), rv.shape)]
+    fn = _vectorised_function(plain, outs, hyper_names)
 
-    def support(hyper: Mapping[str, object]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        vals = fn(*[np.asarray(hyper[n], dtype=v.type.dtype)
-                    for n, v in zip(hyper_names, hyper_in, strict=True)])
+    def support(draws: Mapping[str, np.ndarray], hyper: Mapping[str, object]) -> dict:
+        vals = fn(draws, hyper)
         return {n: (vals[2 * i], vals[2 * i + 1]) for i, n in enumerate(names)}
 
     return support

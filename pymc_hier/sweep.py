@@ -350,11 +350,11 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
     support = support_function(model, names)
     draws = {name: _stack(posterior, name) for name in logp.free_names}
     old_logp = logp(draws, base_hyper)
-    old_support = support(base_hyper)
+    old_support = support(draws, base_hyper)
     todo = []
     for i, s in enumerate(settings):
         row = rows[i]
-        wider = wider_support(old_support, support(s.hyper))
+        wider = wider_support(old_support, support(draws, s.hyper))
         row["support_wider"] = bool(wider)
         reason = ""
         if wider:

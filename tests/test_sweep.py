@@ -136,9 +136,11 @@ def test_joint_logp_and_support_follow_the_hyperparameters():
     np.testing.assert_allclose(got_new[:2], lik[:2] - np.log(15))
     assert np.isneginf(got_new[2])
     support = support_function(model, names)
-    old = support({"mu__lower": -10.0, "mu__upper": 10.0})
-    assert wider_support(old, support({"mu__lower": -10.0, "mu__upper": 12.0})) == ["mu"]
-    assert wider_support(old, support({"mu__lower": -3.0, "mu__upper": 5.0})) == []
+    draws = {"mu": mu}
+    old = support(draws, {"mu__lower": -10.0, "mu__upper": 10.0})
+    np.testing.assert_array_equal(old["mu"][1], [10.0, 10.0, 10.0])
+    assert wider_support(old, support(draws, {"mu__lower": -10.0, "mu__upper": 12.0})) == ["mu"]
+    assert wider_support(old, support(draws, {"mu__lower": -3.0, "mu__upper": 5.0})) == []
 
 
 # -- reweighting against exact posteriors --------------------------------------------------
@@ -364,3 +366,30 @@ def test_base_fitted_with_other_priors_is_refused(rng):
     ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,
                      method="reweight", progressbar=False)
     assert ds.status.values[0] == "ok"
+
+
+def test_support_of_a_custom_transform_is_probed():
+    import pytensor.tensor as pt
+    from pymc.logprob.transforms import Transform
+
+    class ScaledSigmoid(Transform):
+        name = "scaled_sigmoid"
+
+        def forward(self, value, *inputs):
+            return pt.log(value) - pt.log(inputs[-1] - value)
+
+        def backward(self, value, *inputs):
+            return inputs[-1] * pt.sigmoid(value)
+
+        def log_jac_det(self, value, *inputs):
+            return pt.log(inputs[-1]) + pt.log(pt.sigmoid(value)) + pt.log(pt.sigmoid(-value))
+
+    with pm.Model() as model:
+        top = pm.Data("top", 10.0)
+        pm.Uniform("m", 0.0, top, default_transform=ScaledSigmoid())
+    support = support_function(model, ["top"])
+    draws = {"m": np.array([1.0, 5.0])}
+    old = support(draws, {"top": 10.0})
+    np.testing.assert_allclose(old["m"][1], [10.0, 10.0])
+    assert wider_support(old, support(draws, {"top": 12.0})) == ["m"]
+    assert wider_support(old, support(draws, {"top": 8.0})) == []
