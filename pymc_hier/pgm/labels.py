@@ -90,11 +90,11 @@ class Labeller:
             symbol = self.named[var]
             if symbol is not None:
                 return symbol
-            return format_value(var.get_value()) if isinstance(var, SharedVariable) else "…"
+            return format_value(var.get_value(borrow=True)) if isinstance(var, SharedVariable) else "…"
         if isinstance(var, Constant):
             return format_value(var.data)
         if isinstance(var, SharedVariable):
-            return format_value(var.get_value())
+            return format_value(var.get_value(borrow=True))
         unnamed_rv = var.owner is not None and isinstance(var.owner.op, RandomVariable)
         if unnamed_rv and depth < _MAX_DEPTH:
             return self.dist(var, depth + 1)  # an unnamed component (Censored, Mixture)

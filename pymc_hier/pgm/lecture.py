@@ -169,8 +169,8 @@ def _node_attrs(node, named, labeller: Labeller, parents, model) -> dict:
         return {"shape": "box", "label": _two_line(sym, f"= f({', '.join(inputs)})")}
     if kind == NodeType.DATA:
         text = sym
-        if isinstance(var, SharedVariable) and var.get_value().size == 1:
-            text = f"{sym} = {format_value(var.get_value())}"
+        if isinstance(var, SharedVariable) and var.get_value(borrow=True).size == 1:
+            text = f"{sym} = {format_value(var.get_value(borrow=True))}"
         return {"shape": "plain", "label": _dot_label(text)}
     # potential: a small black square, as daft draws factors
     return {"shape": "square", "width": "0.12", "fixedsize": "true", "style": "filled",
