@@ -325,11 +325,12 @@ def test_unknown_factory_name_and_base_without_variables(rng):
                     method="reweight", progressbar=False)
 
 
-def test_prior_values_sweep_the_whole_prior(rng):
+def test_prior_values_sweep_the_whole_prior(rng, capsys):
     base = as_posterior(exact_normal(0, 5), rng)
     values = [Prior("Normal", mu=1.0, sigma=4.0), {"dist": "Normal", "mu": 3.0, "sigma": 2.0}]
     ds = prior_sweep(normal_mean_model, DATA, param="mu", values=values, base=base,
-                     method="reweight", progressbar=False)
+                     method="reweight", progressbar=True)
+    assert "prior_sweep" in capsys.readouterr().err  # the progress bar
     assert list(ds.setting.values) == ["Normal(μ=1, σ=4)", "Normal(μ=3, σ=2)"]
     np.testing.assert_array_equal(ds["mu.mu"].values, [1.0, 3.0])
     assert_within_mcse(ds, [exact_normal(1, 4), exact_normal(3, 2)])
