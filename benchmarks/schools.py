@@ -3,7 +3,9 @@
 One run compares, on ``pymc_hier.EIGHT_SCHOOLS`` with the default priors
 (mu ~ Normal(0, 5), tau ~ HalfCauchy(5)):
 
-- ``pymc_hier.eight_schools_model`` noncentered (default) and centered, with nutpie;
+- ``pymc_hier.eight_schools_model`` in each parametrization it offers (noncentered, the
+  default; noncentered_standard, the textbook form that Stan's program uses; centered), with
+  nutpie from the default initialisation;
 - the same model through pystan 3 (``stan/eight_schools_noncentered.stan``, Stan's
   noncentered program) -- the reference row;
 - the exact sampler ``pymc_hier.exact.hierarchical_normal_posterior(...).sample(...)``.
@@ -98,7 +100,9 @@ def main(argv=None) -> dict:
     print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
           f"{warm:.1f} s", flush=True)
     if common.available("pymc_hier.models.hierarchical_normal", "eight_schools_model"):
-        for parametrization in ("noncentered", "centered"):
+        from pymc_hier.models import hierarchical_normal as module
+
+        for parametrization in getattr(module, "PARAMETRIZATIONS", ("noncentered", "centered")):
             results.append(run_ours(data, parametrization, cfg))
             common.progress(results[-1:], "tau")
     else:
