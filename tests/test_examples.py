@@ -25,6 +25,7 @@ def test_examples_exist_and_have_a_fast_mode():
         assert "random_seed" in source or "seed" in source, f"{script.name} fixes no seed"
 
 
+@pytest.mark.slow  # about 2 minutes for all examples on 2 cores, mostly nutpie compiles
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_in_fast_mode(script, monkeypatch, tmp_path):
     monkeypatch.setenv("PYMC_HIER_FAST", "1")
