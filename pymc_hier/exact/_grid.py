@@ -65,11 +65,11 @@ class LogGrid:
     def nodes(self, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Every ``stride``-th node and its normalised trapezoid weight (for integrals).
 
-        Nodes whose weight is below 1e-18 of the largest are dropped.
+        Nodes whose weight underflows to zero are dropped.
         """
         t, w = self.t[::stride], self._f[::stride]
         w[[0, -1]] *= 0.5
-        keep = w > w.max() * 1e-18
+        keep = w > 0
         return t[keep], w[keep] / w[keep].sum()
 
     def cdf_t(self, x) -> np.ndarray:
@@ -154,7 +154,7 @@ def _checked(logf, t, name):
 
 
 # -- mixtures of normals ----------------------------------------------------------------------
-_CHUNK = 2**21  # elements per (components x points) block
+_CHUNK = 2**18  # elements per (components x points) block
 
 
 def mixture_cdf(x, w, loc, scale) -> np.ndarray:
@@ -176,12 +176,15 @@ def _mixture_apply(x, w, loc, scale, kernel):
     x = np.asarray(x, dtype=float)
     n, m = x.shape
     out = np.empty((n, m))
-    step = max(1, _CHUNK // (len(w) * n))
-    for j in range(0, m, step):
-        sl = slice(j, j + step)
-        s = scale[:, None, sl]
-        z = (x[None, :, sl] - loc[:, None, sl]) / s
-        out[:, sl] = np.einsum("k,knm->nm", w, kernel(z, s))
+    cols = max(1, min(m, _CHUNK // len(w)))
+    rows = max(1, _CHUNK // (len(w) * cols))
+    for j in range(0, m, cols):
+        cs = slice(j, j + cols)
+        s = scale[:, None, cs]
+        for i in range(0, n, rows):
+            rs = slice(i, i + rows)
+            z = (x[None, rs, cs] - loc[:, None, cs]) / s
+            out[rs, cs] = np.einsum("k,knm->nm", w, kernel(z, s))
     return out
 
 

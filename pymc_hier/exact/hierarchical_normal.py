@@ -106,9 +106,12 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
 class HierarchicalNormalPosterior:
     """Exact posterior of ``mu``, ``tau``, ``theta`` and ``theta_new`` (see module docs).
 
-    Build it with :func:`hierarchical_normal_posterior`. Scalar summaries take
-    ``var`` in ``{"mu", "tau", "theta_new", "theta"}``; for ``"theta"`` the result has a
-    trailing axis over the groups.
+    Build it with :func:`hierarchical_normal_posterior`. The summaries take ``var`` in
+    ``{"mu", "tau", "theta_new", "theta"}``. For ``"theta"`` results have a trailing axis
+    over the groups: ``x`` in :meth:`pdf`/:meth:`cdf` broadcasts against it (pass
+    ``x[..., None]`` to evaluate the same points in every group), and :meth:`quantile`
+    returns shape ``q.shape + (J,)``. :meth:`quantiles`, :meth:`means` and :meth:`sds`
+    give labelled :class:`xarray.Dataset` s comparable with ``posterior.quantile(...)``.
 
     Attributes
     ----------
@@ -180,10 +183,12 @@ class HierarchicalNormalPosterior:
             mu_hat[sl], v_mu[sl] = m, 1.0 / p
         return loglik.reshape(tau.shape), mu_hat.reshape(tau.shape), v_mu.reshape(tau.shape)
 
+    def _log_density_tau(self, tau):
+        """Unnormalised log p(tau | y)."""
+        return np.asarray(self._log_prior_tau(tau), dtype=float) + self._conditionals(tau)[0]
+
     def _log_density_t(self, t):
-        tau = np.exp(t)
-        lp = np.asarray(self._log_prior_tau(tau), dtype=float)
-        return lp + self._conditionals(tau)[0] + t
+        return self._log_density_tau(np.exp(t)) + t
 
     def _components(self, var):
         """Locations and scales, shape (K, M), of ``var`` given each tau node."""
@@ -209,7 +214,11 @@ class HierarchicalNormalPosterior:
         loc, scale = self._components(var)
         x = np.asarray(x, dtype=float)
         if var == "theta":
-            xb = np.broadcast_to(x[..., None], x.shape + (loc.shape[1],))
+            try:
+                xb = np.broadcast_to(x, np.broadcast_shapes(x.shape, loc.shape[1:]))
+            except ValueError:
+                raise ValueError(f"x: shape {x.shape} does not broadcast against the "
+                                 f"{loc.shape[1]} groups (use x[..., None])") from None
             return fn(xb.reshape(-1, loc.shape[1]), self._w, loc, scale).reshape(xb.shape)
         return fn(x.reshape(-1, 1), self._w, loc, scale).reshape(x.shape)
 
@@ -220,10 +229,8 @@ class HierarchicalNormalPosterior:
         x = np.asarray(x, dtype=float)
         if var != "tau":
             return self._mixture(mixture_pdf, x, var)
-        with np.errstate(divide="ignore"):
-            t = np.log(np.where(x > 0, x, np.nan))
-            logp = self._log_density_t(np.nan_to_num(t, nan=0.0)) - self.grid.log_norm - t
-        return np.where(x > 0, np.exp(logp), 0.0)
+        logp = self._log_density_tau(np.maximum(x, 0.0)) - self.grid.log_norm
+        return np.where(x >= 0, np.exp(logp), 0.0)
 
     def cdf(self, x, *, var: str = "tau") -> np.ndarray:
         """Posterior CDF of ``var`` at ``x``."""
