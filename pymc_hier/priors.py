@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
@@ -311,8 +310,7 @@ class Prior:
 
 def _eval(expr) -> np.ndarray:
     """Evaluate a constant PyTensor expression without C compilation (quick)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):  # log(0) = -inf off the support is expected
         return np.asarray(pt.as_tensor_variable(expr).eval(mode="FAST_COMPILE"))
 
 
