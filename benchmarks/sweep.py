@@ -40,7 +40,7 @@ def naive_loop(build, values, var_names, fit) -> tuple[float, dict]:
     """Rebuild, compile and sample per setting; return wall time and per-setting stats."""
     import nutpie
 
-    from pymc_hier.sweep import _summarise
+    from pymc_hier._sweep_runs import summarise
 
     t0 = time.perf_counter()
     out = {}
@@ -51,7 +51,7 @@ def naive_loop(build, values, var_names, fit) -> tuple[float, dict]:
                    .generate_state(1)[0])
         trace = nutpie.sample(compiled, draws=fit["draws"], tune=fit["tune"],
                               chains=fit["chains"], seed=seed, progress_bar=False)
-        out[v] = _summarise(trace["posterior"].to_dataset(), var_names, None, (0.5,))
+        out[v] = summarise(trace["posterior"].to_dataset(), var_names, None, (0.5,))
     return time.perf_counter() - t0, out
 
 

@@ -17,22 +17,26 @@ See :mod:`pymc_hier._sweep_settings` for how ``param`` names a hyperparameter.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import as_completed
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from pymc_hier._sweep_runs import (
+    STATS,
+    RefitJob,
+    cached_compile,
+    clear_compile_cache,
+    refit_all,
+    sample,
+    stack,
+    summarise,
+)
 from pymc_hier._sweep_settings import Setting, resolve_settings
 from pymc_hier.reweight import (
     joint_logp_function,
     psis_log_weights,
     support_function,
-    weighted_stats,
     wider_support,
 )
 
@@ -41,16 +45,6 @@ __all__ = ["METHODS", "clear_compile_cache", "prior_sweep"]
 #: Accepted values of ``method``.
 METHODS = ("auto", "reweight", "refit")
 _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None}
-_STATS = ("mean", "sd", "mcse_mean")
-
-# Per-process cache of compiled models keyed by the model's config hash (factory, options,
-# priors, data), so that repeated sweeps of one model and workers that receive a pickled
-# refit job (Dask, process pools) compile once rather than once per sweep or setting.
-# Bounded; emptied by clear_compile_cache().
-_COMPILED: OrderedDict[str, Any] = OrderedDict()
-_COMPILED_LOCK = threading.Lock()
-_COMPILED_MAX = 4
-
 
 def _factory(factory) -> tuple[Callable, str]:
     from pymc_hier.models._spec import get_factory
@@ -61,103 +55,6 @@ def _factory(factory) -> tuple[Callable, str]:
         return factory, getattr(factory, "__name__", repr(factory))
     raise ValueError(f"factory: expected a factory function or its registered name, got "
                      f"{factory!r}")
-
-
-def _compile(model):
-    import nutpie
-
-    return nutpie.compile_pymc_model(model, backend="numba")
-
-
-def _cached_compile(key: str | None, build: Callable):
-    """Compile ``build()`` with nutpie, once per ``key`` and process (None: no caching)."""
-    if key is None:
-        return _compile(build())
-    with _COMPILED_LOCK:
-        hit = _COMPILED.get(key)
-        if hit is not None:
-            _COMPILED.move_to_end(key)
-            return hit
-    compiled = _compile(build())
-    with _COMPILED_LOCK:
-        _COMPILED[key] = compiled
-        while len(_COMPILED) > _COMPILED_MAX:
-            _COMPILED.popitem(last=False)
-    return compiled
-
-
-def clear_compile_cache() -> None:
-    """Forget the compiled models kept for reuse by later sweeps in this process."""
-    with _COMPILED_LOCK:
-        _COMPILED.clear()
-
-
-@dataclass
-class _RefitJob:
-    """A picklable refit of one setting; recompiles (once per process) after pickling."""
-
-    factory: Callable
-    data: Any
-    model_kwargs: Mapping
-    key: str
-    hyper: Mapping[str, np.ndarray]
-    sample_kwargs: Mapping
-    var_names: Sequence[str]
-    quantiles: Sequence[float]
-    compiled: Any = field(default=None, repr=False)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["compiled"] = None
-        return state
-
-    def _compiled(self):
-        if self.compiled is not None:
-            return self.compiled
-        return _cached_compile(
-            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs))
-
-    def __call__(self) -> dict:
-        posterior = _sample(self._compiled(), self.hyper, self.sample_kwargs)
-        return _summarise(posterior, self.var_names, None, self.quantiles)
-
-
-def _run(job: _RefitJob) -> dict:
-    return job()
-
-
-def _sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
-    import nutpie
-
-    trace = nutpie.sample(compiled.with_data(**{k: np.asarray(v) for k, v in hyper.items()}),
-                          progress_bar=False, **sample_kwargs)
-    return trace["posterior"].to_dataset()
-
-
-def _stack(posterior: xr.Dataset, name: str) -> np.ndarray:
-    da = posterior[name]
-    rest = [d for d in da.dims if d not in ("chain", "draw")]
-    x = da.transpose("chain", "draw", *rest).values
-    return x.reshape((-1,) + x.shape[2:])
-
-
-def _r_eff(posterior: xr.Dataset, name: str) -> np.ndarray:
-    from arviz_stats.base import array_stats
-
-    da = posterior[name]
-    rest = [d for d in da.dims if d not in ("chain", "draw")]
-    x = np.moveaxis(da.transpose("chain", "draw", *rest).values, (0, 1), (-2, -1))
-    ess = np.asarray(array_stats.ess(x, chain_axis=-2, draw_axis=-1, method="mean"))
-    return np.clip(ess / (x.shape[-1] * x.shape[-2]), 1e-3, None)
-
-
-def _summarise(posterior: xr.Dataset, var_names, log_weights, quantiles) -> dict:
-    out = {}
-    for name in var_names:
-        st = weighted_stats(_stack(posterior, name), log_weights, quantiles=quantiles,
-                            r_eff=_r_eff(posterior, name))
-        out[name] = np.concatenate([np.stack([st[s] for s in _STATS]), st["quantile"]])
-    return out
 
 
 def _fit_settings(fit_kwargs) -> dict:
@@ -266,8 +163,8 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     if base is not None:
         posterior = _base_posterior(base, model)
     elif method != "refit":
-        compiled = _cached_compile(key, lambda: model)
-        posterior = _sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
+        compiled = cached_compile(key, lambda: model)
+        posterior = sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
 
     n = len(settings)
     rows: list[dict] = [{"method": "", "status": "pending", "error": "", "pareto_k": np.nan,
@@ -276,11 +173,11 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names, quantiles,
                          method=method, khat_threshold=khat_threshold)
     if todo and compiled is None:
-        compiled = _cached_compile(key, lambda: model)
-    jobs = {i: _RefitJob(func, data, model_kwargs, key, settings[i].hyper,
+        compiled = cached_compile(key, lambda: model)
+    jobs = {i: RefitJob(func, data, model_kwargs, key, settings[i].hyper,
                          {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
                          quantiles, compiled) for i in todo}
-    _refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
+    refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
     return _assemble(settings, rows, model, var_names, quantiles, attrs={
         "factory": spec.factory if spec is not None else fname,
         "param": param,
@@ -348,7 +245,7 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
     names = list(base_hyper)
     logp = joint_logp_function(model, names)
     support = support_function(model, names)
-    draws = {name: _stack(posterior, name) for name in logp.free_names}
+    draws = {name: stack(posterior, name) for name in logp.free_names}
     old_logp = logp(draws, base_hyper)
     old_support = support(draws, base_hyper)
     todo = []
@@ -370,7 +267,7 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
                 if not khat <= khat_threshold:  # NaN counts as unreliable
                     reason = f"pareto_k={khat:.2f} > {khat_threshold}"
                 if not reason or method == "reweight":
-                    row["stats"] = _summarise(posterior, var_names, log_w, quantiles)
+                    row["stats"] = summarise(posterior, var_names, log_w, quantiles)
         if method == "auto" and reason:
             todo.append(i)
             continue
@@ -381,44 +278,8 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
     return todo
 
 
-def _refit_all(jobs: Mapping[int, _RefitJob], rows, executor, *, total, done, progressbar):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=done, desc="prior_sweep", unit="setting",
-               disable=not progressbar)
-    try:
-        for i in jobs:
-            rows[i]["method"] = "refit"
-        if executor is None:
-            for i, job in jobs.items():
-                _store(rows[i], job)
-                bar.update()
-            return
-        futures = {}
-        for i, job in jobs.items():
-            try:
-                futures[executor.submit(_run, job)] = i
-            except Exception as err:  # noqa: BLE001 - an executor may fail any way it likes
-                rows[i].update(status="failed", error=f"submit failed: {err!r}")
-                bar.update()
-        for fut in as_completed(futures):
-            _store(rows[futures[fut]], fut.result)
-            bar.update()
-    finally:
-        bar.close()
-
-
-def _store(row: dict, call: Callable[[], dict]) -> None:
-    try:
-        row["stats"] = call()
-    except Exception as err:  # noqa: BLE001 - reported per setting, the sweep goes on
-        row.update(status="failed", error=f"{type(err).__name__}: {err}")
-    else:
-        row.update(status="ok", error="")
-
-
 def _assemble(settings, rows, model, var_names, quantiles, *, attrs) -> xr.Dataset:
-    stat = list(_STATS) + [f"q{q:g}" for q in quantiles]
+    stat = list(STATS) + [f"q{q:g}" for q in quantiles]
     labels = [s.label for s in settings]
     data_vars = {}
     coords = {"setting": labels, "stat": stat}

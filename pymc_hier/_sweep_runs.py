@@ -1,0 +1,169 @@
+"""How ``prior_sweep`` runs settings: one compiled model, refits through executors, summaries.
+
+The model is compiled once with nutpie (hyperparameters as ``pm.Data``); every refit only
+changes those values (``compiled.with_data``). Refits travel to executors as picklable
+:class:`RefitJob` objects; a worker that receives one pickled (Dask, process pools)
+compiles the model once per process through a small cache keyed by the model's config
+hash (factory, options, priors, data).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pymc_hier.reweight import weighted_stats
+
+__all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "refit_all", "sample",
+           "stack", "summarise"]
+
+#: Summary statistics before the quantiles, in the ``stat`` dimension.
+STATS = ("mean", "sd", "mcse_mean")
+
+# Per-process cache of compiled models keyed by the model's config hash (factory, options,
+# priors, data), so that repeated sweeps of one model and workers that receive a pickled
+# refit job (Dask, process pools) compile once rather than once per sweep or setting.
+# Bounded; emptied by clear_compile_cache().
+_COMPILED: OrderedDict[str, Any] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_MAX = 4
+
+
+def _compile(model):
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def cached_compile(key: str | None, build: Callable):
+    """Compile ``build()`` with nutpie, once per ``key`` and process (None: no caching)."""
+    if key is None:
+        return _compile(build())
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            _COMPILED.move_to_end(key)
+            return hit
+    compiled = _compile(build())
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    return compiled
+
+
+def clear_compile_cache() -> None:
+    """Forget the compiled models kept for reuse by later sweeps in this process."""
+    with _COMPILED_LOCK:
+        _COMPILED.clear()
+
+
+@dataclass
+class RefitJob:
+    """A picklable refit of one setting; recompiles (once per process) after pickling."""
+
+    factory: Callable
+    data: Any
+    model_kwargs: Mapping
+    key: str
+    hyper: Mapping[str, np.ndarray]
+    sample_kwargs: Mapping
+    var_names: Sequence[str]
+    quantiles: Sequence[float]
+    compiled: Any = field(default=None, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["compiled"] = None
+        return state
+
+    def _compiled(self):
+        if self.compiled is not None:
+            return self.compiled
+        return cached_compile(
+            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs))
+
+    def __call__(self) -> dict:
+        posterior = sample(self._compiled(), self.hyper, self.sample_kwargs)
+        return summarise(posterior, self.var_names, None, self.quantiles)
+
+
+def run_job(job: RefitJob) -> dict:
+    return job()
+
+
+def sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
+    import nutpie
+
+    trace = nutpie.sample(compiled.with_data(**{k: np.asarray(v) for k, v in hyper.items()}),
+                          progress_bar=False, **sample_kwargs)
+    return trace["posterior"].to_dataset()
+
+
+def stack(posterior: xr.Dataset, name: str) -> np.ndarray:
+    da = posterior[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    x = da.transpose("chain", "draw", *rest).values
+    return x.reshape((-1,) + x.shape[2:])
+
+
+def _r_eff(posterior: xr.Dataset, name: str) -> np.ndarray:
+    from arviz_stats.base import array_stats
+
+    da = posterior[name]
+    rest = [d for d in da.dims if d not in ("chain", "draw")]
+    x = np.moveaxis(da.transpose("chain", "draw", *rest).values, (0, 1), (-2, -1))
+    ess = np.asarray(array_stats.ess(x, chain_axis=-2, draw_axis=-1, method="mean"))
+    return np.clip(ess / (x.shape[-1] * x.shape[-2]), 1e-3, None)
+
+
+def summarise(posterior: xr.Dataset, var_names, log_weights, quantiles) -> dict:
+    out = {}
+    for name in var_names:
+        st = weighted_stats(stack(posterior, name), log_weights, quantiles=quantiles,
+                            r_eff=_r_eff(posterior, name))
+        out[name] = np.concatenate([np.stack([st[s] for s in STATS]), st["quantile"]])
+    return out
+
+
+def refit_all(jobs: Mapping[int, RefitJob], rows, executor, *, total, done, progressbar):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=done, desc="prior_sweep", unit="setting",
+               disable=not progressbar)
+    try:
+        for i in jobs:
+            rows[i]["method"] = "refit"
+        if executor is None:
+            for i, job in jobs.items():
+                _store(rows[i], job)
+                bar.update()
+            return
+        futures = {}
+        for i, job in jobs.items():
+            try:
+                futures[executor.submit(run_job, job)] = i
+            except Exception as err:  # noqa: BLE001 - an executor may fail any way it likes
+                rows[i].update(status="failed", error=f"submit failed: {err!r}")
+                bar.update()
+        for fut in as_completed(futures):
+            _store(rows[futures[fut]], fut.result)
+            bar.update()
+    finally:
+        bar.close()
+
+
+def _store(row: dict, call: Callable[[], dict]) -> None:
+    try:
+        row["stats"] = call()
+    except Exception as err:  # noqa: BLE001 - reported per setting, the sweep goes on
+        row.update(status="failed", error=f"{type(err).__name__}: {err}")
+    else:
+        row.update(status="ok", error="")
