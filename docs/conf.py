@@ -61,6 +61,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "abort_on_example_error": True,
+    # show DataFrames and printed values, not the reprs of matplotlib artists
+    "ignore_repr_types": r"matplotlib[\.\w]*",
 }
 
 # -- HTML ----------------------------------------------------------------------------
