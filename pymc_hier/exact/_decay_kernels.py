@@ -1,0 +1,287 @@
+"""NumPy/SciPy kernels of the decay model: the twin of :mod:`pymc_hier.models._decay_logp`.
+
+Everything here is plain array maths (no PyMC, no xarray); the exact reference
+(:mod:`pymc_hier.exact.decay`) and the post-sampling draws of the model factory build on it.
+
+The central quantity is the density of a measurement ``y = M + sigma * eps`` of an amount
+``M ~ U(0, A)`` (``N0 ~ U(0, N0_max)`` decayed by ``exp(-alpha * dt)``, so that
+``A = N0_max * exp(-alpha * dt)``)::
+
+    p(y) = (Phi(b) - Phi(a)) / A,   a = -y / sigma,   b = (A - y) / sigma,
+
+evaluated in log space by one of three formulas, whichever is accurate (see
+:func:`log_uniform_normal_pdf`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+SQRT2 = np.sqrt(2.0)
+#: The series branch is used while ``w * (1 + |c|) < SERIES_TAU``.
+SERIES_TAU = 1e-2
+LOG_SERIES_TAU = float(np.log(SERIES_TAU))
+#: ``log(A / sigma)`` is clipped here so that ``A / sigma`` never overflows.
+MAX_LOG_WIDTH = 700.0
+
+
+def _branches(y, sigma, log_upper):
+    """Return the standardised quantities and the branch masks shared by both twins."""
+    log_sigma = np.log(sigma)
+    log_w = np.minimum(log_upper - log_sigma, MAX_LOG_WIDTH)
+    # A / sigma straight from A where A is representable (keeps (A - y) / sigma exact to
+    # rounding), through logs where A underflows.
+    upper = np.exp(log_upper)
+    w = np.where(log_upper > -700.0, upper / sigma, np.exp(log_w))
+    z = y / sigma
+    b = (upper - y) / sigma   # rounding-exact where A - y cancels
+    c = (0.5 * upper - y) / sigma
+    mirror = c > 0
+    lo = np.where(mirror, -b, -z)
+    hi = np.where(mirror, z, b)
+    series = log_w + np.log1p(np.abs(c)) < LOG_SERIES_TAU
+    tail = ~series & (hi < -1.0)
+    return log_sigma, w, c, lo, hi, series, tail
+
+
+def log_uniform_normal_pdf(y, sigma, log_upper):
+    """Log density of ``y = M + sigma * eps`` with ``M ~ U(0, exp(log_upper))``, ``eps ~ N(0, 1)``.
+
+    Written as ``log(Phi(hi) - Phi(lo)) - log_upper`` with ``(lo, hi)`` the standardised
+    interval ``((0 - y) / sigma, (A - y) / sigma)``, mirrored to ``(-hi, -lo)`` when its
+    midpoint ``c`` is positive so that the interval lies mostly in the lower tail. Then
+
+    - a narrow interval (``w * (1 + |c|) < 1e-2`` with ``w = A / sigma``) uses the series
+      ``log w + log phi(c) + log1p(w^2 (c^2 - 1) / 24 + w^4 (c^4 - 6 c^2 + 3) / 1920)``,
+      which stays exact when ``A`` underflows (``alpha * dt`` in the thousands);
+    - an interval in the far lower tail (``hi < -1``) uses the scaled complementary error
+      function, ``Phi(x) = erfcx(-x / sqrt 2) exp(-x^2 / 2) / 2``, with the ratio of the two
+      Gaussian factors ``exp(w * c)`` taken exactly;
+    - otherwise the plain difference of normal CDFs, which then is at least ~1e-3 and
+      suffers no cancellation.
+
+    Parameters
+    ----------
+    y : array_like
+        Measurements (any real value).
+    sigma : array_like
+        Their standard deviations (> 0).
+    log_upper : array_like
+        ``log A``, the log of the upper bound of the uniform amount.
+
+    Returns
+    -------
+    numpy.ndarray
+        The log density, broadcast over the inputs.
+    """
+    y, sigma, log_upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                for v in (y, sigma, log_upper)))
+    log_sigma, w, c, lo, hi, series, tail = _branches(y, sigma, log_upper)
+    out = np.empty(y.shape)
+    with np.errstate(over="ignore", under="ignore"):
+        s = series
+        c2 = c[s] ** 2
+        w2 = w[s] ** 2
+        out[s] = (-log_sigma[s] - 0.5 * c2 - HALF_LOG_2PI
+                  + np.log1p(w2 * (c2 - 1.0) / 24.0
+                             + w2 * w2 * (c2 * c2 - 6.0 * c2 + 3.0) / 1920.0))
+        t = tail
+        e_hi = special.erfcx(-hi[t] / SQRT2)
+        e_lo = special.erfcx(-lo[t] / SQRT2)
+        inner = (e_hi - e_lo) - e_lo * np.expm1(-w[t] * np.abs(c[t]))
+        out[t] = np.log(0.5) - 0.5 * hi[t] ** 2 + np.log(inner) - log_upper[t]
+        m = ~series & ~tail
+        out[m] = np.log(special.ndtr(hi[m]) - special.ndtr(lo[m])) - log_upper[m]
+    return out
+
+
+def log_upper_bound(log_n0_max, alpha, dt):
+    """``log A = log N0_max - alpha * dt``: the log of the largest possible amount at ``t1``."""
+    return log_n0_max - alpha * dt
+
+
+def _std_tail_offsets(alpha, beta, rng):
+    """Draw ``x - alpha`` for ``x ~ N(0, 1)`` truncated to ``[alpha, beta]``, ``alpha >= 0``.
+
+    Robert's (1995) exponential rejection sampler with the optimal rate
+    ``(alpha + sqrt(alpha^2 + 4)) / 2`` and a truncated-exponential proposal, so the
+    acceptance probability is above ``exp(-1/2)`` everywhere; returning the offset from
+    ``alpha`` keeps full precision however far in the tail ``alpha`` lies.
+    """
+    out = np.empty(alpha.shape)
+    todo = np.arange(alpha.size)
+    alpha, beta = alpha.ravel(), beta.ravel()
+    flat = out.reshape(-1)
+    while todo.size:
+        a, b = alpha[todo], beta[todo]
+        lam = 0.5 * (a + np.sqrt(a * a + 4.0))
+        width = b - a
+        u = rng.uniform(size=todo.size)
+        with np.errstate(over="ignore"):
+            delta = -np.log1p(u * np.expm1(-lam * width)) / lam
+        delta = np.minimum(delta, width)
+        x = a + delta
+        best = np.clip(lam, a, b)
+        log_accept = -0.5 * (x - lam) ** 2 + 0.5 * (best - lam) ** 2
+        ok = np.log(rng.uniform(size=todo.size)) < log_accept
+        flat[todo[ok]] = delta[ok]
+        todo = todo[~ok]
+    return out
+
+
+def _std_central(lo, hi, rng):
+    """Draw ``x ~ N(0, 1)`` truncated to ``[lo, hi]`` with ``lo < 0 < hi`` by rejection."""
+    out = np.empty(lo.shape)
+    todo = np.arange(lo.size)
+    lo, hi = lo.ravel(), hi.ravel()
+    flat = out.reshape(-1)
+    while todo.size:
+        a, b = lo[todo], hi[todo]
+        narrow = (b - a) < 1.0
+        # narrow: uniform proposal, accept with phi(x) / phi(0) >= exp(-1/2);
+        # wide: standard normal proposal, accept inside (probability >= 0.34).
+        x = np.where(narrow, a + (b - a) * rng.uniform(size=todo.size),
+                     rng.standard_normal(todo.size))
+        ok = np.where(narrow, np.log(rng.uniform(size=todo.size)) < -0.5 * x * x,
+                      (x >= a) & (x <= b))
+        flat[todo[ok]] = x[ok]
+        todo = todo[~ok]
+    return out
+
+
+def truncated_normal_draws(mean, sigma, upper, rng):
+    """Draw ``Normal(mean, sigma)`` truncated to ``[0, upper]``, exactly and stably.
+
+    This is the exact conditional of the amount at measurement given ``(alpha, t0, y)``
+    (``mean = y``, ``upper = A``). A bound in the far tail (a negative measurement many
+    ``sigma`` below 0, or one far above ``A``) is handled by sampling the distance from
+    that bound with an exponential rejection sampler, so no precision is lost; an interval
+    around the mode uses plain rejection.
+
+    Parameters
+    ----------
+    mean, sigma, upper : array_like
+        Broadcast together; ``sigma > 0``, ``upper > 0``.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray
+        One draw per broadcast element, inside ``[0, upper]``.
+    """
+    mean, sigma, upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                               for v in (mean, sigma, upper)))
+    a = -mean / sigma
+    b = (upper - mean) / sigma
+    out = np.empty(mean.shape)
+    low_tail = a >= 0          # mass piles up at M = 0
+    high_tail = ~low_tail & (b <= 0)   # mass piles up at M = upper
+    central = ~low_tail & ~high_tail
+    if low_tail.any():
+        delta = _std_tail_offsets(a[low_tail], b[low_tail], rng)
+        out[low_tail] = sigma[low_tail] * delta
+    if high_tail.any():
+        delta = _std_tail_offsets(-b[high_tail], -a[high_tail], rng)
+        out[high_tail] = upper[high_tail] - sigma[high_tail] * delta
+    if central.any():
+        x = _std_central(a[central], b[central], rng)
+        out[central] = mean[central] + sigma[central] * x
+    return np.clip(out, 0.0, upper)
+
+
+# -- t0 integrated over its day ---------------------------------------------------------
+
+#: Gauss-Legendre nodes per piece of the day (five pieces, see :func:`day_pieces`).
+GL_NODES = 16
+#: Half-width of the piece that holds the step ``A(t0) = y``, in units of its width.
+STEP_HALF_WIDTH = 10.0
+
+
+def gauss_legendre(n: int):
+    """Gauss-Legendre nodes and weights on ``[0, 1]``."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w
+
+
+def day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha):
+    """Split each manufacture window into five pieces around the step of the likelihood.
+
+    As a function of ``t0`` the likelihood ``p(y | alpha, t0)`` rises like
+    ``Phi((A(t0) - y) / sigma)`` where ``A(t0) = N0_max exp(-alpha (t1 - t0))`` crosses
+    ``y``, at ``t*``: a step of width ``sigma / (alpha y)`` that can be far narrower than
+    the day. When ``t*`` lies after the day the likelihood is in its Gaussian tail and piles
+    up at the day's end within ``sigma / (alpha A(end) |x|)``, ``x = (A(end) - y) / sigma``.
+    With ``t_c`` the step clipped to the day and ``d`` ten such widths, the pieces
+    ``[start, t_c - 4d], [t_c - 4d, t_c - d], [t_c - d, t_c], [t_c, t_c + d], [t_c + d, end]``
+    (clipped to the day) are each smooth enough for a few Gauss-Legendre nodes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Piece boundaries, shape ``(..., 6)``, broadcast over the inputs.
+    """
+    y, sigma, t1, start, end, alpha = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (y, sigma, t_measured, day_start, day_end, alpha)))
+    positive = y > 0
+    y_pos = np.where(positive, y, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t_star = t1 - (log_n0_max - np.log(y_pos)) / alpha
+        t_c = np.clip(np.where(np.isfinite(t_star), t_star, end), start, end)
+        upper_c = np.exp(log_n0_max - alpha * (t1 - t_c))
+        x_c = (upper_c - y) / sigma
+        half = STEP_HALF_WIDTH * sigma / (alpha * upper_c * np.maximum(1.0, -x_c))
+    t_c = np.where(positive, t_c, end)
+    half = np.where(positive & np.isfinite(half), half, 0.0)
+    cuts = [start, t_c - 4.0 * half, t_c - half, t_c, t_c + half, end]
+    return np.stack([np.clip(c, start, end) for c in cuts], axis=-1)
+
+
+def day_nodes(pieces, n: int = GL_NODES):
+    """Quadrature nodes and log weights (normalised by the day's length) for ``pieces``.
+
+    Returns
+    -------
+    nodes, log_weights : numpy.ndarray
+        Shape ``(..., 5 * n)``; the weights of a piece of zero length are ``-inf``.
+    """
+    x, w = gauss_legendre(n)
+    left = pieces[..., :-1, None]
+    length = np.diff(pieces, axis=-1)[..., None]
+    day = pieces[..., -1:, None] - pieces[..., :1, None]
+    nodes = left + length * x
+    with np.errstate(divide="ignore"):
+        log_w = np.log(length / day * w)
+    shape = pieces.shape[:-1] + (-1,)
+    return nodes.reshape(shape), log_w.reshape(shape)
+
+
+def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha,
+                         n: int = GL_NODES):
+    """``log p(y | alpha)`` with ``N0`` integrated in closed form and ``t0`` uniform on its day.
+
+    Parameters
+    ----------
+    y, sigma, t_measured, day_start, day_end : array_like
+        Per-widget data.
+    log_n0_max : float
+        ``log N0_max``.
+    alpha : array_like
+        Decay rate(s), broadcast against the data (e.g. shape ``(k, 1)`` for a grid).
+    n : int
+        Gauss-Legendre nodes per piece.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of the inputs.
+    """
+    pieces = day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha)
+    nodes, log_w = day_nodes(pieces, n)
+    y, sigma, t1, alpha = (np.asarray(v, dtype=float)[..., None]
+                           for v in np.broadcast_arrays(y, sigma, t_measured, alpha))
+    log_upper = log_n0_max - alpha * (t1 - nodes)
+    terms = log_uniform_normal_pdf(y, sigma, log_upper) + log_w
+    return special.logsumexp(terms, axis=-1)

@@ -1,0 +1,313 @@
+"""The radioactive-widget decay model: :func:`decay_model`.
+
+Widget ``i`` was made at ``t0_i`` (inside its manufacture day) with ``N0_i ~ U(0, N0_max)``
+of material and measured once, at ``t1_i``::
+
+    n_measured_i ~ Normal(N0_i * exp(-alpha * (t1_i - t0_i)), sigma_i)
+
+Choices that make NUTS fast and correct from PyMC's default initial point:
+
+- **alpha on a dimensionless log scale.** ``alpha`` keeps the user's prior (in the data's
+  time unit) but is sampled as ``log(alpha * T)`` (:class:`ScaledLogTransform`), ``T`` the
+  mean time from the middle of the manufacture day to the measurement, and starts at
+  ``alpha * T = 1``. The lecture's Stan program starts at ``alpha ~ 1 / s``, where every
+  widget has decayed to nothing, the likelihood is flat and alpha drifts off to infinity.
+- **N0 integrated out** (``n0="marginal"``): the amount at ``t1`` is uniform on
+  ``[0, A_i]``, ``A_i = N0_max exp(-alpha dt_i)``, so the measurement's density is that
+  uniform convolved with the noise (:func:`~pymc_hier.models._decay_logp.log_uniform_normal_pdf`,
+  stable at every extreme). :func:`postprocess_posterior` then adds exact conditional
+  ``N0`` draws.
+- **N0 sampled through its conditional rank** (``n0="latent"``): the amount at ``t1``,
+  ``N1_i ~ U(0, A_i)``, is the free variable (``N0 = N1 exp(alpha dt)`` is deterministic)
+  and is sampled as the log-odds of its conditional CDF given ``y_i``
+  (:class:`AmountRankTransform`). The lecture's joint density is unchanged, but the
+  per-widget coordinates become independent logistic variables, so the curved ridge that
+  couples ``N0_i`` to ``alpha`` (and made the naive port diverge or mix badly) is gone.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from pymc_hier.decay_data import DecayData
+from pymc_hier.exact._decay_kernels import truncated_normal_draws
+from pymc_hier.models._decay_logp import log_uniform_normal_pdf
+from pymc_hier.models._decay_transforms import AmountRankTransform, ScaledLogTransform
+from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.priors import Prior, resolve_priors
+
+__all__ = [
+    "MAX_Z",
+    "N0_OPTIONS",
+    "T0_OPTIONS",
+    "check_alpha_prior",
+    "check_consistent",
+    "decay_model",
+    "default_priors",
+    "postprocess_posterior",
+    "time_scale",
+]
+
+#: Accepted values of the ``t0`` option.
+T0_OPTIONS = ("latent", "known")
+#: Accepted values of the ``n0`` option.
+N0_OPTIONS = ("marginal", "latent")
+#: A measurement more than this many standard deviations above ``n0_max`` or below 0
+#: contradicts the model (probability below 1e-23 per widget) and is rejected.
+MAX_Z = 10.0
+
+
+def time_scale(data: DecayData) -> float:
+    """``T``: mean time from the middle of the manufacture day to the measurement."""
+    mid = 0.5 * (np.asarray(data.day_start) + np.asarray(data.day_end))
+    return float(np.mean(np.asarray(data.t_measured) - mid))
+
+
+def default_priors(data: DecayData) -> dict[str, Prior]:
+    """Return the default prior: ``alpha ~ HalfCauchy(beta=1 / T)`` in the data's time unit.
+
+    ``T`` is :func:`time_scale`. The half-Cauchy puts the median of ``alpha * T`` at 1 (a
+    widget loses about two thirds of its material between manufacture and a typical
+    measurement) and, being heavy-tailed, keeps rates 100 times faster or slower in play
+    (0.6% prior mass beyond each); it is weakly informative because the data pin ``alpha``
+    far more tightly. It is also proper, which matters: as ``alpha -> infinity`` every
+    widget decays to nothing and the likelihood tends to a positive constant, so with a
+    flat prior (``Prior("HalfFlat")``, the lecture's choice) the posterior is improper in
+    principle, although on the lecture's data that tail lies far below the mode (the exact
+    reference checks this and raises when it does not).
+    """
+    return {"alpha": Prior("HalfCauchy", beta=1.0 / time_scale(data))}
+
+
+def check_alpha_prior(prior: Prior) -> tuple[float, float]:
+    """Return the support of ``prior``; raise if it allows ``alpha <= 0``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``priors['alpha']`` when the prior puts mass on negative rates or its
+        support is unknown.
+    """
+    try:
+        lower, upper = prior.support()
+    except ValueError as err:
+        raise ValueError(f"priors['alpha']: {err}") from None
+    if np.ndim(lower) or np.ndim(upper):
+        raise ValueError(f"priors['alpha']: must be a scalar prior, got {prior!r}")
+    if not lower >= 0:
+        raise ValueError(
+            f"priors['alpha']: the decay rate must be positive but {prior!r} has support "
+            f"[{lower}, {upper}]; use a positive distribution (HalfFlat, HalfNormal, "
+            f"HalfCauchy, Exponential, Gamma, LogNormal, Uniform with lower >= 0, ...)"
+        )
+    return float(lower), float(upper)
+
+
+def check_consistent(data: DecayData, *, n0_max: float | None = None) -> None:
+    """Raise if a measurement is impossible under the model (more than :data:`MAX_Z` sigma).
+
+    No initial amount in ``[0, n0_max]`` can produce a measurement far above ``n0_max`` or
+    far below 0; such data mean a unit mix-up, a wrong ``n0_max`` or a wrong ``sigma``.
+    """
+    n0_max = data.n0_max if n0_max is None else float(n0_max)
+    y, sigma = np.asarray(data.n_measured), np.asarray(data.sigma)
+    for z, where in (((y - n0_max) / sigma, f"above n0_max={n0_max:g}"),
+                     (-y / sigma, "below 0")):
+        bad = np.flatnonzero(z > MAX_Z)
+        if bad.size:
+            i = int(bad[np.argmax(z[bad])])
+            raise ValueError(
+                f"n_measured: widget {data.widget[i]!r} (row {i}) measured {y[i]:g} "
+                f"± {sigma[i]:g}, {z[i]:.1f} standard deviations {where}; no initial amount "
+                f"in [0, n0_max] can produce it ({bad.size} such widget(s)); check "
+                f"n_measured, sigma and n0_max"
+            )
+
+
+def _check_option(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name}: must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+def _marginal_logp(value, log_upper, sigma):
+    return log_uniform_normal_pdf(value, sigma, log_upper)
+
+
+def _marginal_dist(log_upper, sigma, size):
+    # forward sampler: the amount at t1 is U(0, A), the measurement adds Normal noise
+    amount = pm.Uniform.dist(0.0, pt.exp(log_upper), size=size)
+    return amount + pm.Normal.dist(0.0, sigma, size=size)
+
+
+def _amount_logp(value, log_upper):
+    # U(0, A) density; the rank transform keeps values inside, so the bound check only
+    # guards direct evaluations (with room for rounding at the upper end).
+    inside = (value >= 0) & (value <= pt.exp(log_upper) * (1.0 + 1e-12))
+    return pt.switch(inside, -log_upper, -np.inf)
+
+
+def _amount_dist(log_upper, size):
+    return pm.Uniform.dist(0.0, pt.exp(log_upper), size=size)
+
+
+def _amount_support_point(rv, size, log_upper, *, transform):
+    # the conditional median given the measurement: rank 0 on the sampler's scale
+    return transform.backward(pt.zeros_like(log_upper), log_upper)
+
+
+def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
+                pgm=None, hyper_data: bool = False) -> pm.Model:
+    """Build the decay model for radioactive widgets.
+
+    Parameters
+    ----------
+    data : DecayData
+        One measurement per widget with its manufacture window; ``time_unit`` sets the
+        unit of ``alpha`` (per that unit).
+    t0 : {"latent", "known"}, default "latent"
+        ``"latent"``: ``t0_i ~ Uniform(day_start_i, day_end_i)``; ``"known"``: the exact
+        manufacture times ``data.t0`` (then required).
+    n0 : {"marginal", "latent"}, default "marginal"
+        ``"marginal"``: ``N0`` integrated out in closed form (exact ``N0`` draws are added
+        after sampling by :func:`postprocess_posterior`); ``"latent"``: ``N0`` sampled by
+        NUTS (as ``N1``, the amount at the measurement, through its conditional rank).
+    priors : mapping, optional
+        ``{"alpha": Prior(...)}`` in the data's time unit; any prior on ``alpha >= 0``
+        (``Prior("HalfFlat")`` reproduces the lecture). Default: :func:`default_priors`.
+    pgm : str or path, optional
+        Path prefix to export the model's PGM to.
+    hyper_data : bool, default False
+        Register prior hyperparameters as ``pm.Data`` (for prior sweeps).
+
+    Returns
+    -------
+    pymc.Model
+        Dims ``widget``; fixed inputs as ``pm.Data`` (``t_measured``, ``sigma``,
+        ``n0_max``, and ``day_start``/``day_end`` or ``t0``); variables ``alpha`` (per
+        ``data.time_unit``), ``t0`` (latent), ``N1`` and ``N0`` (``n0="latent"``) and the
+        observed ``n_measured``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown option, ``t0="known"`` without ``data.t0``, a prior on ``alpha``
+        that allows negative rates, an unknown prior name, or data the model cannot produce
+        (see :func:`check_consistent`).
+
+    Notes
+    -----
+    Posterior predictive draws of ``n_measured`` from the ``n0="marginal"`` model are for
+    a *new* initial amount at each widget's times (the "mixed" predictive); the
+    ``n0="latent"`` model replicates the measurement of the fitted amount.
+
+    Examples
+    --------
+    >>> import pymc_hier as ph
+    >>> model = ph.decay_model(ph.simulate_decay(), t0="latent", n0="marginal")
+    >>> sorted(v.name for v in model.free_RVs)
+    ['alpha', 't0']
+    """
+    if not isinstance(data, DecayData):
+        raise ValueError(f"data: expected a DecayData, got {type(data).__name__}")
+    _check_option("t0", t0, T0_OPTIONS)
+    _check_option("n0", n0, N0_OPTIONS)
+    if t0 == "known" and not data.has_t0:
+        raise ValueError("t0: 'known' needs exact manufacture times, but data.t0 is None "
+                         "(use t0='latent' to infer them within their days)")
+    priors = resolve_priors(priors, default_priors(data), factory="decay_model")
+    lower, upper = check_alpha_prior(priors["alpha"])
+    check_consistent(data)
+
+    scale = time_scale(data)
+    alpha_kwargs = {}
+    if lower == 0 and upper == np.inf:
+        alpha_kwargs = {"transform": ScaledLogTransform(scale), "default_transform": None,
+                        "initval": 1.0 / scale}
+    y = np.asarray(data.n_measured, dtype=float)
+    with pm.Model(coords={"widget": np.asarray(data.widget)}) as model:
+        t_measured = pm.Data("t_measured", data.t_measured, dims="widget")
+        sigma = pm.Data("sigma", data.sigma, dims="widget")
+        n0_max = pm.Data("n0_max", data.n0_max)
+        alpha = prior_variable("alpha", priors["alpha"], hyper_data=hyper_data, **alpha_kwargs)
+        if t0 == "known":
+            t_made = pm.Data("t0", data.t0, dims="widget")
+        else:
+            start = pm.Data("day_start", data.day_start, dims="widget")
+            end = pm.Data("day_end", data.day_end, dims="widget")
+            t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget")
+        decay = alpha * (t_measured - t_made)
+        log_upper = pt.log(n0_max) - decay
+        if n0 == "marginal":
+            pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
+                          dist=_marginal_dist, observed=y, dims="widget")
+        else:
+            rank = AmountRankTransform(y, sigma)
+            amount = pm.CustomDist(
+                "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
+                support_point=functools.partial(_amount_support_point, transform=rank),
+                transform=rank, default_transform=None, dims="widget",
+            )
+            pm.Deterministic("N0", amount * pt.exp(decay), dims="widget")
+            pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
+    spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0}, priors=priors,
+                     data=data)
+    return finish_model(model, spec, pgm=pgm)
+
+
+def postprocess_posterior(idata, model: pm.Model, *, random_seed):
+    """Label the decay rate's unit and add exact ``N0`` draws to a marginal fit.
+
+    Called by :func:`pymc_hier.fit` after sampling. Sets ``units`` attrs (``alpha`` per
+    the data's time unit, ``t0`` in it) and, for ``n0="marginal"``, draws every widget's
+    ``N0`` from its exact conditional given each posterior draw of ``alpha`` and ``t0``:
+    the amount at measurement is ``Normal(y, sigma)`` truncated to ``[0, A]``,
+    ``A = N0_max exp(-alpha dt)``, and ``N0 = amount * exp(alpha dt)``.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        The sampler's result, with ``alpha`` (and ``t0``) in its ``posterior`` group.
+    model : pymc.Model
+        The model that was fitted (built by :func:`decay_model`).
+    random_seed : int or numpy.random.Generator
+        Seed of the conditional draws.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``idata`` with ``N0`` (dims chain, draw, widget) in its posterior and units set.
+    """
+    import xarray as xr
+
+    spec = get_spec(model)
+    if spec is None or spec.factory != "decay_model":
+        return idata
+    unit = spec.data.time_unit
+    post = idata["posterior"].to_dataset()
+    if spec.options["n0"] == "marginal" and "N0" not in post:
+        rng = np.random.default_rng(random_seed)
+        alpha = post["alpha"].values[..., None]
+        t_made = post["t0"].values if "t0" in post else np.asarray(model["t0"].get_value())
+        dt = np.asarray(model["t_measured"].get_value()) - t_made
+        log_n0_max = float(np.log(model["n0_max"].get_value()))
+        upper = np.exp(log_n0_max - alpha * dt)
+        sigma = np.asarray(model["sigma"].get_value())
+        amount = truncated_normal_draws(np.asarray(spec.data.n_measured), sigma, upper, rng)
+        n0_draws = np.minimum(amount * np.exp(alpha * dt), np.exp(log_n0_max))
+        post["N0"] = xr.DataArray(
+            n0_draws, dims=("chain", "draw", "widget"),
+            coords={"widget": np.asarray(model.coords["widget"])},
+            attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
+                             "(n0='marginal')"},
+        )
+    post["alpha"].attrs.update(units=f"1/{unit}", long_name="decay rate")
+    if "t0" in post:
+        post["t0"].attrs.update(units=unit, long_name="manufacture time")
+    if "N0" in post:
+        post["N0"].attrs.update(long_name="initial amount")
+    idata["posterior"] = post
+    return idata
