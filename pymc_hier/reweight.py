@@ -138,7 +138,7 @@ def wider_support(old: Mapping[str, tuple], new: Mapping[str, tuple], *,
     for name, (lo_old, hi_old) in old.items():
         lo_new, hi_new = new[name]
         if np.isnan(lo_new).any() or np.isnan(hi_new).any():
-            out.append(name)
+            out.append(f"{name} (not certified)")
             continue
         tol_lo = rtol * np.maximum(1.0, np.abs(np.where(np.isfinite(lo_old), lo_old, 0.0)))
         tol_hi = rtol * np.maximum(1.0, np.abs(np.where(np.isfinite(hi_old), hi_old, 0.0)))
@@ -159,6 +159,21 @@ def _hyper_inputs(model, hyper_names: Sequence[str]):
         replace[shared] = sym
         inputs.append(sym)
     return replace, inputs
+
+
+def _untransformed(model):
+    """Return a copy of ``model`` without value transforms (constrained values)."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    saved = dict(model.rvs_to_initial_values)
+    try:
+        # PyMC cannot copy a model with custom initial values; they play no part in
+        # densities, so they are set aside for the copy and put back afterwards.
+        for rv in saved:
+            model.rvs_to_initial_values[rv] = None
+        return remove_value_transforms(model)
+    finally:
+        model.rvs_to_initial_values.update(saved)
 
 
 def _vectorised_function(plain, outputs, hyper_names: Sequence[str]) -> Callable:
@@ -214,9 +229,7 @@ def joint_logp_function(model, hyper_names: Sequence[str]) -> Callable:
         maps each of ``hyper_names`` to a value. The density is in the constrained space
         (no Jacobian), ``-inf`` outside the support; potentials are included.
     """
-    from pymc.model.transform.conditioning import remove_value_transforms
-
-    plain = remove_value_transforms(model)
+    plain = _untransformed(model)
     # logp of the untransformed model, RVs already replaced by their values
     logp = plain.logp(jacobian=False, sum=True)
     fn = _vectorised_function(plain, [logp], hyper_names)
@@ -228,26 +241,22 @@ def joint_logp_function(model, hyper_names: Sequence[str]) -> Callable:
     return joint_logp
 
 
-#: Unconstrained values at which a custom transform's inverse is probed for its bounds.
-_PROBE = 40.0
-
-
 def support_function(model, hyper_names: Sequence[str]) -> Callable:
     """Return ``f(draws, hyper) -> {name: (lower, upper)}`` for the model's free variables.
 
     Bounds come from each variable's value transform: an interval transform gives its
     bounds (which may depend on hyperparameters and on other variables, hence the draws),
-    a log transform ``(0, inf)``, none the real line. Any other transform whose variable
-    depends on a swept hyperparameter is probed: its inverse at ``-40`` and ``+40`` in the
-    unconstrained space gives the bounds (NaN, so "not certified", if it fails there).
-    Bounds are arrays of shape ``(n_samples, *shape)``.
+    a log transform ``(0, inf)``, none the real line. A variable with any other transform
+    whose distribution depends on a swept hyperparameter gets NaN bounds: its support
+    cannot be certified, and :func:`wider_support` counts it as wider (so ``prior_sweep``
+    refits rather than risk a wrong answer). Bounds are arrays of shape
+    ``(n_samples, *shape)``.
     """
     import pytensor.tensor as pt
     from pymc.logprob.transforms import IntervalTransform, LogTransform
-    from pymc.model.transform.conditioning import remove_value_transforms
     from pytensor.graph.traversal import ancestors
 
-    plain = remove_value_transforms(model)
+    plain = _untransformed(model)
     hyper_shared = {plain[n] for n in hyper_names}
     names, outs = [], []
     for rv in plain.free_RVs:
@@ -259,11 +268,8 @@ def support_function(model, hyper_names: Sequence[str]) -> Callable:
             lo, hi = 0.0, np.inf
         elif transform is None or not hyper_shared & set(ancestors(inputs)):
             lo, hi = -np.inf, np.inf
-        else:
-            probe = pt.ones(rv.shape, dtype="float64")
-            a = transform.backward(-_PROBE * probe, *inputs)
-            b = transform.backward(_PROBE * probe, *inputs)
-            lo, hi = pt.minimum(a, b), pt.maximum(a, b)
+        else:  # a custom transform of a variable the sweep moves: support unknown
+            lo, hi = np.nan, np.nan
         names.append(rv.name)
         outs += [pt.broadcast_to(pt.as_tensor(lo, dtype="float64"), rv.shape),
                  pt.broadcast_to(pt.as_tensor(hi, dtype="float64"), rv.shape)]

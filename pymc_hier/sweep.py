@@ -128,8 +128,9 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         and ``q{p}`` per quantile). One variable per posterior variable with dims
         ``(setting, stat, *its dims)``, and per setting: ``method`` (used), ``status``
         (``"ok"``, ``"unreliable"`` for a reweighted setting over the k-hat threshold, or
-        ``"failed"``), ``error`` (why), ``pareto_k``, ``ess_weights`` (of the PSIS
-        weights; NaN where not computed) and ``support_wider``.
+        ``"failed"``), ``error`` (why), ``note`` (why ``"auto"`` refitted), ``pareto_k``,
+        ``ess_weights`` (of the PSIS weights; NaN where not computed) and
+        ``support_wider``.
 
     Raises
     ------
@@ -167,7 +168,8 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         posterior = sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
 
     n = len(settings)
-    rows: list[dict] = [{"method": "", "status": "pending", "error": "", "pareto_k": np.nan,
+    rows: list[dict] = [{"method": "", "status": "pending", "error": "", "note": "",
+                         "pareto_k": np.nan,
                          "ess_weights": np.nan, "support_wider": False, "stats": None}
                         for _ in range(n)]
     todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names, quantiles,
@@ -251,7 +253,8 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
     todo = []
     for i, s in enumerate(settings):
         row = rows[i]
-        wider = wider_support(old_support, support(draws, s.hyper))
+        same = all(np.array_equal(s.hyper[k], base_hyper[k]) for k in base_hyper)
+        wider = [] if same else wider_support(old_support, support(draws, s.hyper))
         row["support_wider"] = bool(wider)
         reason = ""
         if wider:
@@ -269,6 +272,7 @@ def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, row
                 if not reason or method == "reweight":
                     row["stats"] = summarise(posterior, var_names, log_w, quantiles)
         if method == "auto" and reason:
+            row["note"] = f"refitted: {reason}"
             todo.append(i)
             continue
         row["method"] = "reweight"
@@ -294,7 +298,7 @@ def _assemble(settings, rows, model, var_names, quantiles, *, attrs) -> xr.Datas
         for d in dims:
             if d in model.coords and model.coords[d] is not None:
                 coords[d] = list(model.coords[d])
-    for field_, dtype in (("method", str), ("status", str), ("error", str),
+    for field_, dtype in (("method", str), ("status", str), ("error", str), ("note", str),
                           ("pareto_k", float), ("ess_weights", float), ("support_wider", bool)):
         data_vars[field_] = ("setting", np.array([r[field_] for r in rows], dtype=dtype))
     for name in settings[0].coords:
