@@ -24,6 +24,11 @@ THRESHOLDS = MappingProxyType(
     {"rhat": 1.01, "ess_bulk": 400.0, "ess_tail": 400.0, "divergences": 0, "bfmi": 0.3}
 )
 _MAX_NAMED = 6  # parameters named per problem in a warning
+#: Variable attr: ``"skip"`` leaves the variable out of the diagnostics (draws made after
+#: sampling from an exact conditional of diagnosed parameters, e.g. ``theta`` of the
+#: marginal hierarchical normal model: 10**5 of them would take minutes and only repeat
+#: what R-hat and ESS of ``mu`` and ``tau`` say).
+SKIP_ATTR = "pymc_hier_diagnostics"
 
 
 def diagnostics_summary(idata: xr.DataTree, *, group: str = "posterior") -> xr.DataTree:
@@ -35,7 +40,8 @@ def diagnostics_summary(idata: xr.DataTree, *, group: str = "posterior") -> xr.D
         MCMC output with a ``posterior`` group and, for divergences and E-BFMI, a
         ``sample_stats`` group holding ``diverging`` and ``energy``.
     group : str, default "posterior"
-        Group whose variables are checked.
+        Group whose variables are checked, except those whose attr :data:`SKIP_ATTR` is
+        ``"skip"``.
 
     Returns
     -------
@@ -49,7 +55,8 @@ def diagnostics_summary(idata: xr.DataTree, *, group: str = "posterior") -> xr.D
     if group not in idata.children:
         raise ValueError(f"idata: no {group!r} group to diagnose (groups: {list(idata.children)})")
     post = idata[group].to_dataset()
-    post = post[[v for v in post.data_vars if {"chain", "draw"} <= set(post[v].dims)]]
+    post = post[[v for v in post.data_vars if {"chain", "draw"} <= set(post[v].dims)
+                 and post[v].attrs.get(SKIP_ATTR) != "skip"]]
     if not post.data_vars:
         raise ValueError(f"idata: the {group!r} group has no variables with chain and draw dims")
     rhat = azs.rhat(post)
