@@ -17,7 +17,7 @@ from pymc_hier import export_pgm
 from pymc_hier.models._spec import ModelSpec, finish_model
 from pymc_hier.pgm import PGMRenderError, pgm_digraph
 from pymc_hier.pgm.lecture import _wrap
-from pymc_hier.pgm.notation import index_letters, symbol
+from pymc_hier.pgm.notation import format_number, index_letters, parse_number, symbol, text_width
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Y8 = np.array([28.0, 8, -3, 7, -1, 1, 18, 12])
@@ -155,6 +155,9 @@ def test_notation():
     assert index_letters(["school", "widget", "county", "b"]) == {
         "school": "j", "widget": "i", "county": "k", "b": "l"}
     assert _wrap("~ Uniform(t₀,ₘᵢₙ,ᵢ, t₀,ₘₐₓ,ᵢ)") == ["~ Uniform(t₀,ₘᵢₙ,ᵢ,", "t₀,ₘₐₓ,ᵢ)"]
+    assert _wrap("~ Normal(θⱼ, σⱼ)") == ["~ Normal(θⱼ, σⱼ)"]
+    assert _wrap("~ SomeLongDistributionName(β=1.5×10⁻⁷)") == [
+        "~ SomeLongDistributionName", "(β=1.5×10⁻⁷)"]
 
 
 @pytest.mark.parametrize(("build", "expected"), [
@@ -428,3 +431,69 @@ def test_eight_schools_factory_pgm(parametrization, priors, hyper_data):
     assert plain_label(dot.nodes["mu"]["label"]) == mu_label
     assert plain_label(dot.nodes["tau"]["label"]) == tau_label
     assert plain_label(dot.nodes["y"]["label"]) == "yⱼ ~ Normal(θⱼ, σⱼ)"
+
+
+def _decay_edges(t0, n0):
+    made = {("day_start", "t0"), ("day_end", "t0")} if t0 == "latent" else set()
+    if n0 == "marginal":
+        return made | {(p, "n_measured") for p in
+                       ("t_measured", "sigma", "n0_max", "alpha", "t0")}
+    return made | {("t_measured", "N1"), ("t_measured", "N0"), ("n0_max", "N1"),
+                   ("alpha", "N1"), ("alpha", "N0"), ("t0", "N1"), ("t0", "N0"),
+                   ("N1", "N0"), ("N1", "n_measured"), ("sigma", "n_measured")}
+
+
+@pytest.fixture(scope="module")
+def small_decay_data():
+    from pymc_hier import simulate_decay
+
+    return simulate_decay(seed=5, n_widgets=12)
+
+
+@pytest.mark.parametrize("hyper_data", [False, True])
+@pytest.mark.parametrize("n0", ["marginal", "latent"])
+@pytest.mark.parametrize("t0", ["latent", "known"])
+def test_decay_factory_pgm(t0, n0, hyper_data, small_decay_data):
+    from pymc_hier import decay_model
+
+    model = decay_model(small_decay_data, t0=t0, n0=n0, hyper_data=hyper_data)
+    dot = _dot(model)
+    fixed = {"t_measured", "sigma", "n0_max"} | (
+        {"day_start", "day_end"} if t0 == "latent" else {"t0"})
+    latent = {"alpha"} | ({"t0"} if t0 == "latent" else set()) | (
+        {"N1"} if n0 == "latent" else set())
+    assert {n: dot.kind(n) for n in dot.nodes} == {
+        **dict.fromkeys(fixed, "fixed"), **dict.fromkeys(latent, "latent"),
+        "n_measured": "observed", **({"N0": "deterministic"} if n0 == "latent" else {})}
+    assert dot.plates == ["i = 1..12"]
+    assert {n for n, p in dot.plate.items() if p is None} == {"alpha", "n0_max"}
+    assert dot.edges == _decay_edges(t0, n0)
+    alpha = plain_label(dot.nodes["alpha"]["label"])
+    assert alpha.startswith("α ~ ") and "__" not in alpha
+    assert plain_label(dot.nodes["n0_max"]["label"]) == "● N₀,ₘₐₓ = 10"
+    if t0 == "latent":
+        assert plain_label(dot.nodes["t0"]["label"]) == "t₀,ᵢ ~ Uniform(t₀,ₘᵢₙ,ᵢ, t₀,ₘₐₓ,ᵢ)"
+
+
+def test_decay_hyperparameter_values_in_label(small_decay_data):
+    from pymc_hier import decay_model
+    from pymc_hier.models import get_spec
+
+    model = decay_model(small_decay_data, hyper_data=True)
+    prior = get_spec(model).priors["alpha"]
+    (param, value), = prior.params.items()
+    greek = {"beta": "β", "sigma": "σ", "lam": "λ"}[param]
+    expected = f"α ~ {prior.dist}({greek}={format_number(value)})"
+    assert plain_label(_dot(model).nodes["alpha"]["label"]) == expected
+    model.set_data(f"alpha__{param}", 2 * value)
+    assert format_number(2 * value) in plain_label(_dot(model).nodes["alpha"]["label"])
+
+
+def test_numbers_and_text_widths():
+    assert [format_number(x) for x in (5.0, 0.125, 1.5e-7, 1e-6, 2.5e8)] == [
+        "5", "0.125", "1.5×10⁻⁷", "10⁻⁶", "2.5×10⁸"]
+    for x in (5.0, 0.125, 1.5e-7, 1e-6, -3e-9, 2.5e8):
+        assert parse_number(format_number(x)) == pytest.approx(x, rel=1e-2)
+    assert parse_number("μ") is None and parse_number("f(σ)") is None
+    assert text_width("θₖ", 10) < text_width("θk", 10)  # subscripts are narrow
+    assert text_width("t̃", 10) == text_width("t", 10)  # combining marks take no room

@@ -17,7 +17,7 @@ from pytensor.tensor.random.type import RandomType
 from pytensor.tensor.type_other import NoneTypeT
 
 from pymc_hier.pgm.graph import _evaluate
-from pymc_hier.pgm.notation import format_number, format_value
+from pymc_hier.pgm.notation import format_number, format_value, parse_number
 
 __all__ = ["Labeller", "dist_name"]
 
@@ -90,7 +90,9 @@ class Labeller:
             symbol = self.named[var]
             if symbol is not None:
                 return symbol
-            return format_value(var.get_value(borrow=True)) if isinstance(var, SharedVariable) else "…"
+            if isinstance(var, SharedVariable):
+                return format_value(var.get_value(borrow=True))
+            return "…"
         if isinstance(var, Constant):
             return format_value(var.data)
         if isinstance(var, SharedVariable):
@@ -144,13 +146,11 @@ class Labeller:
             return self.value(p.owner.inputs[0], depth)
         text = self.value(p, depth)
         if _is_number(text):
-            return format_number(1.0 / float(text)) if float(text) != 0 else "∞"
+            value = parse_number(text)
+            return format_number(1.0 / value) if value != 0 else "∞"
         return f"1/{text}"
 
 
 def _is_number(text: str) -> bool:
-    try:
-        return np.isfinite(float(text))
-    except ValueError:
-        return False
-
+    value = parse_number(text)
+    return value is not None and bool(np.isfinite(value))

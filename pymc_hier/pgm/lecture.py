@@ -14,6 +14,7 @@ are not drawn either (the shaded circle stands for them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from pymc.model_graph import NodeType, make_graph
@@ -22,7 +23,7 @@ from pytensor.compile import SharedVariable
 from pymc_hier.models._spec import HYPER_SEP
 from pymc_hier.pgm.graph import SafeModelGraph
 from pymc_hier.pgm.labels import Labeller
-from pymc_hier.pgm.notation import format_value, index_letters, symbol
+from pymc_hier.pgm.notation import format_value, index_letters, symbol, text_width
 
 __all__ = ["GRAPH_ATTR", "hidden_names", "lecture_digraph"]
 
@@ -39,7 +40,9 @@ _DETAIL_SIZE = "9"
 _DOT_SIZE = "12"
 #: Port of a fixed quantity's dot: edges leave from its bottom (``"sigma:dot:s" -> "y"``).
 DOT_PORT = "dot"
-_WRAP = 18
+_WRAP_PT = 90.0
+_SYMBOL_PT = 14.0
+_MIN_DIAMETER_PT = 40.0
 
 
 def hidden_names(model) -> list[str]:
@@ -66,28 +69,57 @@ def _html(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def _wrap(text: str, width: int = _WRAP) -> list[str]:
-    """Break ``text`` after its top-level parameter commas into lines of ~``width`` chars."""
+def _wrap(text: str, width: float = _WRAP_PT) -> list[str]:
+    """Break ``text`` into lines about ``width`` points wide (at the detail font size).
+
+    Breaks go after the parameters' commas (``", "``, never inside ``t₀,ᵢ``) and, for a
+    first parameter list too long on its own, before its ``(``.
+    """
+    def fits(line):
+        return text_width(line, float(_DETAIL_SIZE)) <= width
+
     pieces, depth, start = [], 0, 0
     for k, ch in enumerate(text):
         depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 1 and text[k + 1:k + 2] == " ":  # not "t₀,ᵢ"
+        if ch == "," and depth >= 1 and text[k + 1:k + 2] == " ":
             pieces.append(text[start:k + 1])
             start = k + 2
     pieces.append(text[start:])
+    forced = set()
+    head = pieces[0]
+    if not fits(head) and text_width(head, float(_DETAIL_SIZE)) > 1.3 * width \
+            and 0 < head.find("(") < len(head) - 1:  # "~ HalfCauchy" / "(β=1.5×10⁻⁷)"
+        cut = head.index("(")
+        pieces[:1] = [head[:cut], head[cut:]]
+        forced.add(1)
     lines = [""]
-    for piece in pieces:
-        if lines[-1] and len(lines[-1]) + len(piece) + 1 > width:
+    for k, piece in enumerate(pieces):
+        if lines[-1] and (k in forced or not fits(f"{lines[-1]} {piece}")):
             lines.append(piece)
         else:
             lines[-1] = f"{lines[-1]} {piece}" if lines[-1] else piece
     return lines
 
 
-def _two_line(first: str, detail: str) -> str:
+def _two_line(first: str, detail: str, *, width: float = _WRAP_PT) -> str:
     """HTML label: the symbol, then the detail in a smaller font (wrapped)."""
-    small = "<BR/>".join(_html(line) for line in _wrap(detail))
+    small = "<BR/>".join(_html(line) for line in _wrap(detail, width))
     return f'<{_html(first)}<BR/><FONT POINT-SIZE="{_DETAIL_SIZE}">{small}</FONT>>'
+
+
+def _circle(first: str, detail: str) -> dict:
+    """Return a circle around the two-line label, sized from our own text metrics.
+
+    The diameter is the diagonal of the label's box plus a margin, the rule Graphviz
+    uses, but computed here so that every renderer draws the same size.
+    """
+    lines = _wrap(detail)
+    width = max([text_width(first, _SYMBOL_PT)]
+                + [text_width(line, float(_DETAIL_SIZE)) for line in lines])
+    height = 1.2 * (_SYMBOL_PT + float(_DETAIL_SIZE) * len(lines))
+    diameter = max(math.hypot(width, height) + 8.0, _MIN_DIAMETER_PT) / 72.0
+    return {"shape": "circle", "fixedsize": "true", "width": f"{diameter:.2f}",
+            "label": _two_line(first, detail)}
 
 
 def _dot_label(text: str) -> str:
@@ -160,13 +192,14 @@ def _node_attrs(node, named, labeller: Labeller, parents, model) -> dict:
     sym = named[var]
     kind = node.node_type
     if kind in (NodeType.FREE_RV, NodeType.OBSERVED_RV):
-        out = {"shape": "circle", "label": _two_line(sym, f"~ {labeller.dist(var)}")}
+        out = _circle(sym, f"~ {labeller.dist(var)}")
         if kind == NodeType.OBSERVED_RV:
             out.update(style="filled", fillcolor=_OBSERVED_FILL)
         return out
     if kind == NodeType.DETERMINISTIC:
         inputs = labeller.parents(var)
-        return {"shape": "box", "label": _two_line(sym, f"= f({', '.join(inputs)})")}
+        detail = f"= f({', '.join(inputs)})"
+        return {"shape": "box", "label": _two_line(sym, detail, width=2 * _WRAP_PT)}
     if kind == NodeType.DATA:
         text = sym
         if isinstance(var, SharedVariable) and var.get_value(borrow=True).size == 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -19,6 +20,8 @@ __all__ = [
     "format_number",
     "format_value",
     "index_letters",
+    "parse_number",
+    "text_width",
     "subscript",
     "symbol",
 ]
@@ -41,11 +44,15 @@ DEFAULT_SYMBOLS = {
     "day_start": "t₀,ₘᵢₙ",
     "day_end": "t₀,ₘₐₓ",
     "t_measured": "t₁",
-    "n_measured": "N₁",
+    "n_measured": "N̂₁",
 }
 
 _SUB = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ",
                 "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ", strict=True))
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_POWER = re.compile(r"^(?:(-?[\d.]+)×)?10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)$")
 
 # Suffix words drawn as an accent over the symbol (combining characters).
 _ACCENTS = {"tilde": "\u0303", "hat": "\u0302", "bar": "\u0304"}
@@ -143,13 +150,31 @@ def index_letters(dims: Iterable[str]) -> dict[str, str]:
 
 
 def format_number(x: float) -> str:
-    """Format a number compactly: ``5.0`` → ``5``, ``0.125`` → ``0.125``, ``1e-06`` → ``1e-06``."""
+    """Format a number compactly: ``5.0`` → ``5``, ``0.125``, ``1.5e-07`` → ``1.5×10⁻⁷``."""
     x = float(x)
     if math.isfinite(x) and x == int(x) and abs(x) < 1e6:
         return str(int(x))
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
-    return f"{x:.3g}"
+    text = f"{x:.3g}"
+    if "e" in text:  # 1.5e-07 -> 1.5×10⁻⁷
+        mantissa, exponent = text.split("e")
+        power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+        return power if mantissa == "1" else f"{mantissa}×{power}"
+    return text
+
+
+def parse_number(text: str) -> float | None:
+    """Read back a number written by :func:`format_number`; None if ``text`` is not one."""
+    if text in ("∞", "-∞"):
+        return math.copysign(math.inf, -1.0 if text.startswith("-") else 1.0)
+    if (m := _POWER.match(text)) is not None:
+        mantissa = float(m.group(1)) if m.group(1) else 1.0
+        return mantissa * 10.0 ** int(m.group(2).translate(_FROM_SUPERSCRIPT))
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def format_value(value) -> str:
@@ -161,3 +186,34 @@ def format_value(value) -> str:
     if np.all(flat == flat[0]):
         return format_number(flat[0])
     return "…"
+
+
+# Approximate advance widths (in em) of a Times-like serif font, for sizing circles the
+# same way on every renderer: graphviz-pure measures each byte of a non-ASCII character as
+# a space, which makes circles around Unicode labels far too big.
+_NARROW = frozenset("ijlt.,;:()[]'!|/ ")
+_WIDE = frozenset("mwMW")
+_SUB_CHARS = frozenset(_SUB.values())
+
+
+def text_width(text: str, size: float) -> float:
+    """Approximate width in points of ``text`` set in a Times-like font at ``size`` points."""
+    em = 0.0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        if ch in _SUB_CHARS:
+            em += 0.36
+        elif ch in _NARROW:
+            em += 0.3
+        elif ch in _WIDE:
+            em += 0.8
+        elif ch.isascii() and (ch.isupper() or ch in "~=+<>"):
+            em += 0.68
+        elif ch.isascii():
+            em += 0.5
+        elif ch == "…":
+            em += 1.0
+        else:  # Greek letters, symbols
+            em += 0.55
+    return em * size
