@@ -72,8 +72,12 @@ def naive_port(data, *, time_scale: float = 1.0):
     return model
 
 
-def our_variants() -> list[dict]:
-    """The (t0, n0) option combinations the installed ``decay_model`` accepts."""
+def our_variants(selected=None) -> list[dict]:
+    """The (t0, n0) option combinations the installed ``decay_model`` accepts.
+
+    ``selected`` is an optional list of ``"t0/n0"`` strings (e.g. ``["known/marginal"]``);
+    a combination the factory does not offer raises ``ValueError``.
+    """
     from pymc_hier.models import decay as decay_module
 
     t0_values = list(getattr(decay_module, "T0_OPTIONS", ("latent", "known")))
@@ -84,7 +88,13 @@ def our_variants() -> list[dict]:
             if t0 == "marginal" and n0 != n0_values[0]:
                 continue  # t0 integrated out: one row (its N0 option is moot or unsupported)
             combos.append({"t0": t0, "n0": n0})
-    return combos
+    if selected is None:
+        return combos
+    offered = {f"{c['t0']}/{c['n0']}": c for c in combos}
+    unknown = [v for v in selected if v not in offered]
+    if unknown:
+        raise ValueError(f"--variants: unknown {unknown} (offered: {', '.join(offered)})")
+    return [offered[v] for v in selected]
 
 
 def run_ours(data, options: dict, cfg: dict) -> common.Result:
@@ -105,13 +115,13 @@ def run_ours(data, options: dict, cfg: dict) -> common.Result:
         postprocess=post, note="nutpie, default init, default priors")
 
 
-def run_exact_rows(data, cfg: dict) -> list[common.Result]:
-    """The exact sampler for t0 known and t0 latent (flat prior on alpha, as the lecture)."""
+def run_exact_rows(data, cfg: dict, *, t0_values=("known", "latent")) -> list[common.Result]:
+    """The exact sampler per ``t0`` option (the factory's default prior on alpha)."""
     from pymc_hier.exact import decay_posterior
 
     params = inspect.signature(decay_posterior).parameters
     rows = []
-    for t0 in ("known", "latent"):
+    for t0 in t0_values:
         kwargs = {"t0": t0} if "t0" in params else {}
         src = data if t0 == "known" else data.without_t0()
         rows.append(common.run_exact(
@@ -147,7 +157,14 @@ def main(argv=None) -> dict:
     """Run the benchmark; print the table; return the results as plain dicts."""
     import pymc_hier
 
-    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--variants", type=_csv, default=None, metavar="T0/N0,...",
+                   help="decay_model variants to run, e.g. known/marginal (default: all)")
+    p.add_argument("--exact-t0", type=_csv, default=["known", "latent"], metavar="T0,...",
+                   help="t0 options of the exact sampler (default: known,latent)")
+    p.add_argument("--naive-units", type=_csv, default=["s", "days"], metavar="UNIT,...",
+                   help="time units of the naive PyMC port (s, days; default both)")
+    args = p.parse_args(argv)
     cfg = common.settings(args)
     data = pymc_hier.simulate_decay()
     print(f"decay benchmark: lecture data ({data.n_widgets} widgets, true alpha "
@@ -168,8 +185,11 @@ def main(argv=None) -> dict:
     warm = common.warm_up_pymc()
     print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
           f"{warm:.1f} s", flush=True)
-    for name, scale in (("naive PyMC port (s)", 1.0), ("naive PyMC port (days)",
-                                                       SECONDS_PER_DAY)):
+    scales = {"s": 1.0, "days": SECONDS_PER_DAY}
+    for unit in args.naive_units:
+        if unit not in scales:
+            raise ValueError(f"--naive-units: unknown unit {unit!r} (known: s, days)")
+        name, scale = f"naive PyMC port ({unit})", scales[unit]
         results.append(common.run_nutpie(
             name, lambda s=scale: naive_port(data, time_scale=s), "alpha",
             draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
@@ -177,14 +197,15 @@ def main(argv=None) -> dict:
         common.progress(results[-1:], "alpha")
 
     if common.available("pymc_hier.models.decay", "decay_model"):
-        for options in our_variants():
+        for options in our_variants(args.variants):
             results.append(run_ours(data, options, cfg))
             common.progress(results[-1:], "alpha")
     else:
         print("decay_model: not available yet, skipped", flush=True)
     if common.available("pymc_hier.exact.decay", "decay_posterior"):
-        results += run_exact_rows(data, cfg)
-        common.progress(results[-2:], "alpha")
+        rows = run_exact_rows(data, cfg, t0_values=args.exact_t0)
+        results += rows
+        common.progress(rows, "alpha")
     else:
         print("exact decay sampler: not available yet, skipped", flush=True)
 
@@ -226,6 +247,10 @@ def targets(results: list[common.Result]) -> dict:
         lines.append(f"target end-to-end < 10 s: {r.name}: {r.total_s:.1f} s -> "
                      f"{'met' if ok else 'NOT met'}")
     return out
+
+
+def _csv(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
 
 
 if __name__ == "__main__":

@@ -80,7 +80,10 @@ def main(argv=None) -> dict:
     """Run the benchmark; print the table; return the results as plain dicts."""
     from pymc_hier import EIGHT_SCHOOLS
 
-    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--parametrizations", default=None, metavar="NAME,...",
+                   help="parametrizations of ours to run (default: all the factory offers)")
+    args = p.parse_args(argv)
     cfg = common.settings(args)
     data = EIGHT_SCHOOLS
     print(f"schools benchmark: eight schools; chains={cfg['chains']} draws={cfg['draws']} "
@@ -102,7 +105,10 @@ def main(argv=None) -> dict:
     if common.available("pymc_hier.models.hierarchical_normal", "eight_schools_model"):
         from pymc_hier.models import hierarchical_normal as module
 
-        for parametrization in getattr(module, "PARAMETRIZATIONS", ("noncentered", "centered")):
+        offered = getattr(module, "PARAMETRIZATIONS", ("noncentered", "centered"))
+        chosen = offered if args.parametrizations is None else [
+            v.strip() for v in args.parametrizations.split(",") if v.strip()]
+        for parametrization in chosen:
             results.append(run_ours(data, parametrization, cfg))
             common.progress(results[-1:], "tau")
     else:

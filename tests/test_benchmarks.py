@@ -92,20 +92,39 @@ def test_pystan_draws_are_reshaped_by_chain():
     assert div.sum() == 1 and div[1, 2]
 
 
+# One row of each kind (naive port, ours with its post-processing hook, exact sampler): every
+# code path runs, at a fraction of the full benchmark's cost.
+SELECT = {"decay": ["--variants", "known/marginal", "--exact-t0", "known", "--naive-units", "days"],
+          "schools": ["--parametrizations", "noncentered"]}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bench", [decay_bench, schools_bench], ids=["decay", "schools"])
 def test_quick_run_without_stan(bench, tmp_path, capsys):
     out = tmp_path / "result.json"
-    payload = bench.main([*QUICK, "--json", str(out)])
+    key = bench.__name__.rsplit(".", 1)[-1]
+    payload = bench.main([*QUICK, *SELECT[key], "--json", str(out)])
     printed = capsys.readouterr().out
     assert "| method |" in printed
     saved = json.loads(out.read_text())
     assert saved["settings"] == {"draws": 50, "tune": 50, "chains": 2, "seed": 11}
     names = [r["name"] for r in saved["results"]]
     assert names == [r["name"] for r in payload["results"]]
-    assert not any("Stan" in n for n in names)
+    expected = {
+        "decay": ["naive PyMC port (days)", "decay_model(t0=known, n0=marginal)",
+                  "exact sampler (t0=known)"],
+        "schools": ["ours noncentered", "exact sampler"],
+    }[key]
+    assert names == expected
     for r in saved["results"]:
         assert r["ess_bulk"] is None or r["ess_bulk"] > 0, r["name"]
         assert r["sample_s"] > 0, r["name"]
-    if bench is decay_bench:
-        assert {"naive PyMC port (s)", "naive PyMC port (days)"} <= set(names)
+        if r["name"].startswith(("decay_model", "ours", "exact")):
+            assert r["ess_bulk"] > 10 and r["divergences"] == 0, r
+    if key == "decay":
+        assert any(line.startswith("target end-to-end") for line in saved["targets"]["lines"])
+
+
+def test_bad_selection_is_refused():
+    with pytest.raises(ValueError, match="--variants"):
+        decay_bench.our_variants(["known/nonsense"])
