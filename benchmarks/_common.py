@@ -279,7 +279,24 @@ def run_stan(name: str, posterior, compile_s: float, var: str, *, draws: int, tu
     res.extra["max_treedepth_hits"] = int(
         (idata["sample_stats"]["tree_depth"].values >= 10).sum())
     res.extra["mean_n_steps"] = float(idata["sample_stats"]["n_steps"].values.mean())
+    res.extra["stan_chain_seconds"] = stan_chain_seconds(fit)
     return res
+
+
+def stan_chain_seconds(fit) -> list[float]:
+    """Stan's own timing of each chain (warmup + sampling), from its log messages.
+
+    The wall time of ``posterior.sample`` also holds pystan/httpstan overhead (processes,
+    JSON transport); this is the part spent in Stan's C++ sampler.
+    """
+    import re
+
+    pattern = re.compile(rb"([0-9.eE+-]+) seconds \(Total\)")
+    seconds = []
+    for output in fit.stan_outputs:
+        found = pattern.findall(output)
+        seconds.append(float(found[-1]) if found else math.nan)
+    return seconds
 
 
 # -- exact samplers ---------------------------------------------------------------------
@@ -377,6 +394,11 @@ def progress(rows, var: str) -> None:
         print(f"  {r.name}: ESS({var})={r.ess_bulk:.0f} sample {r.sample_s:.2f} s, "
               f"end-to-end {r.total_s:.2f} s, divergences {r.divergences}, "
               f"R-hat {r.rhat:.3f} {r.note}", flush=True)
+        if "stan_chain_seconds" in r.extra:
+            chains = ", ".join(f"{v:.2f}" for v in r.extra["stan_chain_seconds"])
+            print(f"    Stan's own time per chain (s): {chains}; mean leapfrog steps per "
+                  f"draw {r.extra['mean_n_steps']:.0f}; tree-depth-10 hits "
+                  f"{r.extra['max_treedepth_hits']}", flush=True)
 
 
 def save_json(path: str, payload: dict) -> None:

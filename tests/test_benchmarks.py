@@ -77,6 +77,8 @@ def test_pystan_draws_are_reshaped_by_chain():
                       "divergent__": float(c == 1 and d == 2), "energy__": 1.0,
                       "alpha": 10.0 * c + d, "v.1": 100.0 * c + d, "v.2": -(100.0 * c + d)}
             lines.append(json.dumps({"topic": "sample", "values": values}))
+        lines.append(json.dumps({"topic": "logger",
+                                 "values": [f"info:{' ' * 15}{c + 0.5} seconds (Total)"]}))
         outputs.append("\n".join(lines).encode())
     fit = fit_module.Fit(tuple(outputs), n_chains, ("alpha", "v"), ("alpha", "v.1", "v.2"),
                          ([], [2]), 0, n_draws, 1, False)
@@ -90,6 +92,7 @@ def test_pystan_draws_are_reshaped_by_chain():
     np.testing.assert_array_equal(v[..., 1], -v[..., 0])
     div = tree["sample_stats"]["diverging"].values
     assert div.sum() == 1 and div[1, 2]
+    assert common.stan_chain_seconds(fit) == [0.5, 1.5, 2.5]
 
 
 # One row of each kind (naive port, ours with its post-processing hook, exact sampler): every
