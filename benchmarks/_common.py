@@ -213,6 +213,20 @@ def stan_cache(cache_dir: str | None):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def fresh_pytensor_cache() -> str:
+    """Point PyTensor (and its numba cache) at a new temporary folder; return it.
+
+    Must run before PyTensor is imported: the compile times then are those of a first use
+    on a new machine rather than of a repeat run with warm caches.
+    """
+    if "pytensor" in sys.modules:
+        raise RuntimeError("--cold-pytensor: PyTensor is already imported in this process")
+    folder = tempfile.mkdtemp(prefix="pymc_hier_bench_pytensor_")
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, f"base_compiledir={folder}") if f)
+    return folder
+
+
 def build_stan(program: str, data: dict, *, seed: int):
     """Compile (or load from httpstan's cache) a Stan program; return (posterior, seconds)."""
     import stan
@@ -326,6 +340,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--tune", type=int, default=None,
                    help="warmup per chain for every MCMC run (default 1000, Stan's default)")
     p.add_argument("--no-stan", action="store_true", help="skip the pystan runs")
+    p.add_argument("--cold-pytensor", action="store_true",
+                   help="compile PyTensor/numba code into a fresh temporary cache (the times "
+                        "of a first use; by default the user's warm cache is used)")
     p.add_argument("--stan-cache", metavar="DIR", default=None,
                    help="httpstan cache folder to reuse (default: a fresh temporary one, so "
                         "every Stan build is a cold compile)")

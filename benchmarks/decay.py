@@ -166,6 +166,8 @@ def main(argv=None) -> dict:
                    help="time units of the naive PyMC port (s, days; default both)")
     args = p.parse_args(argv)
     cfg = common.settings(args)
+    if args.cold_pytensor:
+        print(f"PyTensor compile cache: fresh ({common.fresh_pytensor_cache()})", flush=True)
     data = pymc_hier.simulate_decay()
     print(f"decay benchmark: lecture data ({data.n_widgets} widgets, true alpha "
           f"{data.truth['alpha']:.6g} /s); chains={cfg['chains']} draws={cfg['draws']} "

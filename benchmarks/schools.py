@@ -85,6 +85,8 @@ def main(argv=None) -> dict:
                    help="parametrizations of ours to run (default: all the factory offers)")
     args = p.parse_args(argv)
     cfg = common.settings(args)
+    if args.cold_pytensor:
+        print(f"PyTensor compile cache: fresh ({common.fresh_pytensor_cache()})", flush=True)
     data = EIGHT_SCHOOLS
     print(f"schools benchmark: eight schools; chains={cfg['chains']} draws={cfg['draws']} "
           f"tune={cfg['tune']} seed={cfg['seed']}", flush=True)
