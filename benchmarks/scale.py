@@ -1,0 +1,288 @@
+"""Scale benchmark (issue 10): time, peak memory and ESS against the number of groups N.
+
+For each model and each N = 10**2, 10**3, ... up to ``--max-n``, one fresh subprocess
+simulates data, builds the model and fits it with :func:`pymc_hier.fit` (nutpie on the
+CPU; every stage of the user's path: build, compile, sample, post-processing hook,
+diagnostics). The subprocess reports the wall time of each stage, its peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the Rust sampler's and
+NumPy's allocations) and bulk ESS of the model's key scalar. The models:
+
+- ``normal``: the hierarchical normal model with ``parametrization="marginal"`` (theta
+  integrated out, drawn exactly afterwards; ``theta_storage`` from ``--theta-storage``) on
+  synthetic groups (mu = 2, tau = 5, sigma_j ~ U(5, 15)); key scalar ``tau``;
+- ``decay``: the decay model on ``simulate_decay(n_widgets=N)`` with its scalable variant
+  ``t0="marginal"`` when the factory offers it, otherwise the best existing variant
+  (``t0="latent", n0="marginal"``), named in the table; key scalar ``alpha``.
+
+Columns: ``warm-up`` is the per-process start-up (imports and the first numba JIT of a
+one-variable model), not charged to the run; ``fit`` is :func:`pymc_hier.fit` (compile,
+tune + sample, post-processing, diagnostics), of which ``sampling`` is nutpie's own
+sampling time (tuning included); ``total`` = build + fit (simulation excluded).
+
+The growth exponent is the log-log least-squares slope of wall time against N over the
+rows with N >= 10**3 (smaller N measure fixed costs: imports, compilation). A size is
+skipped once the previous one took longer than ``--budget`` / 10 seconds (it would take
+about 10 times longer) or failed. With a GPU visible to JAX the same rows are repeated with
+``sampler="numpyro"``; without one the script says so and skips them.
+
+Targets (issue 10): ESS >= 400 in under 2 minutes for N = 10**5 on 2 CPU cores, for both
+models; cost growing no faster than linearly in N.
+
+Usage::
+
+    python benchmarks/scale.py                       # 10**2 ... 10**6, both models
+    python benchmarks/scale.py --max-n 100000        # stop at 10**5
+    python benchmarks/scale.py --quick               # smoke test: tiny N, few draws
+    python benchmarks/scale.py --models normal --json scale.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ("normal", "decay")
+KEY = {"normal": "tau", "decay": "alpha"}
+SEED = 20261124
+_WORKER_FLAG = "--worker"
+
+
+# -- one run, in its own process ----------------------------------------------------------
+def _decay_options(module) -> dict:
+    if "marginal" in getattr(module, "T0_OPTIONS", ()):
+        return {"t0": "marginal"}
+    return {"t0": "latent", "n0": "marginal"}
+
+
+def worker(job: dict) -> dict:
+    """Simulate, build and fit one model at one N; return timings, memory and ESS."""
+    import resource
+    import warnings
+
+    t_start = time.perf_counter()
+    import arviz_stats as azs
+    import numpy as np
+
+    import pymc_hier
+    from pymc_hier.diagnostics import SamplingWarning
+
+    if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import _common as common
+
+    common.warm_up_pymc()  # first numba JIT: a per-process cost, reported on its own
+    rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t_imports = time.perf_counter() - t_start
+    n, name = int(job["n"]), job["model"]
+    t0 = time.perf_counter()
+    if name == "normal":
+        rng = np.random.default_rng(job["seed"])
+        sigma = rng.uniform(5, 15, n)
+        y = 2.0 + 5.0 * rng.standard_normal(n) + sigma * rng.standard_normal(n)
+        data = pymc_hier.SchoolsData(y=y, sigma=sigma, names=[str(i) for i in range(n)])
+        options = {"parametrization": "marginal", "theta_storage": job["theta_storage"]}
+        model = pymc_hier.hierarchical_normal_model(data, **options)
+    else:
+        from pymc_hier.models import decay as decay_module
+
+        data = pymc_hier.simulate_decay(job["seed"], n_widgets=n, time_unit="day")
+        options = _decay_options(decay_module)
+        model = pymc_hier.decay_model(data, **options)
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SamplingWarning)
+        idata = pymc_hier.fit(model, sampler=job["sampler"], draws=job["draws"],
+                              tune=job["tune"], chains=job["chains"], random_seed=job["seed"],
+                              progressbar=False)
+    t_fit = time.perf_counter() - t0
+    post = idata["posterior"]
+    key = KEY[name]
+    sample_s = float(post.attrs.get("sampling_time", math.nan))
+    stats = idata["sample_stats"]
+    depth = next((stats[k] for k in ("depth", "tree_depth") if k in stats), None)
+    return {
+        "model": name, "n": n, "sampler": job["sampler"], "options": options,
+        "chains": job["chains"], "draws": job["draws"], "tune": job["tune"],
+        "imports_s": t_imports, "build_s": t_build, "fit_s": t_fit, "sample_s": sample_s,
+        "total_s": t_build + t_fit,
+        "ess_bulk": float(azs.ess(post[key].values, method="bulk")),
+        "rhat": float(azs.rhat(post[key].values)),
+        "divergences": int(np.asarray(stats["diverging"]).sum()),
+        "mean_depth": None if depth is None else float(np.mean(depth)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_after_imports_mb": rss_imports,
+        "warnings": [str(w.message)[:300] for w in caught],
+    }
+
+
+def run_job(job: dict, *, timeout: float) -> dict:
+    """Run :func:`worker` in a fresh Python process (so peak RSS is this run's alone)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), _WORKER_FLAG, json.dumps(job)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {**job, "error": f"timed out after {timeout:.0f} s",
+                "total_s": time.perf_counter() - t0}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {**job, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300],
+                "total_s": time.perf_counter() - t0}
+    return json.loads(lines[-1])
+
+
+# -- summary ------------------------------------------------------------------------------
+def growth_exponent(rows: list[dict], field: str = "total_s", *, min_n: int = 1000):
+    """Log-log least-squares slope of ``field`` against N (rows with N >= ``min_n``).
+
+    Returns NaN with fewer than two usable rows.
+    """
+    import numpy as np
+
+    pts = [(r["n"], r[field]) for r in rows
+           if "error" not in r and r["n"] >= min_n and r.get(field, 0) > 0
+           and math.isfinite(r.get(field, math.nan))]
+    if len(pts) < 2:
+        return math.nan
+    x, y = np.log10([p[0] for p in pts]), np.log10([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of the rows."""
+    head = ("| model | variant | sampler | N | warm-up s | build s | fit s | sampling s | "
+            "total s | ESS | R-hat | div. | mean depth | peak RSS MB |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        variant = ", ".join(f"{k}={v}" for k, v in r.get("options", {}).items()
+                            if k != "theta_storage") or "-"
+        if "error" in r:
+            lines.append(f"| {r['model']} | {variant} | {r['sampler']} | {r['n']:.0e} | "
+                         f"failed: {r['error']} | | | | | | | | | |")
+            continue
+        depth = "-" if r["mean_depth"] is None else f"{r['mean_depth']:.1f}"
+        lines.append(
+            f"| {r['model']} | {variant} | {r['sampler']} | {r['n']:.0e} | "
+            f"{r['imports_s']:.1f} | {r['build_s']:.1f} | {r['fit_s']:.1f} | {r['sample_s']:.1f} | "
+            f"{r['total_s']:.1f} | {r['ess_bulk']:.0f} ({KEY[r['model']]}) | "
+            f"{r['rhat']:.3f} | {r['divergences']} | {depth} | {r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def targets(rows: list[dict]) -> dict:
+    """Which issue-10 CPU targets the rows meet (None where not measured)."""
+    out = {}
+    for name in MODELS:
+        mine = [r for r in rows if r["model"] == name and r["sampler"] == "nutpie"]
+        at = [r for r in mine if r["n"] == 10**5 and "error" not in r]
+        out[f"{name}: N=1e5 ESS>=400 in <120 s"] = (
+            None if not at else bool(at[0]["ess_bulk"] >= 400 and at[0]["total_s"] < 120))
+        slope = growth_exponent(mine)
+        out[f"{name}: growth exponent <= 1"] = None if math.isnan(slope) else bool(slope <= 1.1)
+    return out
+
+
+def gpu_devices() -> list:
+    """JAX's GPU devices (empty without JAX or without a GPU)."""
+    try:
+        import jax
+    except ImportError:
+        return []
+    try:
+        return [d for d in jax.devices() if d.platform == "gpu"]
+    except RuntimeError:
+        return []
+
+
+# -- command line -------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--max-n", type=float, default=1e6, help="largest N (default 1e6)")
+    p.add_argument("--min-n", type=float, default=1e2, help="smallest N (default 1e2)")
+    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: normal,decay")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: N = 10 and 100, 2 chains x 50 draws")
+    p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--theta-storage", default="float32", choices=("float64", "float32", "none"))
+    p.add_argument("--budget", type=float, default=300.0,
+                   help="seconds allowed per run (timeout; sizes predicted to exceed it skipped)")
+    p.add_argument("--json", help="also write the rows and targets to this file")
+    return p
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark; print the table; return rows and targets."""
+    args = parser().parse_args(argv)
+    if args.quick:
+        args.min_n, args.max_n = min(args.min_n, 10), min(args.max_n, 100)
+        args.draws, args.tune, args.chains = 50, 50, 2
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = set(models) - set(MODELS)
+    if unknown:
+        raise SystemExit(f"--models: unknown model(s) {sorted(unknown)} (choose from {MODELS})")
+    sizes, n = [], 10 ** math.ceil(math.log10(args.min_n))
+    while n <= args.max_n:
+        sizes.append(int(n))
+        n *= 10
+    samplers = ["nutpie"]
+    gpus = gpu_devices()
+    if gpus:
+        print(f"GPU: {gpus} visible to JAX; numpyro rows included", flush=True)
+        samplers.append("numpyro")
+    else:
+        print("GPU: none visible to JAX; GPU rows skipped", flush=True)
+    print(f"scale benchmark: N in {sizes}, models {models}, chains={args.chains} "
+          f"draws={args.draws} tune={args.tune} seed={args.seed} cpus={os.cpu_count()}",
+          flush=True)
+    rows: list[dict] = []
+    for name in models:
+        for sampler in samplers:
+            for n in sizes:
+                prev = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
+                if prev and ("error" in prev[-1] or prev[-1]["total_s"] * 10 > args.budget):
+                    print(f"  {name} {sampler} N={n:.0e}: skipped (previous size took "
+                          f"{prev[-1]['total_s']:.0f} s or failed; budget {args.budget:.0f} s)",
+                          flush=True)
+                    continue
+                job = {"model": name, "n": n, "sampler": sampler, "draws": args.draws,
+                       "tune": args.tune, "chains": args.chains, "seed": args.seed,
+                       "theta_storage": args.theta_storage}
+                row = run_job(job, timeout=args.budget)
+                rows.append(row)
+                status = row.get("error") or (f"{row['total_s']:.1f} s, ESS {row['ess_bulk']:.0f}, "
+                                              f"peak RSS {row['peak_rss_mb']:.0f} MB")
+                print(f"  {name} {sampler} N={n:.0e}: {status}", flush=True)
+    print()
+    print(table(rows))
+    print()
+    for name in models:
+        for sampler in samplers:
+            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
+            print(f"growth exponent ({name}, {sampler}, N >= 1e3): total wall time "
+                  f"{growth_exponent(mine):.2f}, sampling {growth_exponent(mine, 'sample_s'):.2f}")
+    result = {"rows": rows, "targets": targets(rows), "gpu": [str(g) for g in gpus],
+              "argv": sys.argv[1:] if argv is None else list(argv)}
+    for k, v in result["targets"].items():
+        print(f"target {k}: {'not measured' if v is None else ('met' if v else 'NOT met')}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == _WORKER_FLAG:
+        print(json.dumps(worker(json.loads(sys.argv[2]))), flush=True)
+    else:
+        main()
