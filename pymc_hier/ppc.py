@@ -114,8 +114,7 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
             if extra in pp.children and extra not in tree.children:
                 new[extra] = pp[extra].to_dataset()
         if log_likelihood and model.observed_RVs:
-            new["log_likelihood"] = pm.compute_log_likelihood(
-                trace, model=model, extend_inferencedata=False, progressbar=False)
+            new["log_likelihood"] = _log_likelihood(trace, model)
     if prior:
         if prior_draws is None:
             prior_draws = (int(np.prod([idata["posterior"].sizes[d] for d in _SAMPLE_DIMS]))
@@ -130,6 +129,33 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     tree.attrs = {**tree.attrs, "predictive_random_seed": seed,
                   "predictive_random_seed_source": source}
     return tree
+
+
+def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
+    """Pointwise log-likelihood of the observed variables at every posterior draw.
+
+    Built from :func:`pymc.logp` of each observed variable with the free variables
+    replaced by their (constrained) posterior values. :func:`pymc.compute_log_likelihood`
+    is not used: it clones the model, which fails for models with custom initial values
+    or custom value transforms (the decay model has both).
+    """
+    from pymc.backends.arviz import (
+        apply_function_over_dataset,
+        coords_and_dims_for_inferencedata,
+    )
+    from pymc.logprob.utils import replace_rvs_by_values
+
+    free = list(model.free_RVs)
+    inputs = {rv: rv.type(name=rv.name) for rv in free}
+    observed = list(model.observed_RVs)
+    logps = [pm.logp(rv, model.rvs_to_values[rv], warn_rvs=False) for rv in observed]
+    logps = replace_rvs_by_values(logps, rvs_to_values=inputs)
+    fn = model.compile_fn(outs=logps, inputs=list(inputs.values()), on_unused_input="ignore")
+    post = trace["posterior"].to_dataset()[[rv.name for rv in free]]
+    post = post.astype({rv.name: rv.type.dtype for rv in free}, copy=False)
+    coords, dims = coords_and_dims_for_inferencedata(model)
+    return apply_function_over_dataset(fn, post, output_var_names=[rv.name for rv in observed],
+                                       coords=coords, dims=dims, progressbar=False)
 
 
 def check_model_matches(idata: xr.DataTree, model: pm.Model) -> None:

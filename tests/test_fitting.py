@@ -125,6 +125,7 @@ def test_model_hash_sees_data_and_structure():
     assert model_hash(schools) != model_hash(ph.eight_schools_model())
 
 
+@pytest.mark.slow
 def test_centered_divergences_name_the_funnel():
     model = ph.eight_schools_model(parametrization="centered")
     with pytest.warns(SamplingWarning) as record:
