@@ -74,8 +74,9 @@ print("byte-identical:", a == b)
 # The command line
 # ----------------
 # ``pymc-hier run schools`` does all of the above, plus the PGM and a default sweep of
-# ``tau``'s prior scale, and writes the report and the saved DataTree into ``--out``. We
-# call it with
+# ``tau``'s prior scale, and writes the report and the saved DataTree into ``--out``.
+# ``pymc-hier run decay`` (the README's main job) does the same for the lecture's widgets,
+# with a sweep of ``N0_max``. We call it with
 # ``python -m pymc_hier.cli`` (the same program as the installed ``pymc-hier`` command).
 cmd = [sys.executable, "-m", "pymc_hier.cli", "run", "schools", "--out", str(out / "cli"),
        "--seed", "0", "--sampler", "nutpie", "--draws", str(DRAWS), "--tune", str(TUNE),
