@@ -162,8 +162,7 @@ def table(rows: list[dict]) -> str:
             "total s | ESS | R-hat | div. | mean depth | peak RSS MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        variant = ", ".join(f"{k}={v}" for k, v in r.get("options", {}).items()
-                            if k != "theta_storage") or "-"
+        variant = ", ".join(f"{k}={v}" for k, v in r.get("options", {}).items()) or "-"
         if "error" in r:
             lines.append(f"| {r['model']} | {variant} | {r['sampler']} | {r['n']:.0e} | "
                          f"failed: {r['error']} | | | | | | | | | |")

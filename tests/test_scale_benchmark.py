@@ -57,5 +57,6 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert row["draws"] == 50 and row["chains"] == 2
     assert row["total_s"] > 0 and row["peak_rss_mb"] > row["rss_after_imports_mb"] / 2
     assert math.isfinite(row["ess_bulk"]) and row["ess_bulk"] > 0
-    assert "| normal | parametrization=marginal | nutpie | 1e+01 |" in printed
+    assert ("| normal | parametrization=marginal, theta_storage=float32 | nutpie | 1e+01 |"
+            in printed)
     assert out.exists() and "targets" in out.read_text()
