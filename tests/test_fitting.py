@@ -68,6 +68,7 @@ def test_diagnostics_group_matches_arviz(eight_schools_fit):
     assert sampling_problems(diag) == []
 
 
+@pytest.mark.slow  # a second nutpie compilation of the model
 def test_same_seed_same_draws_nutpie_and_hook_called(eight_schools_fit, monkeypatch):
     idata, model = eight_schools_fit
     calls = []
