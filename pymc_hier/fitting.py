@@ -80,6 +80,14 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         ``pm.Model``.
     ImportError
         When a JAX sampler is asked for without JAX installed.
+
+    Notes
+    -----
+    Identical draws for the same seed hold within a process and between processes that
+    share a warm PyTensor compile cache. A function compiled afresh and the same function
+    loaded from the cache can round differently in the last bit, and HMC amplifies that
+    into different (equally valid) draws; pin ``PYTENSOR_FLAGS=base_compiledir=...`` to
+    reproduce a run bit for bit.
     """
     if not isinstance(model, pm.Model):
         raise ValueError(f"model: expected a pymc.Model, got {type(model).__name__}")
