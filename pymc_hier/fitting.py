@@ -84,10 +84,10 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
     Notes
     -----
     Identical draws for the same seed hold within a process and between processes that
-    share a warm PyTensor compile cache. A function compiled afresh and the same function
-    loaded from the cache can round differently in the last bit, and HMC amplifies that
-    into different (equally valid) draws; pin ``PYTENSOR_FLAGS=base_compiledir=...`` to
-    reproduce a run bit for bit.
+    load the model's functions from PyTensor's compile cache. A function compiled afresh
+    (cold cache) can round differently in the last bit from the same function loaded from
+    the cache, and HMC amplifies that into different, equally valid, draws: the first run
+    on a fresh machine may differ from all later runs, which agree with each other.
     """
     if not isinstance(model, pm.Model):
         raise ValueError(f"model: expected a pymc.Model, got {type(model).__name__}")
