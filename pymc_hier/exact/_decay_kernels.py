@@ -234,28 +234,41 @@ def day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha):
         x_c = (upper_c - y) / sigma
         half = STEP_HALF_WIDTH * sigma / (alpha * upper_c * np.maximum(1.0, -x_c))
     t_c = np.where(positive, t_c, end)
-    half = np.where(positive & np.isfinite(half), half, 0.0)
+    half = np.where(positive & np.isfinite(half), np.minimum(half, end - start), 0.0)
     cuts = [start, t_c - 4.0 * half, t_c - half, t_c, t_c + half, end]
     return np.stack([np.clip(c, start, end) for c in cuts], axis=-1)
 
 
-def day_nodes(pieces, n: int = GL_NODES):
-    """Quadrature nodes and log weights (normalised by the day's length) for ``pieces``.
+def day_log_likelihood(pieces, y, sigma, t_measured, log_n0_max, alpha, n: int = GL_NODES):
+    """``log p(y | alpha, t0)`` at the Gauss-Legendre nodes of every non-empty piece.
+
+    Parameters
+    ----------
+    pieces : numpy.ndarray
+        From :func:`day_pieces`, shape ``(..., 6)``.
+    y, sigma, t_measured, alpha : array_like
+        Broadcast against ``pieces[..., 0]``.
+    log_n0_max : float
+        ``log N0_max``.
+    n : int
+        Nodes per piece.
 
     Returns
     -------
-    nodes, log_weights : numpy.ndarray
-        Shape ``(..., 5 * n)``; the weights of a piece of zero length are ``-inf``.
+    nodes, log_f : numpy.ndarray
+        Shape ``(..., 5, n)``; ``log_f`` is ``-inf`` on empty pieces (not evaluated).
     """
-    x, w = gauss_legendre(n)
-    left = pieces[..., :-1, None]
-    length = np.diff(pieces, axis=-1)[..., None]
-    day = pieces[..., -1:, None] - pieces[..., :1, None]
-    nodes = left + length * x
-    with np.errstate(divide="ignore"):
-        log_w = np.log(length / day * w)
-    shape = pieces.shape[:-1] + (-1,)
-    return nodes.reshape(shape), log_w.reshape(shape)
+    x = gauss_legendre(n)[0]
+    length = np.diff(pieces, axis=-1)
+    nodes = pieces[..., :-1, None] + length[..., None] * x
+    shape = nodes.shape
+    y, sigma, t1, alpha = (np.broadcast_to(np.asarray(v, dtype=float)[..., None, None], shape)
+                           for v in (y, sigma, t_measured, alpha))
+    full = np.broadcast_to((length > 0)[..., None], shape)
+    log_f = np.full(shape, -np.inf)
+    log_f[full] = log_uniform_normal_pdf(
+        y[full], sigma[full], log_n0_max - alpha[full] * (t1[full] - nodes[full]))
+    return nodes, log_f
 
 
 def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha,
@@ -279,9 +292,10 @@ def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, a
         Broadcast shape of the inputs.
     """
     pieces = day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha)
-    nodes, log_w = day_nodes(pieces, n)
-    y, sigma, t1, alpha = (np.asarray(v, dtype=float)[..., None]
-                           for v in np.broadcast_arrays(y, sigma, t_measured, alpha))
-    log_upper = log_n0_max - alpha * (t1 - nodes)
-    terms = log_uniform_normal_pdf(y, sigma, log_upper) + log_w
+    _, log_f = day_log_likelihood(pieces, y, sigma, t_measured, log_n0_max, alpha, n)
+    w = gauss_legendre(n)[1]
+    length = np.diff(pieces, axis=-1)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(length / (pieces[..., -1:] - pieces[..., :1]))[..., None] + np.log(w)
+    terms = (log_f + log_w).reshape(log_f.shape[:-2] + (-1,))
     return special.logsumexp(terms, axis=-1)

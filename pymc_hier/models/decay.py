@@ -120,8 +120,10 @@ def check_consistent(data: DecayData, *, n0_max: float | None = None) -> None:
         bad = np.flatnonzero(z > MAX_Z)
         if bad.size:
             i = int(bad[np.argmax(z[bad])])
+            label = data.widget[i]
+            label = label.item() if isinstance(label, np.generic) else label
             raise ValueError(
-                f"n_measured: widget {data.widget[i]!r} (row {i}) measured {y[i]:g} "
+                f"n_measured: widget {label!r} (row {i}) measured {y[i]:g} "
                 f"± {sigma[i]:g}, {z[i]:.1f} standard deviations {where}; no initial amount "
                 f"in [0, n0_max] can produce it ({bad.size} such widget(s)); check "
                 f"n_measured, sigma and n0_max"
@@ -251,7 +253,10 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
                 support_point=functools.partial(_amount_support_point, transform=rank),
                 transform=rank, default_transform=None, dims="widget",
             )
-            pm.Deterministic("N0", amount * pt.exp(decay), dims="widget")
+            # N0 = N1 exp(alpha dt) = N0_max * N1 / A, written so that it never forms 0 * inf
+            # (a prior draw with alpha * dt > 745 underflows N1 to 0 and reports N0 = 0)
+            fraction = pt.exp(pt.minimum(pt.log(amount) - log_upper, 0.0))
+            pm.Deterministic("N0", n0_max * fraction, dims="widget")
             pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
     spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0}, priors=priors,
                      data=data)

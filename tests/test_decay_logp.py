@@ -1,0 +1,233 @@
+"""The decay model's log-density kernels at the extremes, against high-precision references."""
+
+import warnings
+
+import mpmath as mp
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import integrate, special, stats
+
+from pymc_hier.exact._decay_kernels import (
+    log_day_marginal_pdf,
+    log_uniform_normal_pdf,
+    truncated_normal_draws,
+)
+from pymc_hier.models._decay_logp import log_uniform_normal_pdf as pt_log_uniform_normal_pdf
+from pymc_hier.models._decay_transforms import AmountRankTransform, ScaledLogTransform
+
+LOG_N0_MAX = float(np.log(10.0))
+# Python linker, no graph rewrites: compiles in well under a second, and the kernels are
+# written to be stable without PyTensor's stability rewrites.
+_MODE = pytensor.compile.mode.Mode(linker="py", optimizer=None)
+
+
+def _extreme_cases():
+    """(y, sigma, log A): tiny sigma, huge alpha*dt, negative and far-above measurements."""
+    cases = []
+    for sigma in (1e-8, 1e-4, 0.1, 1.0, 100.0):
+        for log_a in (np.log(10.0), 0.0, -1.0, -5.0, -20.0, -100.0, -700.0, -1000.0):
+            a = np.exp(log_a)
+            for f in (-50, -3, -0.5, 0, 0.3, 0.5, 0.99, 1.0, 1.01, 1.5, 3, 100):
+                for y in {f * a, f * sigma, a + f * sigma}:
+                    cases.append((y, sigma, log_a))
+    return np.array(cases)
+
+
+CASES = _extreme_cases()
+
+
+def _mp_log_pdf(y, sigma, log_a):
+    """log((Phi(b) - Phi(a)) / A) in arbitrary precision, on the side of the interval
+    where the normal CDFs are small (no cancellation against 1)."""
+    y, sigma = mp.mpf(y), mp.mpf(sigma)
+    # the float A the kernels see (their conditioning in log A is not under test here)
+    big_a = mp.mpf(float(np.exp(log_a))) if log_a > -700 else mp.exp(mp.mpf(log_a))
+    lo, hi = -y / sigma, (big_a - y) / sigma
+    if lo + hi > 0:
+        lo, hi = -hi, -lo
+    return mp.log(mp.ncdf(hi) - mp.ncdf(lo)) - mp.log(big_a)
+
+
+def _precision(sigma, log_a):
+    width = max(0.0, -(log_a - np.log(sigma)) / np.log(10.0))
+    return int(60 + width)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    out = []
+    for y, sigma, log_a in CASES:
+        with mp.workdps(_precision(sigma, log_a)):
+            out.append(float(_mp_log_pdf(y, sigma, log_a)))
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def pt_kernel():
+    y, sigma, log_a = pt.dvectors("y", "sigma", "log_a")
+    out = pt_log_uniform_normal_pdf(y, sigma, log_a)
+    grads = pt.grad(out.sum(), [y, sigma, log_a])
+    return pytensor.function([y, sigma, log_a], [out, *grads], mode=_MODE)
+
+
+def test_numpy_kernel_matches_mpmath_at_extremes(reference):
+    got = log_uniform_normal_pdf(CASES[:, 0], CASES[:, 1], CASES[:, 2])
+    err = np.abs(got - reference) / np.maximum(1.0, np.abs(reference))
+    worst = int(np.argmax(err))
+    assert err[worst] < 1e-12, (
+        f"case (y, sigma, log A) = {CASES[worst]}: {got[worst]} vs {reference[worst]}")
+
+
+def test_pytensor_twin_matches_numpy_kernel(pt_kernel, reference):
+    value, *grads = pt_kernel(CASES[:, 0], CASES[:, 1], CASES[:, 2])
+    np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-12)
+    for g in grads:
+        assert np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize(("y", "sigma", "log_a"), [
+    (0.3, 1e-8, 0.0),          # tiny sigma, inside the interval
+    (1.0 + 3e-8, 1e-8, 0.0),   # tiny sigma, at the upper bound
+    (-50e-3, 1e-3, 0.0),       # 50 sigma below zero
+    (5.0, 1e-3, 0.0),          # 4000 sigma above A
+    (0.05, 0.1, -1000.0),      # alpha * dt = 1000: A underflows
+    (0.05, 0.1, -20.0),        # A / sigma = 2e-8: series branch
+    (0.5, 1.0, 0.0),           # plain branch
+])
+def test_gradients_match_mpmath(pt_kernel, y, sigma, log_a):
+    _, *grads = pt_kernel(np.array([y]), np.array([sigma]), np.array([log_a]))
+    with mp.workdps(_precision(sigma, log_a) + 40):
+        point = [mp.mpf(y), mp.mpf(sigma), mp.mpf(log_a)]
+
+        def f(*args):
+            yy, ss, la = args
+            a = mp.exp(la)
+            lo, hi = -yy / ss, (a - yy) / ss
+            if lo + hi > 0:
+                lo, hi = -hi, -lo
+            return mp.log(mp.ncdf(hi) - mp.ncdf(lo)) - la
+
+        for i, g in enumerate(grads):
+            ref = float(mp.diff(lambda t, i=i: f(*[t if j == i else point[j] for j in range(3)]),
+                                point[i]))
+            assert float(g[0]) == pytest.approx(ref, rel=1e-7, abs=1e-9), (i, y, sigma, log_a)
+
+
+def test_limits():
+    # A underflows: the density is the noise density of the measurement around 0
+    y, sigma = 0.07, 0.1
+    assert log_uniform_normal_pdf(y, sigma, -1e4) == pytest.approx(
+        stats.norm.logpdf(y, 0, sigma), rel=1e-14)
+    # tiny noise well inside (0, A): the uniform density 1 / A
+    assert log_uniform_normal_pdf(0.4, 1e-9, 0.0) == pytest.approx(0.0, abs=1e-14)
+
+
+def _quad_day_marginal(y, sigma, t1, start, end, alpha):
+    """log of the day average of p(y | alpha, t0) by adaptive quadrature (QUADPACK) with
+    break points at the step of the integrand (float kernel, validated above, inside)."""
+    ts = np.linspace(start, end, 4001)
+    peak = log_uniform_normal_pdf(y, sigma, LOG_N0_MAX - alpha * (t1 - ts)).max()
+
+    def f(t):
+        return np.exp(log_uniform_normal_pdf(y, sigma, LOG_N0_MAX - alpha * (t1 - t)) - peak)
+
+    points = [start, end]
+    if y > 0:
+        t_star = t1 - (LOG_N0_MAX - np.log(y)) / alpha
+        x_end = (np.exp(LOG_N0_MAX - alpha * (t1 - end)) - y) / sigma
+        a_end = np.exp(LOG_N0_MAX - alpha * (t1 - end))
+        layer = sigma / (alpha * a_end * max(1.0, -x_end))   # boundary layer at the end
+        candidates = [t_star + k * sigma / (alpha * y) for k in (-40, -10, -3, -1, 0, 1, 3, 10)]
+        candidates += [end - k * layer for k in (0.1, 1, 3, 10, 40)]
+        points += [v for v in candidates if start < v < end]
+    points = sorted(points)
+    with warnings.catch_warnings():
+        # QUADPACK flags round-off once it is at double precision; that is all we need
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        total = sum(integrate.quad(f, a, b, epsabs=0, epsrel=1e-11, limit=200)[0]
+                    for a, b in zip(points[:-1], points[1:], strict=True))
+    return float(np.log(total / (end - start))) + peak
+
+
+@pytest.mark.parametrize(("alpha", "sigma"), [
+    (1e-9, 1e-4), (5.5e-7, 6e-4), (5.6e-7, 6e-4), (5.5e-7, 0.03), (5.6e-7, 0.3), (1e-5, 1e-4),
+])
+def test_day_marginal_matches_quadrature(alpha, sigma):
+    t1, start = 8e6, 1.5e6
+    end = start + 86_400.0
+    ys = np.array([-0.1, 0.0148, 0.27, 0.35, 2.0, 9.99])
+    got = log_day_marginal_pdf(ys, sigma, t1, start, end, LOG_N0_MAX, alpha)
+    for y, g in zip(ys, got, strict=True):
+        ref = _quad_day_marginal(y, sigma, t1, start, end, alpha)
+        assert g == pytest.approx(ref, rel=1e-9, abs=1e-9), (y, sigma, alpha)
+
+
+@pytest.mark.parametrize(("mean", "sigma", "upper"), [
+    (0.5, 0.2, 1.0),       # interval around the mode
+    (-0.05, 1e-3, 1.0),    # 50 sigma below 0: mass piles up at 0
+    (3.0, 1e-3, 1.0),      # 2000 sigma above A: mass piles up at A
+    (0.3, 10.0, 1e-3),     # A much narrower than the noise: nearly uniform
+    (0.2, 0.05, 0.2),      # mode at the upper bound
+])
+def test_truncated_normal_draws(mean, sigma, upper, rng):
+    draws = truncated_normal_draws(np.full(4000, mean), sigma, upper, rng)
+    assert np.all((draws >= 0) & (draws <= upper))
+    a, b = -mean / sigma, (upper - mean) / sigma
+
+    def mean_offset(edge):   # E[x - edge] for x ~ N(0, 1) truncated to [edge, inf)
+        return np.sqrt(2 / np.pi) / special.erfcx(edge / np.sqrt(2)) - edge
+
+    if a > 30:      # distance from 0 in units of sigma
+        assert (draws / sigma).mean() == pytest.approx(mean_offset(a), rel=0.05)
+    elif b < -30:   # distance from the upper bound
+        assert ((upper - draws) / sigma).mean() == pytest.approx(mean_offset(-b), rel=0.05)
+    else:
+        dist = stats.truncnorm(a, b, loc=mean, scale=sigma)
+        assert stats.kstest(draws, dist.cdf).pvalue > 1e-3
+
+
+@pytest.fixture(scope="module")
+def rank_fn():
+    r, lu, y, sigma = pt.dvectors("r", "lu", "y", "sigma")
+    tr = AmountRankTransform(y, sigma)
+    m = tr.backward(r, lu)
+    jac = tr.log_jac_det(r, lu)
+    fwd = tr.forward(m, lu)
+    lik = -0.5 * ((y - m) / sigma) ** 2 - pt.log(sigma) - 0.5 * np.log(2 * np.pi)
+    joint = -lu + lik + jac   # uniform prior of the amount, measurement, Jacobian
+    grad = pt.grad(joint.sum(), [r, lu])
+    return pytensor.function([r, lu, y, sigma], [m, jac, fwd, joint, *grad], mode=_MODE)
+
+
+@pytest.mark.parametrize(("y", "sigma", "log_upper"), [
+    (0.35, 0.026, np.log(0.365)),     # near the bound
+    (1.49, 0.0019, np.log(2.09)),     # sharply measured, far from the bound
+    (-0.2, 0.1, np.log(3.0)),         # negative measurement
+    (0.05, 0.3, -20.0),               # interval much narrower than the noise
+    (1.03, 1e-3, 0.0),                # 30 sigma above the bound
+])
+def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upper):
+    """In rank coordinates the joint density is the marginal likelihood times a logistic."""
+    r = np.linspace(-8, 8, 9)
+    full = np.ones_like(r)
+    m, jac, fwd, joint, g_r, g_lu = rank_fn(r, log_upper * full, y * full, sigma * full)
+    assert np.all((m >= 0) & (m <= np.exp(log_upper)))
+    assert np.all(np.diff(m) >= 0)
+    expected = (log_uniform_normal_pdf(y, sigma, log_upper) - np.logaddexp(0, -r)
+                - np.logaddexp(0, r))
+    np.testing.assert_allclose(joint, expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fwd, r, atol=1e-6)
+    assert np.all(np.isfinite(g_r)) and np.all(np.isfinite(g_lu))
+
+
+def test_scaled_log_transform_round_trip():
+    tr = ScaledLogTransform(6.6e6)
+    x = pt.dvector("x")
+    back = pytensor.function([x], tr.backward(tr.forward(x)), mode=_MODE)
+    jac = pytensor.function([x], tr.log_jac_det(x), mode=_MODE)
+    values = np.array([1e-9, 5.5e-7, 1e-3])
+    np.testing.assert_allclose(back(values), values, rtol=1e-14)
+    u = np.log(values * 6.6e6)
+    np.testing.assert_allclose(jac(u), np.log(values), rtol=1e-12)

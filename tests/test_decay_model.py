@@ -1,0 +1,205 @@
+"""The decay model factory: variants, bad input, and (slow) fits against the exact posterior."""
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from scipy import stats
+
+import pymc_hier as ph
+from pymc_hier.exact import decay_posterior
+from pymc_hier.models import get_spec
+from pymc_hier.models.decay import decay_model, postprocess_posterior, time_scale
+
+VARIANTS = [("latent", "marginal"), ("known", "marginal"), ("known", "latent"),
+            ("latent", "latent")]
+FREE = {("latent", "marginal"): {"alpha", "t0"}, ("known", "marginal"): {"alpha"},
+        ("known", "latent"): {"alpha", "N1"}, ("latent", "latent"): {"alpha", "t0", "N1"}}
+SEED = 20261124
+
+
+@pytest.fixture(scope="module")
+def small():
+    return ph.simulate_decay(seed=5, n_widgets=12)
+
+
+@pytest.mark.parametrize(("t0", "n0"), VARIANTS)
+def test_variant_builds_starts_and_samples_its_prior(small, t0, n0):
+    model = decay_model(small, t0=t0, n0=n0)
+    assert {v.name for v in model.free_RVs} == FREE[(t0, n0)]
+    assert list(model.coords["widget"]) == list(small.widget)
+    # PyMC's default initial point: alpha * T = 1, finite log density
+    point = model.initial_point()
+    logps = model.point_logps(point)
+    assert all(np.isfinite(v) for v in logps.values()), logps
+    assert point["alpha_log_scaled__"] == pytest.approx(0.0)   # log(alpha * T)
+    with model:
+        prior = pm.sample_prior_predictive(draws=200, random_seed=SEED)
+    y = prior["prior_predictive"]["n_measured"]
+    assert y.dims == ("chain", "draw", "widget") and y.shape == (1, 200, len(small))
+    assert np.all(prior["prior"]["alpha"].values > 0)
+    if t0 == "latent":
+        t_made = prior["prior"]["t0"].values
+        assert np.all((t_made >= small.day_start) & (t_made <= small.day_end))
+    if n0 == "latent":
+        n0_draws = prior["prior"]["N0"].values
+        assert np.all((n0_draws >= 0) & (n0_draws <= small.n0_max))
+        # N0 ~ U(0, N0_max) whatever alpha does to the amount at measurement (as long as
+        # that amount does not underflow: alpha * dt < 700)
+        alpha = prior["prior"]["alpha"].values[..., None]
+        fine = alpha * (small.t_measured - small.day_start) < 700
+        assert fine.mean() > 0.9
+        assert stats.kstest(n0_draws[fine] / small.n0_max, "uniform").pvalue > 1e-3
+
+
+def test_marginal_logp_equals_exact_reference(small):
+    model = decay_model(small, t0="known", n0="marginal")
+    post = decay_posterior(small, t0="known")
+    logp = model.compile_logp(jacobian=False)
+    scale = time_scale(small)
+    for alpha in post.quantile([0.01, 0.5, 0.99]):
+        value = logp({"alpha_log_scaled__": np.log(alpha * scale)})
+        exact = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0]
+        assert value == pytest.approx(exact, rel=1e-12)
+
+
+def test_latent_model_is_marginal_times_logistic(small, rng):
+    """In the sampler's coordinates the latent-N0 model factorises exactly."""
+    latent = decay_model(small, t0="known", n0="latent").compile_logp()
+    marginal = decay_model(small, t0="known", n0="marginal").compile_logp()
+    for _ in range(3):
+        u = rng.normal(1.0, 0.5)
+        r = rng.normal(0.0, 3.0, size=len(small))
+        logistic = -np.logaddexp(0, r) - np.logaddexp(0, -r)
+        got = latent({"alpha_log_scaled__": u, "N1_rank__": r})
+        assert got == pytest.approx(marginal({"alpha_log_scaled__": u}) + logistic.sum(),
+                                    rel=1e-9)
+
+
+def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
+    model = decay_model(small, t0="known", n0="marginal")
+    alpha = np.full((2, 3000), small.truth["alpha"])
+    idata = xr.DataTree.from_dict({"posterior": xr.Dataset(
+        {"alpha": (("chain", "draw"), alpha)})})
+    out = postprocess_posterior(idata, model, random_seed=SEED)
+    post = out["posterior"]
+    assert post["alpha"].attrs["units"] == "1/s"
+    n0 = post["N0"]
+    assert n0.dims == ("chain", "draw", "widget")
+    assert list(n0["widget"].values) == list(small.widget)
+    assert np.all((n0.values >= 0) & (n0.values <= small.n0_max))
+    # N0 * exp(-alpha dt) ~ Normal(y, sigma) truncated to [0, A] for a fixed alpha
+    i = int(np.argmax(small.n_measured))
+    dt = small.t_measured[i] - small.t0[i]
+    factor = np.exp(-small.truth["alpha"] * dt)
+    upper = small.n0_max * factor
+    y, s = small.n_measured[i], small.sigma[i]
+    dist = stats.truncnorm(-y / s, (upper - y) / s, loc=y, scale=s)
+    assert stats.kstest(n0.values[..., i].ravel() * factor, dist.cdf).pvalue > 1e-3
+    # a latent-N0 fit keeps its own N0 draws
+    latent = decay_model(small, t0="known", n0="latent")
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
+        {"alpha": (("chain", "draw"), alpha[:, :5]),
+         "N0": (("chain", "draw", "widget"), np.ones((2, 5, len(small))))})})
+    assert np.all(postprocess_posterior(tree, latent, random_seed=1)["posterior"]["N0"] == 1)
+
+
+def test_flat_prior_and_hyper_data(small):
+    flat = decay_model(small, priors={"alpha": ph.Prior("HalfFlat")})
+    assert get_spec(flat).priors["alpha"] == ph.Prior("HalfFlat")
+    assert np.isfinite(flat.compile_logp()(flat.initial_point()))
+    swept = decay_model(small, hyper_data=True)
+    beta = swept["alpha__beta"]
+    point = swept.initial_point()
+    logp = swept.compile_logp()
+    before = logp(point)
+    beta.set_value(beta.get_value() * 10)
+    assert logp(point) != before
+    # a bounded prior keeps PyMC's interval transform
+    bounded = decay_model(small, priors={"alpha": ph.Prior("Uniform", lower=0, upper=1e-6)})
+    assert np.isfinite(bounded.compile_logp()(bounded.initial_point()))
+
+
+def test_bad_input(small):
+    with pytest.raises(ValueError, match="t0: must be one of"):
+        decay_model(small, t0="exact")
+    with pytest.raises(ValueError, match="n0: must be one of"):
+        decay_model(small, n0="integrated")
+    with pytest.raises(ValueError, match="data.t0 is None"):
+        decay_model(small.without_t0(), t0="known")
+    with pytest.raises(ValueError, match=r"priors\['alpha'\].*positive"):
+        decay_model(small, priors={"alpha": ph.Prior("Normal", mu=0, sigma=1)})
+    with pytest.raises(ValueError, match="must be > 0"):
+        decay_model(small, priors={"alpha": ph.Prior("HalfNormal", sigma=-1)})
+    with pytest.raises(ValueError, match="no parameter 'N0'"):
+        decay_model(small, priors={"N0": ph.Prior("HalfNormal", sigma=1)})
+    with pytest.raises(ValueError, match="data"):
+        decay_model(small.to_dataframe())
+    too_high = small.n_measured.copy()
+    too_high[7] = small.n0_max + 50 * small.sigma[7]
+    bad = small._replace(n_measured=too_high)
+    with pytest.raises(ValueError, match=r"widget 7 .*50\.0 standard deviations above n0_max"):
+        decay_model(bad)
+    too_low = small.n_measured.copy()
+    too_low[3] = -20 * small.sigma[3]
+    with pytest.raises(ValueError, match="widget 3 .*below 0"):
+        decay_model(small._replace(n_measured=too_low))
+
+
+# -- slow: the issue's correctness checks on the lecture's data ---------------------------
+
+FIT_SEEDS = {("latent", "marginal"): 11, ("known", "marginal"): 12, ("known", "latent"): 13,
+             ("latent", "latent"): 14}
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return ph.simulate_decay()
+
+
+@pytest.fixture(scope="module")
+def exact(lecture):
+    return {t0: decay_posterior(lecture, t0=t0) for t0 in ("known", "latent")}
+
+
+@pytest.fixture(scope="module")
+def fits(lecture):
+    import nutpie
+
+    cache = {}
+
+    def fit(t0, n0):
+        if (t0, n0) not in cache:
+            model = decay_model(lecture, t0=t0, n0=n0)
+            compiled = nutpie.compile_pymc_model(model)
+            idata = nutpie.sample(compiled, chains=4, draws=1000, tune=1000,
+                                  seed=FIT_SEEDS[(t0, n0)], progress_bar=False, cores=2)
+            cache[(t0, n0)] = postprocess_posterior(idata, model, random_seed=1)
+        return cache[(t0, n0)]
+
+    return fit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("t0", "n0"), VARIANTS)
+def test_fit_matches_exact_posterior(fits, exact, lecture, t0, n0):
+    idata = fits(t0, n0)
+    ref = exact[t0]
+    assert int(idata["sample_stats"]["diverging"].sum()) == 0
+    assert float(az.rhat(idata, var_names=["alpha"])["alpha"]) <= 1.01
+    assert float(az.ess(idata, var_names=["alpha"], method="bulk")["alpha"]) >= 1000
+    draws = idata["posterior"]["alpha"].values.ravel()
+    mcse = float(az.mcse(idata, var_names=["alpha"])["alpha"])
+    assert abs(draws.mean() - ref.mean()) <= 3 * mcse, (draws.mean(), ref.mean(), mcse)
+    for prob in (0.025, 0.5, 0.975):
+        mcse_q = float(az.mcse(idata, var_names=["alpha"], method="quantile",
+                               prob=prob)["alpha"])
+        got = np.quantile(draws, prob)
+        assert abs(got - ref.quantile(prob)) <= 3 * mcse_q, (prob, got, ref.quantile(prob))
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    assert lo < lecture.truth["alpha"] < hi
+    assert idata["posterior"]["alpha"].attrs["units"] == "1/s"
+    n0 = idata["posterior"]["N0"]
+    assert n0.dims == ("chain", "draw", "widget")
+    assert np.all((n0.values >= 0) & (n0.values <= lecture.n0_max * (1 + 1e-12)))

@@ -1,0 +1,170 @@
+"""The exact reference posterior of the decay model, against brute-force integration."""
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import pymc_hier as ph
+from pymc_hier.exact import DecayPosterior, decay_posterior
+from pymc_hier.models.decay import time_scale
+
+SEED = 20261124
+
+
+@pytest.fixture(scope="module")
+def small():
+    """20 widgets measured in days: quick to integrate by brute force."""
+    return ph.simulate_decay(seed=3, n_widgets=20, time_unit="day")
+
+
+@pytest.fixture(scope="module")
+def post_known(small):
+    return decay_posterior(small, t0="known")
+
+
+@pytest.fixture(scope="module")
+def post_latent(small):
+    return decay_posterior(small, t0="latent")
+
+
+def _brute_log_likelihood(data, alpha, *, t0):
+    """Sum over widgets of log p(y | alpha): N0 (and t0) integrated by QUADPACK."""
+    total = 0.0
+    for i in range(len(data)):
+        y, s, t1 = data.n_measured[i], data.sigma[i], data.t_measured[i]
+
+        def given_t0(t, y=y, s=s, t1=t1):
+            upper = data.n0_max * np.exp(-alpha * (t1 - t))
+            lik = integrate.quad(lambda m: stats.norm.pdf(y, m, s) / upper, 0, upper,
+                                 points=[min(max(y, 0), upper)], epsabs=0, epsrel=1e-11,
+                                 limit=200)[0]
+            return lik
+
+        if t0 == "known":
+            total += np.log(given_t0(data.t0[i]))
+        else:
+            a, b = data.day_start[i], data.day_end[i]
+            val = integrate.quad(given_t0, a, b, epsabs=0, epsrel=1e-10, limit=200)[0]
+            total += np.log(val / (b - a))
+    return total
+
+
+def test_likelihood_matches_brute_force(small, post_known):
+    alphas = post_known.quantile([0.05, 0.5, 0.95])
+    got = post_known._log_likelihood(alphas)
+    ref = [_brute_log_likelihood(small, a, t0="known") for a in alphas]
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+
+
+def test_latent_likelihood_matches_brute_force(small):
+    """t0 and N0 integrated by nested QUADPACK, on the four most informative widgets."""
+    top = np.argsort(small.n_measured)[-4:]
+    tiny = ph.DecayData(**{k: getattr(small, k)[top] for k in
+                           ("t_measured", "n_measured", "sigma", "day_start", "day_end")},
+                        n0_max=small.n0_max, time_unit="day")
+    post = decay_posterior(tiny, t0="latent")
+    alpha = float(post.quantile(0.5))
+    assert post._log_likelihood([alpha])[0] == pytest.approx(
+        _brute_log_likelihood(tiny, alpha, t0="latent"), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("t0", ["known", "latent"])
+def test_density_cdf_moments_quantiles_agree_with_quadpack(post_known, post_latent, t0):
+    post = post_known if t0 == "known" else post_latent
+    lo, hi = post.quantile([1e-9, 1 - 1e-9])
+    mid = post.quantile(0.5)
+    kw = {"epsabs": 0, "epsrel": 1e-10, "limit": 200}
+    mass = sum(integrate.quad(post.pdf, a, b, **kw)[0] for a, b in ((lo, mid), (mid, hi)))
+    assert mass == pytest.approx(1.0 - 2e-9, abs=1e-10)
+    mean = sum(integrate.quad(lambda a: a * post.pdf(a), a, b, **kw)[0]
+               for a, b in ((lo, mid), (mid, hi)))
+    assert post.mean() == pytest.approx(mean, rel=1e-8)
+    var = sum(integrate.quad(lambda a: (a - mean) ** 2 * post.pdf(a), a, b, **kw)[0]
+              for a, b in ((lo, mid), (mid, hi)))
+    assert post.sd() == pytest.approx(np.sqrt(var), rel=1e-7)
+    q = np.array([0.025, 0.5, 0.975])
+    x = post.quantile(q)
+    np.testing.assert_allclose(post.cdf(x), q, atol=1e-12)
+    for xi, qi in zip(x, q, strict=True):   # lo is the 1e-9 quantile
+        assert integrate.quad(post.pdf, lo, xi, **kw)[0] + 1e-9 == pytest.approx(qi, abs=1e-10)
+    # the density is the derivative of the CDF
+    h = 1e-4 * post.sd()
+    deriv = (post.cdf(mid + h) - post.cdf(mid - h)) / (2 * h)
+    assert deriv == pytest.approx(post.pdf(mid), rel=1e-5)
+
+
+def test_callable_prior_equals_prior_object(small):
+    flat = decay_posterior(small, t0="known", prior=ph.Prior("HalfFlat"))
+    same = decay_posterior(small, t0="known", prior=lambda a: np.zeros_like(a))
+    assert flat.mean() == pytest.approx(same.mean(), rel=1e-12)
+    assert flat.quantile(0.9) == pytest.approx(same.quantile(0.9), rel=1e-12)
+    assert isinstance(flat, DecayPosterior)
+    assert "HalfFlat" in repr(flat)
+
+
+def test_prior_shifts_the_posterior(small):
+    scale = time_scale(small)
+    tight = decay_posterior(small, t0="known", prior=ph.Prior("HalfNormal", sigma=0.2 / scale))
+    default = decay_posterior(small, t0="known")
+    assert tight.mean() < default.mean()
+
+
+@pytest.mark.parametrize("t0", ["known", "latent"])
+def test_sampler_shapes_bounds_and_distribution(small, post_known, post_latent, t0):
+    post = post_known if t0 == "known" else post_latent
+    tree = post.sample(draws=500, chains=2, random_seed=SEED)
+    ds = tree["posterior"].to_dataset()
+    assert ds["alpha"].dims == ("chain", "draw") and ds["alpha"].shape == (2, 500)
+    assert ds["N0"].dims == ("chain", "draw", "widget")
+    assert list(ds["widget"].values) == list(small.widget)
+    assert ds["alpha"].attrs["units"] == "1/day"
+    assert (("t0" in ds) == (t0 == "latent"))
+    n0 = ds["N0"].values
+    assert np.all((n0 >= 0) & (n0 <= small.n0_max))
+    alpha = ds["alpha"].values.ravel()
+    assert stats.kstest(alpha, post.cdf).pvalue > 1e-3
+    if t0 == "latent":
+        t_made = ds["t0"].values
+        assert np.all((t_made >= small.day_start) & (t_made <= small.day_end))
+
+
+def test_t0_draws_follow_their_conditional(small, post_latent):
+    """Given alpha, t0 has density proportional to p(y | alpha, t0) on its day."""
+    from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+
+    alpha = float(post_latent.quantile(0.5))
+    rng = np.random.default_rng(SEED)
+    draws = post_latent._draw_t0(np.full(2000, alpha), rng)
+    log_n0_max = np.log(small.n0_max)
+    for i in (0, int(np.argmax(small.n_measured))):
+        grid = np.linspace(small.day_start[i], small.day_end[i], 4001)
+        dens = np.exp(log_uniform_normal_pdf(small.n_measured[i], small.sigma[i],
+                                             log_n0_max - alpha * (small.t_measured[i] - grid)))
+        cum = integrate.cumulative_simpson(dens, x=grid, initial=0.0)
+
+        def cdf(x, grid=grid, cum=cum):
+            return np.interp(x, grid, cum / cum[-1])
+
+        assert stats.kstest(draws[:, i], cdf).pvalue > 1e-3
+
+
+def test_improper_flat_prior_is_rejected():
+    vague = ph.DecayData(t_measured=[10.0, 12.0], n_measured=[0.02, -0.01], sigma=[1.0, 1.0],
+                         day_start=[0.0, 1.0], day_end=[1.0, 2.0], n0_max=1.0, time_unit="day")
+    with pytest.raises(ValueError, match="priors\\['alpha'\\].*improper"):
+        decay_posterior(vague, t0="latent", prior=ph.Prior("HalfFlat"))
+    # a proper prior makes it fine
+    assert decay_posterior(vague, t0="latent").mean() > 0
+
+
+def test_bad_input(small):
+    with pytest.raises(ValueError, match="t0"):
+        decay_posterior(small, t0="bogus")
+    with pytest.raises(ValueError, match="data.t0 is None"):
+        decay_posterior(small.without_t0(), t0="known")
+    with pytest.raises(ValueError, match="priors\\['alpha'\\].*positive"):
+        decay_posterior(small, prior=ph.Prior("Normal", mu=0, sigma=1))
+    with pytest.raises(ValueError, match="prior"):
+        decay_posterior(small, prior="HalfFlat")
+    with pytest.raises(ValueError, match="q"):
+        decay_posterior(small, t0="known").quantile(1.5)
