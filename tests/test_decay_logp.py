@@ -15,7 +15,11 @@ from pymc_hier.exact._decay_kernels import (
     truncated_normal_draws,
 )
 from pymc_hier.models._decay_logp import log_uniform_normal_pdf as pt_log_uniform_normal_pdf
-from pymc_hier.models._decay_transforms import AmountRankTransform, ScaledLogTransform
+from pymc_hier.models._decay_transforms import (
+    AmountRankTransform,
+    ScaledLogTransform,
+    SkewLogTransform,
+)
 
 LOG_N0_MAX = float(np.log(10.0))
 # Python linker, no graph rewrites: compiles in well under a second, and the kernels are
@@ -231,3 +235,19 @@ def test_scaled_log_transform_round_trip():
     np.testing.assert_allclose(back(values), values, rtol=1e-14)
     u = np.log(values * 6.6e6)
     np.testing.assert_allclose(jac(u), np.log(values), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.0143, -0.0082), (0.02, 0.015), (1.0, 0.0)])
+def test_skew_log_transform_round_trip_and_jacobian(a, b):
+    tr = SkewLogTransform(-14.4, a, b)
+    z = pt.dvector("z")
+    back = pytensor.function([z], [tr.backward(z), tr.forward(tr.backward(z)),
+                                   tr.log_jac_det(z)], mode=_MODE)
+    values = np.linspace(-30, 30, 13)
+    x, again, jac = back(values)
+    np.testing.assert_allclose(again, values, atol=1e-9)
+    h = 1e-6
+    num = (back(values + h)[0] - back(values - h)[0]) / (2 * h)
+    np.testing.assert_allclose(jac, np.log(num), rtol=1e-6)
+    with pytest.raises(ValueError, match="a > 0"):
+        SkewLogTransform(0.0, 1.0, 1.5)

@@ -3,6 +3,8 @@
 import arviz as az
 import numpy as np
 import pymc as pm
+import pytensor
+import pytensor.tensor as pt
 import pytest
 import xarray as xr
 from scipy import stats
@@ -33,7 +35,9 @@ def test_variant_builds_starts_and_samples_its_prior(small, t0, n0):
     point = model.initial_point()
     logps = model.point_logps(point)
     assert all(np.isfinite(v) for v in logps.values()), logps
-    assert point["alpha_log_scaled__"] == pytest.approx(0.0)   # log(alpha * T)
+    # alpha starts at alpha * T = 1 (scaled log), or at the pilot's mode (1-D model)
+    value_var = "alpha_log_skew__" if (t0, n0) == ("known", "marginal") else "alpha_log_scaled__"
+    assert point[value_var] == pytest.approx(0.0)
     with model:
         prior = pm.sample_prior_predictive(draws=200, random_seed=SEED)
     y = prior["prior_predictive"]["n_measured"]
@@ -57,24 +61,48 @@ def test_marginal_logp_equals_exact_reference(small):
     model = decay_model(small, t0="known", n0="marginal")
     post = decay_posterior(small, t0="known")
     logp = model.compile_logp(jacobian=False)
-    scale = time_scale(small)
+    to_value = model.compile_fn(model.rvs_to_transforms[model["alpha"]].forward(
+        model["alpha"]), inputs=[model["alpha"]], on_unused_input="ignore")
     for alpha in post.quantile([0.01, 0.5, 0.99]):
-        value = logp({"alpha_log_scaled__": np.log(alpha * scale)})
+        value = logp({"alpha_log_skew__": to_value({"alpha": alpha})})
         exact = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0]
         assert value == pytest.approx(exact, rel=1e-12)
 
 
+def test_pilot_standardises_the_one_dimensional_posterior():
+    """The 1-D model samples z = a skew-corrected, standardised log alpha: under the exact
+    posterior z is far more symmetric than log alpha and has about unit scale."""
+    data = ph.simulate_decay()
+    model = decay_model(data, t0="known", n0="marginal")
+    transform = model.rvs_to_transforms[model["alpha"]]
+    alpha = pt.dscalar("alpha")
+    z_of = pytensor.function([alpha], transform.forward(alpha))
+    post = decay_posterior(data, t0="known")
+    q = post.quantile(stats.norm.cdf([-2.0, -1.0, 0.0, 1.0, 2.0]))
+    z = np.array([float(z_of(a)) for a in q])
+    u = np.log(q)
+
+    def asymmetry(x):   # of the central 68%, about the median: 0 when symmetric
+        return (x[3] + x[1] - 2 * x[2]) / (x[3] - x[1])
+
+    assert abs(asymmetry(z)) < 0.25 * abs(asymmetry(u))
+    assert 0.75 < (z[4] - z[0]) / 4 < 1.33
+
+
 def test_latent_model_is_marginal_times_logistic(small, rng):
-    """In the sampler's coordinates the latent-N0 model factorises exactly."""
+    """In the sampler's coordinates the latent-N0 model factorises exactly: the marginal
+    posterior of alpha (here: the exact reference's) times independent logistic ranks."""
     latent = decay_model(small, t0="known", n0="latent").compile_logp()
-    marginal = decay_model(small, t0="known", n0="marginal").compile_logp()
+    post = decay_posterior(small, t0="known")
+    scale = time_scale(small)
     for _ in range(3):
-        u = rng.normal(1.0, 0.5)
+        u = rng.normal(1.0, 0.5)                  # log(alpha * T)
+        alpha = np.exp(u) / scale
         r = rng.normal(0.0, 3.0, size=len(small))
         logistic = -np.logaddexp(0, r) - np.logaddexp(0, -r)
         got = latent({"alpha_log_scaled__": u, "N1_rank__": r})
-        assert got == pytest.approx(marginal({"alpha_log_scaled__": u}) + logistic.sum(),
-                                    rel=1e-9)
+        marginal = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0] + np.log(alpha)
+        assert got == pytest.approx(marginal + logistic.sum(), rel=1e-9)
 
 
 def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):

@@ -1,6 +1,8 @@
 """Value transforms that make the decay model easy for NUTS.
 
 - :class:`ScaledLogTransform` samples ``log(alpha * T)``: the log of a dimensionless rate.
+- :class:`SkewLogTransform` samples a standardised, skew-corrected ``log alpha`` (for models
+  whose only free variable is ``alpha``).
 - :class:`AmountRankTransform` samples each widget's amount at measurement through its
   conditional rank given the measurement, which removes the curved coupling between the
   per-widget amounts and ``alpha`` (see :func:`pymc_hier.decay_model`).
@@ -57,6 +59,40 @@ class ScaledLogTransform(Transform):
     def log_jac_det(self, value, *inputs):
         """``log |dx / dvalue|``."""
         return value - self.log_scale
+
+
+class SkewLogTransform(Transform):
+    """``x -> z`` with ``log x = u0 + a z + b (sqrt(1 + z^2) - 1)``, ``|b| < a``.
+
+    A log transform whose scale changes smoothly from ``a - b`` (``z -> -inf``) to
+    ``a + b`` (``z -> +inf``): with ``(u0, a, b)`` from a pilot of the posterior
+    (:func:`pymc_hier.models._decay_pilot.skew_log_map`) the unconstrained value is close
+    to a standard normal even when the posterior of ``log x`` is skewed.
+    """
+
+    name = "log_skew"
+    ndim_supp = 0
+
+    def __init__(self, u0: float, a: float, b: float):
+        if not (a > 0 and abs(b) < a):
+            raise ValueError(f"SkewLogTransform: need a > 0 and |b| < a, got a={a}, b={b}")
+        self.u0, self.a, self.b = float(u0), float(a), float(b)
+
+    def forward(self, value, *inputs):
+        """Map ``x`` to ``z`` (the root of the quadratic that inverts the map)."""
+        a, b = self.a, self.b
+        v = pt.log(value) - self.u0 + b
+        return (a * v - b * pt.sqrt(v * v + a * a - b * b)) / (a * a - b * b)
+
+    def backward(self, value, *inputs):
+        """Map ``z`` back to ``x``."""
+        return pt.exp(self.u0 + self.a * value + self.b * (pt.sqrt(1.0 + value * value) - 1.0))
+
+    def log_jac_det(self, value, *inputs):
+        """``log |dx / dz|``."""
+        root = pt.sqrt(1.0 + value * value)
+        log_x = self.u0 + self.a * value + self.b * (root - 1.0)
+        return log_x + pt.log(self.a + self.b * value / root)
 
 
 class AmountRankTransform(Transform):

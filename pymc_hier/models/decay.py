@@ -36,7 +36,12 @@ import pytensor.tensor as pt
 from pymc_hier.decay_data import DecayData
 from pymc_hier.exact._decay_kernels import truncated_normal_draws
 from pymc_hier.models._decay_logp import log_uniform_normal_pdf
-from pymc_hier.models._decay_transforms import AmountRankTransform, ScaledLogTransform
+from pymc_hier.models._decay_pilot import skew_log_map
+from pymc_hier.models._decay_transforms import (
+    AmountRankTransform,
+    ScaledLogTransform,
+    SkewLogTransform,
+)
 from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
 from pymc_hier.priors import Prior, resolve_priors
 
@@ -229,6 +234,11 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     if lower == 0 and upper == np.inf:
         alpha_kwargs = {"transform": ScaledLogTransform(scale), "default_transform": None,
                         "initval": 1.0 / scale}
+        pilot = skew_log_map(data, priors["alpha"], scale) if (t0, n0) == ("known",
+                                                                        "marginal") else None
+        if pilot is not None:
+            alpha_kwargs = {"transform": SkewLogTransform(*pilot), "default_transform": None,
+                            "initval": float(np.exp(pilot[0]))}
     y = np.asarray(data.n_measured, dtype=float)
     with pm.Model(coords={"widget": np.asarray(data.widget)}) as model:
         t_measured = pm.Data("t_measured", data.t_measured, dims="widget")
