@@ -34,6 +34,7 @@ Usage::
     python benchmarks/scale.py --max-n 100000        # stop at 10**5
     python benchmarks/scale.py --quick               # smoke test: tiny N, few draws
     python benchmarks/scale.py --models normal --json scale.json
+    python benchmarks/scale.py --models decay --decay-t0 known   # t0 known: 1-D in alpha
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ _WORKER_FLAG = "--worker"
 
 
 # -- one run, in its own process ----------------------------------------------------------
-def _decay_options(module) -> dict:
+def _decay_options(module, t0: str = "auto") -> dict:
+    if t0 != "auto":
+        return {"t0": t0, "n0": "marginal"}
     if "marginal" in getattr(module, "T0_OPTIONS", ()):
         return {"t0": "marginal"}
     return {"t0": "latent", "n0": "marginal"}
@@ -92,7 +95,7 @@ def worker(job: dict) -> dict:
         from pymc_hier.models import decay as decay_module
 
         data = pymc_hier.simulate_decay(job["seed"], n_widgets=n, time_unit="day")
-        options = _decay_options(decay_module)
+        options = _decay_options(decay_module, job.get("decay_t0", "auto"))
         model = pymc_hier.decay_model(data, **options)
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -215,6 +218,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--theta-storage", default="float32", choices=("float64", "float32", "none"))
+    p.add_argument("--decay-t0", default="auto",
+                   help="decay variant: 'auto' (t0='marginal' when offered, else 'latent'), "
+                        "or a t0 option of decay_model ('known' needs exact manufacture "
+                        "times: another model, for comparison)")
     p.add_argument("--budget", type=float, default=300.0,
                    help="seconds allowed per run (timeout; sizes predicted to exceed it skipped)")
     p.add_argument("--json", help="also write the rows and targets to this file")
@@ -257,7 +264,7 @@ def main(argv=None) -> dict:
                     continue
                 job = {"model": name, "n": n, "sampler": sampler, "draws": args.draws,
                        "tune": args.tune, "chains": args.chains, "seed": args.seed,
-                       "theta_storage": args.theta_storage}
+                       "theta_storage": args.theta_storage, "decay_t0": args.decay_t0}
                 row = run_job(job, timeout=args.budget)
                 rows.append(row)
                 status = row.get("error") or (f"{row['total_s']:.1f} s, ESS {row['ess_bulk']:.0f}, "
