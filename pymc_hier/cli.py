@@ -111,13 +111,17 @@ def _model_from_saved(idata):
     return get_factory(factory)(data, priors=priors, **options), data
 
 
-def _sweep(kind, data, idata, args, param=None, values=None):
+def _sweep(kind, data, idata, args, model, param=None, values=None):
     from pymc_hier import prior_sweep
+    from pymc_hier.models import get_spec
 
-    factory = "decay_model" if kind == "decay" else "hierarchical_normal_model"
+    spec = get_spec(model)
+
+    factory = spec.factory
     default_param, default_values = DEFAULT_SWEEPS[kind]
     return prior_sweep(factory, data, param=param or default_param,
                        values=list(values or default_values), base=idata,
+                       model_kwargs={**spec.options, "priors": dict(spec.priors)},
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed},
                        progressbar=not args.quiet)
@@ -141,7 +145,7 @@ def cmd_run(args) -> int:
     sweep = None
     if not args.no_sweep:
         _log(args, "prior sweep")
-        sweep = _sweep(args.model, data, idata, args)
+        sweep = _sweep(args.model, data, idata, args, model)
         sweep.to_netcdf(out / "sweep.nc")
     _attach_input(idata, data)
     save(idata, out / "idata.nc")
@@ -198,10 +202,10 @@ def cmd_ppc(args) -> int:
 def cmd_sweep(args) -> int:
     """Run a prior sweep from a saved fit."""
     idata = _load_saved(args.idata)
-    _, data = _model_from_saved(idata)
+    model, data = _model_from_saved(idata)
     kind = "decay" if idata.attrs.get("factory") == "decay_model" else "schools"
     values = [float(v) for v in args.values.split(",")] if args.values else None
-    result = _sweep(kind, data, idata, args, param=args.param, values=values)
+    result = _sweep(kind, data, idata, args, model, param=args.param, values=values)
     print(result.to_dataframe().to_string())
     if args.out:
         result.to_netcdf(args.out)

@@ -64,3 +64,17 @@ def test_main_job_and_subcommands_from_saved_fit(tmp_path):
                  "--quiet"]) == EXIT_OK
     assert (tmp_path / "again.html").exists()
     assert main(["ppc", str(out / "idata.nc"), "--quiet"]) == EXIT_OK
+    sweep_out = tmp_path / "sweep.nc"
+    assert main(["sweep", str(out / "idata.nc"), "--values", "2,5", "--draws", "200",
+                 "--tune", "300", "--chains", "2", "--out", str(sweep_out), "--quiet"]) == 0
+    assert sweep_out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pymc_hier.diagnostics.SamplingWarning")
+def test_sweep_subcommand_keeps_the_fits_model_options(tmp_path):
+    out = tmp_path / "c"
+    assert main(["fit", "schools", "--parametrization", "centered", "--out", str(out),
+                 "--draws", "200", "--tune", "300", "--chains", "2", "--quiet"]) == EXIT_OK
+    assert main(["sweep", str(out / "idata.nc"), "--values", "2,5", "--draws", "200",
+                 "--tune", "300", "--chains", "2", "--quiet"]) == EXIT_OK
