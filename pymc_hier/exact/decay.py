@@ -25,8 +25,7 @@ import xarray as xr
 from pymc_hier.decay_data import DecayData
 from pymc_hier.exact._decay_kernels import (
     GL_NODES,
-    day_log_likelihood,
-    day_pieces,
+    draw_day_t0,
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
     truncated_normal_draws,
@@ -136,19 +135,10 @@ class DecayPosterior:
     def _draw_t0(self, alpha, rng):
         """Draw every widget's ``t0`` given each ``alpha`` (shape ``(n,)``) from its conditional."""
         d = self.data
-        y, sigma, t1 = (np.asarray(v, dtype=float) for v in (d.n_measured, d.sigma,
-                                                              d.t_measured))
-        log_n0_max = float(np.log(d.n0_max))
-        width = len(d) * 5 * GL_NODES * 4
-        block = max(1, _CELLS // width)
-        out = np.empty((len(alpha), len(d)))
-        for lo in range(0, len(alpha), block):
-            a = alpha[lo:lo + block, None]
-            pieces = day_pieces(y, sigma, t1, d.day_start, d.day_end, log_n0_max, a)
-            _, log_f = day_log_likelihood(pieces, y, sigma, t1, log_n0_max, a)
-            table = piece_table(pieces, log_f)
-            out[lo:lo + block] = table.quantile(rng.uniform(size=pieces.shape[:-1] + (1,)))[..., 0]
-        return out
+        return draw_day_t0(np.asarray(d.n_measured, dtype=float), np.asarray(d.sigma),
+                           np.asarray(d.t_measured), np.asarray(d.day_start),
+                           np.asarray(d.day_end), float(np.log(d.n0_max)), alpha, rng,
+                           cells=_CELLS)
 
     def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None) -> xr.DataTree:
         """Exact i.i.d. draws of ``(alpha, t0, N0)``, shaped like an MCMC result.

@@ -34,8 +34,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from pymc_hier.decay_data import DecayData
-from pymc_hier.exact._decay_kernels import truncated_normal_draws
-from pymc_hier.models._decay_logp import log_uniform_normal_pdf
+from pymc_hier.exact._decay_kernels import draw_day_t0, truncated_normal_draws
+from pymc_hier.models._decay_logp import log_day_marginal_pdf, log_uniform_normal_pdf
 from pymc_hier.models._decay_pilot import skew_log_map
 from pymc_hier.models._decay_transforms import (
     AmountRankTransform,
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Accepted values of the ``t0`` option.
-T0_OPTIONS = ("latent", "known")
+T0_OPTIONS = ("latent", "known", "marginal")
 #: Accepted values of the ``n0`` option.
 N0_OPTIONS = ("marginal", "latent")
 #: A measurement more than this many standard deviations above ``n0_max`` or below 0
@@ -150,6 +150,17 @@ def _marginal_dist(log_upper, sigma, size):
     return amount + pm.Normal.dist(0.0, sigma, size=size)
 
 
+def _day_marginal_logp(value, alpha, t_measured, start, end, sigma, log_n0_max):
+    return log_day_marginal_pdf(value, sigma, t_measured, start, end, log_n0_max, alpha)
+
+
+def _day_marginal_dist(alpha, t_measured, start, end, sigma, log_n0_max, size):
+    # forward sampler: t0 uniform on its day, the amount at t1 uniform, then the noise
+    t_made = pm.Uniform.dist(start, end, size=size)
+    upper = pt.exp(log_n0_max - alpha * (t_measured - t_made))
+    return pm.Uniform.dist(0.0, upper, size=size) + pm.Normal.dist(0.0, sigma, size=size)
+
+
 def _amount_logp(value, log_upper):
     # U(0, A) density; the rank transform keeps values inside, so the bound check only
     # guards direct evaluations (with room for rounding at the upper end).
@@ -225,6 +236,9 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     if t0 == "known" and not data.has_t0:
         raise ValueError("t0: 'known' needs exact manufacture times, but data.t0 is None "
                          "(use t0='latent' to infer them within their days)")
+    if t0 == "marginal" and n0 != "marginal":
+        raise ValueError("t0: 'marginal' integrates N0 out as well; it needs n0='marginal', "
+                         f"got n0={n0!r}")
     priors = resolve_priors(priors, default_priors(data), factory="decay_model")
     lower, upper = check_alpha_prior(priors["alpha"])
     check_consistent(data)
@@ -234,8 +248,8 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     if lower == 0 and upper == np.inf:
         alpha_kwargs = {"transform": ScaledLogTransform(scale), "default_transform": None,
                         "initval": 1.0 / scale}
-        pilot = skew_log_map(data, priors["alpha"], scale) if (t0, n0) == ("known",
-                                                                        "marginal") else None
+        one_dim = n0 == "marginal" and t0 in ("known", "marginal")
+        pilot = skew_log_map(data, priors["alpha"], scale, t0=t0) if one_dim else None
         if pilot is not None:
             alpha_kwargs = {"transform": SkewLogTransform(*pilot), "default_transform": None,
                             "initval": float(np.exp(pilot[0]))}
@@ -250,6 +264,14 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         else:
             start = pm.Data("day_start", data.day_start, dims="widget")
             end = pm.Data("day_end", data.day_end, dims="widget")
+        if t0 == "marginal":
+            pm.CustomDist("n_measured", alpha, t_measured, start, end, sigma, pt.log(n0_max),
+                          logp=_day_marginal_logp, dist=_day_marginal_dist, observed=y,
+                          dims="widget")
+            spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0},
+                             priors=priors, data=data)
+            return finish_model(model, spec, pgm=pgm)
+        if t0 == "latent":
             t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget")
         decay = alpha * (t_measured - t_made)
         log_upper = pt.log(n0_max) - decay
@@ -306,6 +328,19 @@ def postprocess_posterior(idata, model: pm.Model, *, random_seed):
     if spec.options["n0"] == "marginal" and "N0" not in post:
         rng = np.random.default_rng(random_seed)
         alpha = post["alpha"].values[..., None]
+        if spec.options["t0"] == "marginal":
+            alpha_flat = post["alpha"].values.ravel()
+            t_made = draw_day_t0(
+                np.asarray(spec.data.n_measured, dtype=float),
+                *(np.asarray(model[k].get_value(), dtype=float)
+                  for k in ("sigma", "t_measured", "day_start", "day_end")),
+                float(np.log(model["n0_max"].get_value())), alpha_flat, rng,
+            ).reshape(post["alpha"].shape + (-1,))
+            post["t0"] = xr.DataArray(
+                t_made, dims=("chain", "draw", "widget"),
+                coords={"widget": np.asarray(model.coords["widget"])},
+                attrs={"method": "exact conditional draw given alpha and the measurement "
+                                 "(t0='marginal')"})
         t_made = post["t0"].values if "t0" in post else np.asarray(model["t0"].get_value())
         dt = np.asarray(model["t_measured"].get_value()) - t_made
         log_n0_max = float(np.log(model["n0_max"].get_value()))
