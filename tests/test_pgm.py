@@ -439,6 +439,7 @@ def _decay_edges(t0, n0):
         return made | {(p, "n_measured") for p in
                        ("t_measured", "sigma", "n0_max", "alpha", "t0")}
     return made | {("t_measured", "N1"), ("t_measured", "N0"), ("n0_max", "N1"),
+                   ("n0_max", "N0"),
                    ("alpha", "N1"), ("alpha", "N0"), ("t0", "N1"), ("t0", "N0"),
                    ("N1", "N0"), ("N1", "n_measured"), ("sigma", "n_measured")}
 
