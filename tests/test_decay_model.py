@@ -132,6 +132,7 @@ def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
     assert post["alpha"].attrs["units"] == "1/s"
     n0 = post["N0"]
     assert n0.dims == ("chain", "draw", "widget")
+    assert n0.attrs["pymc_hier_diagnostics"] == "skip"   # exact given alpha: not diagnosed
     assert list(n0["widget"].values) == list(small.widget)
     assert np.all((n0.values >= 0) & (n0.values <= small.n0_max))
     # N0 * exp(-alpha dt) ~ Normal(y, sigma) truncated to [0, A] for a fixed alpha

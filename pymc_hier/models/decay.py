@@ -34,6 +34,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from pymc_hier.decay_data import DecayData
+from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.exact._decay_kernels import draw_day_t0, truncated_normal_draws
 from pymc_hier.models._decay_logp import log_day_marginal_pdf, log_uniform_normal_pdf
 from pymc_hier.models._decay_pilot import skew_log_map
@@ -316,7 +317,10 @@ def postprocess_posterior(idata, model: pm.Model, *, random_seed):
     Returns
     -------
     xarray.DataTree
-        ``idata`` with ``N0`` (dims chain, draw, widget) in its posterior and units set.
+        ``idata`` with ``N0`` (dims chain, draw, widget; and ``t0`` for ``t0="marginal"``)
+        in its posterior and units set. Draws added here are left out of
+        :func:`pymc_hier.fit`'s diagnostics (attr ``pymc_hier_diagnostics="skip"``): they
+        are exact given ``alpha`` (and ``t0``), whose R-hat and ESS are checked.
     """
     import xarray as xr
 
@@ -340,7 +344,7 @@ def postprocess_posterior(idata, model: pm.Model, *, random_seed):
                 t_made, dims=("chain", "draw", "widget"),
                 coords={"widget": np.asarray(model.coords["widget"])},
                 attrs={"method": "exact conditional draw given alpha and the measurement "
-                                 "(t0='marginal')"})
+                                 "(t0='marginal')", SKIP_ATTR: "skip"})
         t_made = post["t0"].values if "t0" in post else np.asarray(model["t0"].get_value())
         dt = np.asarray(model["t_measured"].get_value()) - t_made
         log_n0_max = float(np.log(model["n0_max"].get_value()))
@@ -352,7 +356,7 @@ def postprocess_posterior(idata, model: pm.Model, *, random_seed):
             n0_draws, dims=("chain", "draw", "widget"),
             coords={"widget": np.asarray(model.coords["widget"])},
             attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
-                             "(n0='marginal')"},
+                             "(n0='marginal')", SKIP_ATTR: "skip"},
         )
     post["alpha"].attrs.update(units=f"1/{unit}", long_name="decay rate")
     if "t0" in post:
