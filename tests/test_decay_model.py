@@ -48,6 +48,13 @@ def test_variant_builds_starts_and_samples_its_prior(small, t0, n0):
     if t0 == "latent":   # (t0 = "marginal" draws t0 inside the measurement's sampler)
         t_made = prior["prior"]["t0"].values
         assert np.all((t_made >= small.day_start) & (t_made <= small.day_end))
+    # posterior predictive from a stand-in posterior (the prior draws): replicates y
+    stand_in = xr.DataTree.from_dict({"posterior": prior["prior"].to_dataset(),
+                                      "constant_data": prior["constant_data"].to_dataset()})
+    with model:
+        replicated = pm.sample_posterior_predictive(stand_in, random_seed=SEED,
+                                                    progressbar=False)
+    assert replicated["posterior_predictive"]["n_measured"].shape == (1, 200, len(small))
     if n0 == "latent":
         n0_draws = prior["prior"]["N0"].values
         assert np.all((n0_draws >= 0) & (n0_draws <= small.n0_max))
