@@ -178,6 +178,26 @@ def _amount_support_point(rv, size, log_upper, *, transform):
     return transform.backward(pt.zeros_like(log_upper), log_upper)
 
 
+def _widget_likelihood(n0, decay, n0_max, sigma, y):
+    """Add the measurement (and, for ``n0="latent"``, the amounts) given ``alpha * dt``."""
+    log_upper = pt.log(n0_max) - decay
+    if n0 == "marginal":
+        pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
+                      dist=_marginal_dist, observed=y, dims="widget")
+        return
+    rank = AmountRankTransform(y, sigma)
+    amount = pm.CustomDist(
+        "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
+        support_point=functools.partial(_amount_support_point, transform=rank),
+        transform=rank, default_transform=None, dims="widget",
+    )
+    # N0 = N1 exp(alpha dt) = N0_max * N1 / A, written so that it never forms 0 * inf (a
+    # prior draw with alpha * dt > 745 underflows N1 to 0 and reports N0 = 0)
+    fraction = pt.exp(pt.minimum(pt.log(amount) - log_upper, 0.0))
+    pm.Deterministic("N0", n0_max * fraction, dims="widget")
+    pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
+
+
 def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
                 pgm=None, hyper_data: bool = False) -> pm.Model:
     """Build the decay model for radioactive widgets.
@@ -187,9 +207,13 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     data : DecayData
         One measurement per widget with its manufacture window; ``time_unit`` sets the
         unit of ``alpha`` (per that unit).
-    t0 : {"latent", "known"}, default "latent"
+    t0 : {"latent", "known", "marginal"}, default "latent"
         ``"latent"``: ``t0_i ~ Uniform(day_start_i, day_end_i)``; ``"known"``: the exact
-        manufacture times ``data.t0`` (then required).
+        manufacture times ``data.t0`` (then required); ``"marginal"`` (with
+        ``n0="marginal"``): each ``t0_i`` integrated over its day by piecewise
+        Gauss-Legendre quadrature, leaving ``alpha`` as the only free variable (for many
+        widgets: the cost of a gradient grows linearly with their number; exact ``t0`` and
+        ``N0`` draws are added after sampling).
     n0 : {"marginal", "latent"}, default "marginal"
         ``"marginal"``: ``N0`` integrated out in closed form (exact ``N0`` draws are added
         after sampling by :func:`postprocess_posterior`); ``"latent"``: ``N0`` sampled by
@@ -207,8 +231,11 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     pymc.Model
         Dims ``widget``; fixed inputs as ``pm.Data`` (``t_measured``, ``sigma``,
         ``n0_max``, and ``day_start``/``day_end`` or ``t0``); variables ``alpha`` (per
-        ``data.time_unit``), ``t0`` (latent), ``N1`` and ``N0`` (``n0="latent"``) and the
-        observed ``n_measured``.
+        ``data.time_unit``), ``t0`` (``t0="latent"``), ``N1`` and ``N0``
+        (``n0="latent"``) and the observed ``n_measured``. When ``alpha`` is the only free
+        variable it is sampled in pilot-standardised coordinates
+        (:mod:`pymc_hier.models._decay_pilot`) and starts at the pilot's mode; otherwise it
+        starts at ``alpha * T = 1``.
 
     Raises
     ------
@@ -269,28 +296,10 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
             pm.CustomDist("n_measured", alpha, t_measured, start, end, sigma, pt.log(n0_max),
                           logp=_day_marginal_logp, dist=_day_marginal_dist, observed=y,
                           dims="widget")
-            spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0},
-                             priors=priors, data=data)
-            return finish_model(model, spec, pgm=pgm)
-        if t0 == "latent":
-            t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget")
-        decay = alpha * (t_measured - t_made)
-        log_upper = pt.log(n0_max) - decay
-        if n0 == "marginal":
-            pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
-                          dist=_marginal_dist, observed=y, dims="widget")
         else:
-            rank = AmountRankTransform(y, sigma)
-            amount = pm.CustomDist(
-                "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
-                support_point=functools.partial(_amount_support_point, transform=rank),
-                transform=rank, default_transform=None, dims="widget",
-            )
-            # N0 = N1 exp(alpha dt) = N0_max * N1 / A, written so that it never forms 0 * inf
-            # (a prior draw with alpha * dt > 745 underflows N1 to 0 and reports N0 = 0)
-            fraction = pt.exp(pt.minimum(pt.log(amount) - log_upper, 0.0))
-            pm.Deterministic("N0", n0_max * fraction, dims="widget")
-            pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
+            if t0 == "latent":
+                t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget")
+            _widget_likelihood(n0, alpha * (t_measured - t_made), n0_max, sigma, y)
     spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0}, priors=priors,
                      data=data)
     return finish_model(model, spec, pgm=pgm)
