@@ -168,3 +168,9 @@ def test_bad_input(small):
         decay_posterior(small, prior="HalfFlat")
     with pytest.raises(ValueError, match="q"):
         decay_posterior(small, t0="known").quantile(1.5)
+
+
+def test_marginal_is_a_synonym_of_latent(small, post_latent):
+    same = decay_posterior(small, t0="marginal")
+    assert same.mean() == post_latent.mean()
+    assert "t0" in same.sample(draws=5, chains=1, random_seed=SEED)["posterior"]

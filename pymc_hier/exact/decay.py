@@ -26,6 +26,7 @@ from pymc_hier.decay_data import DecayData
 from pymc_hier.exact._decay_kernels import (
     GL_NODES,
     draw_day_t0,
+    gauss_legendre,
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
     truncated_normal_draws,
@@ -68,8 +69,8 @@ class DecayPosterior:
     ----------
     data : DecayData
         The data.
-    t0 : {"latent", "known"}
-        How manufacture times enter.
+    t0 : {"latent", "known", "marginal"}
+        How manufacture times enter (``"marginal"`` is a synonym of ``"latent"``).
     prior : Prior or callable
         The prior on ``alpha``.
     """
@@ -111,9 +112,7 @@ class DecayPosterior:
         return np.exp(self._table.quantile(q.ravel())).reshape(q.shape)
 
     def _moment(self, fn):
-        from pymc_hier.exact._quadrature import _rule
-
-        weights = _rule(GL_NODES)[1]
+        weights = gauss_legendre(GL_NODES)[1]
         length = np.diff(self._table.edges)[:, None]
         return float(np.sum(length * weights * self._table.f * fn(np.exp(self._nodes))))
 
@@ -154,7 +153,7 @@ class DecayPosterior:
         -------
         xarray.DataTree
             A ``posterior`` group with ``alpha`` (chain, draw), ``t0`` (chain, draw, widget;
-            only for ``t0="latent"``) and ``N0`` (chain, draw, widget).
+            unless ``t0="known"``) and ``N0`` (chain, draw, widget).
         """
         if int(draws) < 1 or int(chains) < 1:
             raise ValueError(f"draws, chains: must be >= 1, got {draws}, {chains}")
@@ -164,7 +163,7 @@ class DecayPosterior:
         n = draws * chains
         alpha = np.exp(self._table.quantile(rng.uniform(size=n)))
         t1 = np.asarray(d.t_measured, dtype=float)
-        t_made = self._draw_t0(alpha, rng) if self.t0 == "latent" else \
+        t_made = self._draw_t0(alpha, rng) if self.t0 != "known" else \
             np.broadcast_to(np.asarray(d.t0, dtype=float), (n, len(d)))
         dt = t1 - t_made
         upper = np.exp(np.log(d.n0_max) - alpha[:, None] * dt)
@@ -180,7 +179,7 @@ class DecayPosterior:
             "N0": (("chain", "draw", "widget"), n0.reshape(chains, draws, -1),
                    {"long_name": "initial amount"}),
         }
-        if self.t0 == "latent":
+        if self.t0 != "known":
             data_vars["t0"] = (("chain", "draw", "widget"), t_made.reshape(chains, draws, -1),
                                {"units": unit, "long_name": "manufacture time"})
         label = self.prior.label() if isinstance(self.prior, Prior) else "callable"
@@ -254,8 +253,9 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     ----------
     data : DecayData
         The measurements.
-    t0 : {"latent", "known"}, default "latent"
-        ``"latent"``: each ``t0`` uniform on its manufacture day and integrated out by
+    t0 : {"latent", "known", "marginal"}, default "latent"
+        ``"latent"`` (or its synonym ``"marginal"``, matching the model options with the
+        same posterior): each ``t0`` uniform on its manufacture day and integrated out by
         Gauss-Legendre quadrature; ``"known"``: ``data.t0`` (then required).
     prior : Prior or callable, optional
         Prior on ``alpha`` in the data's time unit: a :class:`~pymc_hier.Prior` on
@@ -291,8 +291,8 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
 
     if not isinstance(data, DecayData):
         raise ValueError(f"data: expected a DecayData, got {type(data).__name__}")
-    if t0 not in ("latent", "known"):
-        raise ValueError(f"t0: must be one of 'latent', 'known', got {t0!r}")
+    if t0 not in ("latent", "known", "marginal"):
+        raise ValueError(f"t0: must be one of 'latent', 'known', 'marginal', got {t0!r}")
     if t0 == "known" and not data.has_t0:
         raise ValueError("t0: 'known' needs exact manufacture times, but data.t0 is None")
     check_consistent(data)
@@ -306,7 +306,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
             return np.asarray(prior(a), dtype=float) * np.ones_like(a)
     else:
         raise ValueError(f"prior: expected a Prior or a callable, got {prior!r}")
-    log_likelihood = _log_likelihood(data, t0)
+    log_likelihood = _log_likelihood(data, "known" if t0 == "known" else "latent")
 
     def log_density(u):
         return _log_density_u(u, log_prior, log_likelihood)
