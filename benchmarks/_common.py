@@ -114,6 +114,9 @@ def diagnose(result: Result, idata, var: str) -> Result:
         result.rhat = float(azs.rhat(post)[var])
         result.mean = float(np.mean(values))
         result.sd = float(np.std(values, ddof=1))
+    # Medians stay finite when a chain runs off to infinity: they show where each chain went.
+    result.extra["chain_medians"] = [float(v) for v in
+                                     np.median(values.reshape(values.shape[0], -1), axis=1)]
     if "sample_stats" in idata.children and "diverging" in idata["sample_stats"].data_vars:
         result.divergences = int(idata["sample_stats"]["diverging"].values.sum())
     return result
@@ -132,7 +135,7 @@ def machine() -> dict:
             versions[pkg] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "cpu_count": os.cpu_count(), "processor": platform.processor(),
-            "versions": versions}
+            "load_average_1_5_15min": list(os.getloadavg()), "versions": versions}
 
 
 def have_pystan() -> bool:
@@ -293,7 +296,10 @@ def run_stan(name: str, posterior, compile_s: float, var: str, *, draws: int, tu
     res.extra["max_treedepth_hits"] = int(
         (idata["sample_stats"]["tree_depth"].values >= 10).sum())
     res.extra["mean_n_steps"] = float(idata["sample_stats"]["n_steps"].values.mean())
-    res.extra["stan_chain_seconds"] = stan_chain_seconds(fit)
+    res.extra["stan_chain_seconds"] = seconds = stan_chain_seconds(fit)
+    # ESS per second of Stan's own sampler time, chains spread over the cores as httpstan does.
+    busy = sum(seconds) / min(chains, os.cpu_count() or 1)
+    res.extra["ess_per_stan_s"] = res.ess_bulk / busy if busy > 0 else math.nan
     return res
 
 
@@ -413,9 +419,12 @@ def progress(rows, var: str) -> None:
               f"R-hat {r.rhat:.3f} {r.note}", flush=True)
         if "stan_chain_seconds" in r.extra:
             chains = ", ".join(f"{v:.2f}" for v in r.extra["stan_chain_seconds"])
-            print(f"    Stan's own time per chain (s): {chains}; mean leapfrog steps per "
-                  f"draw {r.extra['mean_n_steps']:.0f}; tree-depth-10 hits "
+            print(f"    Stan's own time per chain (s): {chains} (ESS/s on that clock "
+                  f"{r.extra['ess_per_stan_s']:.4g}); mean leapfrog steps per draw "
+                  f"{r.extra['mean_n_steps']:.0f}; tree-depth-10 hits "
                   f"{r.extra['max_treedepth_hits']}", flush=True)
+        medians = ", ".join(f"{v:.3g}" for v in r.extra.get("chain_medians", []))
+        print(f"    median {var} per chain: {medians}", flush=True)
 
 
 def save_json(path: str, payload: dict) -> None:

@@ -174,6 +174,7 @@ def main(argv=None) -> dict:
           f"tune={cfg['tune']} seed={cfg['seed']}", flush=True)
     results: list[common.Result] = []
     t_start = time.perf_counter()
+    load_start = list(common.os.getloadavg())
 
     if args.no_stan:
         print("Stan: skipped (--no-stan)", flush=True)
@@ -211,13 +212,16 @@ def main(argv=None) -> dict:
     else:
         print("exact decay sampler: not available yet, skipped", flush=True)
 
-    print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s\n")
+    print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s; load average "
+          f"(1 min) {load_start[0]:.2f} at the start, {common.os.getloadavg()[0]:.2f} at the "
+          f"end ({common.os.cpu_count()} CPUs)\n")
     print(common.table(results, var="alpha", reference=REFERENCE))
     verdict = targets(results)
     for line in verdict["lines"]:
         print(line)
+    machine = {**common.machine(), "load_average_at_start": load_start}
     payload = {"benchmark": "decay", "settings": cfg, "truth_alpha": data.truth["alpha"],
-               "reference": REFERENCE, "machine": common.machine(),
+               "reference": REFERENCE, "machine": machine,
                "results": [r.to_dict() for r in results], "targets": verdict}
     if args.json:
         common.save_json(args.json, payload)

@@ -104,6 +104,7 @@ def main(argv=None) -> dict:
           f"tune={cfg['tune']} seed={cfg['seed']}", flush=True)
     results: list[common.Result] = []
     t_start = time.perf_counter()
+    load_start = list(common.os.getloadavg())
     if args.no_stan:
         print("Stan: skipped (--no-stan)", flush=True)
     elif not common.have_pystan():
@@ -134,10 +135,14 @@ def main(argv=None) -> dict:
     else:
         print("exact hierarchical-normal sampler: not available yet, skipped", flush=True)
 
-    print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s\n")
+    print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s; load average "
+          f"(1 min) {load_start[0]:.2f} at the start, {common.os.getloadavg()[0]:.2f} at the "
+          f"end ({common.os.cpu_count()} CPUs)\n")
     print(common.table(results, var="tau", reference=REFERENCE))
+    machine = {**common.machine(), "load_average_at_start": load_start}
     payload = {"benchmark": "schools", "settings": cfg, "reference": REFERENCE,
-               "machine": common.machine(), "results": [r.to_dict() for r in results]}
+               "machine": machine,
+               "results": [r.to_dict() for r in results]}
     if args.json:
         common.save_json(args.json, payload)
         print(f"saved {args.json}")
