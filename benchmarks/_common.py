@@ -114,9 +114,9 @@ def diagnose(result: Result, idata, var: str) -> Result:
         result.rhat = float(azs.rhat(post)[var])
         result.mean = float(np.mean(values))
         result.sd = float(np.std(values, ddof=1))
-    # Medians stay finite when a chain runs off to infinity: they show where each chain went.
-    result.extra["chain_medians"] = [float(v) for v in
-                                     np.median(values.reshape(values.shape[0], -1), axis=1)]
+        # Medians show where each chain went, also when one runs off towards infinity.
+        result.extra["chain_medians"] = [
+            float(v) for v in np.median(values.reshape(values.shape[0], -1), axis=1)]
     if "sample_stats" in idata.children and "diverging" in idata["sample_stats"].data_vars:
         result.divergences = int(idata["sample_stats"]["diverging"].values.sum())
     return result
