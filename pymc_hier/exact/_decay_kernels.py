@@ -18,8 +18,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from pymc_hier.exact._quadrature import piece_table
-
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 SQRT2 = np.sqrt(2.0)
 #: The series branch is used while ``w * (1 + |c|) < SERIES_TAU``.
@@ -305,44 +303,3 @@ def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, a
 
 #: Gauss-Legendre nodes per piece when drawing ``t0`` (a CDF good to ~1e-10 is plenty).
 DRAW_GL_NODES = 10
-
-
-def draw_day_t0(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha, rng,
-                *, n: int = DRAW_GL_NODES, cells: int = 2_000_000):
-    """Draw every widget's ``t0`` from its exact conditional given each ``alpha``.
-
-    Given ``alpha`` (with ``N0`` integrated out) ``t0_i`` has density proportional to
-    ``p(y_i | alpha, t0_i)`` on its day; it is drawn by inverting its CDF, tabulated on the
-    pieces of :func:`day_pieces` (see :mod:`pymc_hier.exact._quadrature`), in blocks of
-    draws so that memory stays bounded.
-
-    Parameters
-    ----------
-    y, sigma, t_measured, day_start, day_end : numpy.ndarray
-        Per-widget data, shape ``(W,)``.
-    log_n0_max : float
-        ``log N0_max``.
-    alpha : numpy.ndarray
-        Decay rates, shape ``(D,)``.
-    rng : numpy.random.Generator
-        Source of randomness.
-    n : int
-        Gauss-Legendre nodes per piece.
-    cells : int
-        About this many array elements per block.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(D, W)``.
-    """
-    alpha = np.asarray(alpha, dtype=float)
-    block = max(1, cells // (len(y) * 5 * n * 4))
-    out = np.empty((len(alpha), len(y)))
-    for lo in range(0, len(alpha), block):
-        a = alpha[lo:lo + block, None]
-        pieces = day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, a)
-        _, log_f = day_log_likelihood(pieces, y, sigma, t_measured, log_n0_max, a, n)
-        table = piece_table(pieces, log_f)
-        out[lo:lo + block] = table.quantile(rng.uniform(size=pieces.shape[:-1] + (1,)))[..., 0]
-    return out
