@@ -23,14 +23,14 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from pymc_hier.decay_data import DecayData
+from pymc_hier.exact._decay_draws import draw_widgets
 from pymc_hier.exact._decay_kernels import (
     GL_NODES,
-    draw_day_t0,
     gauss_legendre,
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
-    truncated_normal_draws,
 )
+from pymc_hier.exact._local_grid import chebyshev_log_density, find_mode
 from pymc_hier.exact._quadrature import adaptive_pieces, piece_nodes, piece_table
 from pymc_hier.priors import Prior
 
@@ -40,6 +40,13 @@ __all__ = ["DecayPosterior", "decay_posterior"]
 LOG_RANGE = 60.0
 _SCAN = 481          # points of the initial scan of log(alpha * T)
 _CELLS = 2_000_000   # array elements per block of likelihood evaluations
+#: Widgets in the subsample that locates the posterior for ``method="local"``.
+_SUBSAMPLE = 200
+#: ``method="auto"`` tabulates locally above this many widgets.
+LOCAL_MIN_WIDGETS = 500
+METHODS = ("auto", "adaptive", "local")
+#: Relative accuracy of the ``"adaptive"`` tabulation.
+ADAPTIVE_RTOL = 1e-11
 
 
 def _prior_logpdf(prior: Prior) -> Callable[[np.ndarray], np.ndarray]:
@@ -73,14 +80,24 @@ class DecayPosterior:
         How manufacture times enter (``"marginal"`` is a synonym of ``"latent"``).
     prior : Prior or callable
         The prior on ``alpha``.
+    method : {"adaptive", "local"}
+        How the posterior was tabulated (see :func:`decay_posterior`).
+    table_error : float
+        Accuracy of the tabulated density relative to its peak: ``1e-11`` for
+        ``"adaptive"``, the measured error for ``"local"``. Quantiles, moments and the
+        draws of ``alpha`` come from the table.
     """
 
-    def __init__(self, data, t0, prior, log_prior, log_likelihood, edges):
-        self.data, self.t0, self.prior = data, t0, prior
+    def __init__(self, data, t0, prior, log_prior, log_likelihood, edges, method="adaptive",
+                 table_log_density=None, table_error=ADAPTIVE_RTOL):
+        self.data, self.t0, self.prior, self.method = data, t0, prior, method
+        self.table_error = float(table_error)
         self._log_prior, self._log_likelihood = log_prior, log_likelihood
         nodes = piece_nodes(edges, GL_NODES)
         self._nodes = nodes
-        self._table = piece_table(edges, _log_density_u(nodes, log_prior, log_likelihood))
+        values = (_log_density_u(nodes, log_prior, log_likelihood)
+                  if table_log_density is None else table_log_density(nodes))
+        self._table = piece_table(edges, values)
 
     # -- densities ------------------------------------------------------------------
     def logpdf(self, alpha):
@@ -131,15 +148,21 @@ class DecayPosterior:
                 f"sd {self.sd():.4g} per {self.data.time_unit})")
 
     # -- exact draws ------------------------------------------------------------------
+    def _draw_widgets(self, alpha, rng):
+        """Draw every widget's ``(t0, N0)`` given each ``alpha`` (shape ``(n,)``)."""
+        d = self.data
+        days = ({"t0": np.asarray(d.t0, dtype=float)} if self.t0 == "known" else
+                {"day_start": np.asarray(d.day_start), "day_end": np.asarray(d.day_end)})
+        return draw_widgets(np.asarray(d.n_measured, dtype=float), np.asarray(d.sigma),
+                            np.asarray(d.t_measured), float(np.log(d.n0_max)), alpha, rng,
+                            **days)
+
     def _draw_t0(self, alpha, rng):
         """Draw every widget's ``t0`` given each ``alpha`` (shape ``(n,)``) from its conditional."""
-        d = self.data
-        return draw_day_t0(np.asarray(d.n_measured, dtype=float), np.asarray(d.sigma),
-                           np.asarray(d.t_measured), np.asarray(d.day_start),
-                           np.asarray(d.day_end), float(np.log(d.n0_max)), alpha, rng,
-                           cells=_CELLS)
+        return self._draw_widgets(alpha, rng)[0]
 
-    def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None) -> xr.DataTree:
+    def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None,
+               widgets: bool = True) -> xr.DataTree:
         """Exact i.i.d. draws of ``(alpha, t0, N0)``, shaped like an MCMC result.
 
         Parameters
@@ -148,6 +171,9 @@ class DecayPosterior:
             Shape of the result (``chains * draws`` independent draws).
         random_seed : int or numpy.random.Generator, optional
             Seed.
+        widgets : bool, default True
+            Also draw every widget's ``t0`` and ``N0`` (``chains * draws * 2`` numbers per
+            widget: 1.6 GB for 10^5 widgets and 1000 draws). ``False`` draws ``alpha`` only.
 
         Returns
         -------
@@ -162,47 +188,45 @@ class DecayPosterior:
         d = self.data
         n = draws * chains
         alpha = np.exp(self._table.quantile(rng.uniform(size=n)))
-        t1 = np.asarray(d.t_measured, dtype=float)
-        t_made = self._draw_t0(alpha, rng) if self.t0 != "known" else \
-            np.broadcast_to(np.asarray(d.t0, dtype=float), (n, len(d)))
-        dt = t1 - t_made
-        upper = np.exp(np.log(d.n0_max) - alpha[:, None] * dt)
-        amount = truncated_normal_draws(np.asarray(d.n_measured), np.asarray(d.sigma),
-                                        upper, rng)
-        n0 = np.minimum(amount * np.exp(alpha[:, None] * dt), d.n0_max)
-        coords = {"chain": np.arange(chains), "draw": np.arange(draws),
-                  "widget": np.asarray(d.widget)}
+        coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
         unit = d.time_unit
-        data_vars = {
-            "alpha": (("chain", "draw"), alpha.reshape(chains, draws),
-                      {"units": f"1/{unit}", "long_name": "decay rate"}),
-            "N0": (("chain", "draw", "widget"), n0.reshape(chains, draws, -1),
-                   {"long_name": "initial amount"}),
-        }
-        if self.t0 != "known":
+        data_vars = {"alpha": (("chain", "draw"), alpha.reshape(chains, draws),
+                               {"units": f"1/{unit}", "long_name": "decay rate"})}
+        if widgets:
+            t_made, n0 = self._draw_widgets(alpha, rng)
+            coords["widget"] = np.asarray(d.widget)
+            data_vars["N0"] = (("chain", "draw", "widget"), n0.reshape(chains, draws, -1),
+                               {"long_name": "initial amount"})
+        if widgets and self.t0 != "known":
             data_vars["t0"] = (("chain", "draw", "widget"), t_made.reshape(chains, draws, -1),
                                {"units": unit, "long_name": "manufacture time"})
         label = self.prior.label() if isinstance(self.prior, Prior) else "callable"
         post = xr.Dataset(data_vars, coords=coords,
                           attrs={"method": "exact i.i.d. draws (pymc_hier.exact.decay)",
-                                 "t0": self.t0, "prior_alpha": label})
+                                 "t0": self.t0, "prior_alpha": label,
+                                 "tabulation": self.method,
+                                 "tabulation_error": self.table_error})
         return xr.DataTree.from_dict({"posterior": post})
 
 
-def _log_likelihood(data: DecayData, t0: str):
-    """``alpha -> sum_i log p(y_i | alpha)`` (vectorised over ``alpha``, in blocks)."""
-    y, sigma, t1 = (np.asarray(v, dtype=float) for v in (data.n_measured, data.sigma,
-                                                         data.t_measured))
+def _log_likelihood(data: DecayData, t0: str, index=None):
+    """``alpha -> sum_i log p(y_i | alpha)`` (vectorised over ``alpha``, in blocks).
+
+    ``index`` restricts the sum to those widgets.
+    """
+    index = slice(None) if index is None else index
+    y, sigma, t1 = (np.asarray(v, dtype=float)[index] for v in (data.n_measured, data.sigma,
+                                                                data.t_measured))
     log_n0_max = float(np.log(data.n0_max))
     if t0 == "known":
-        dt = t1 - np.asarray(data.t0, dtype=float)
-        width = len(data)
+        dt = t1 - np.asarray(data.t0, dtype=float)[index]
+        width = len(y)
 
         def one(a):
             return log_uniform_normal_pdf(y, sigma, log_n0_max - a[:, None] * dt).sum(axis=1)
     else:
-        start, end = np.asarray(data.day_start), np.asarray(data.day_end)
-        width = len(data) * 5 * GL_NODES * 4
+        start, end = np.asarray(data.day_start)[index], np.asarray(data.day_end)[index]
+        width = len(y) * 5 * GL_NODES * 4
 
         def one(a):
             return log_day_marginal_pdf(y, sigma, t1, start, end, log_n0_max,
@@ -245,8 +269,36 @@ def _bracket(log_density, scale):
         lo, hi = lo - step * widen_lo, hi + step * widen_hi
 
 
+def _local_table(data, t0, log_prior, log_density, scale):
+    """Edges and table log density by :mod:`~pymc_hier.exact._local_grid` (few evaluations).
+
+    A subsample of :data:`_SUBSAMPLE` widgets locates the posterior (its scan is cheap);
+    Brent's method on all the data then finds the mode, starting from the subsample's mean
+    with its standard deviation shrunk by ``sqrt(subsample / n)``.
+    """
+    n = len(data)
+    index = np.unique(np.linspace(0, n - 1, min(_SUBSAMPLE, n)).round().astype(int))
+    sub = _log_likelihood(data, t0, index)
+
+    def sub_density(u):
+        return _log_density_u(u, log_prior, sub)
+
+    lo, hi = _bracket(sub_density, scale)
+    u = np.linspace(lo, hi, _SCAN)
+    g = sub_density(u)
+    w = np.exp(g - np.max(g))
+    m_sub = float(np.sum(w * u) / np.sum(w))
+    s_sub = float(np.sqrt(np.sum(w * (u - m_sub) ** 2) / np.sum(w)))
+    mode, sd = find_mode(log_density, m_sub, s_sub * np.sqrt(len(index) / n),
+                           lower=lo - (hi - lo), upper=hi + (hi - lo))
+    lower, upper, interpolant, error = chebyshev_log_density(log_density, mode, sd,
+                                                             log_range=LOG_RANGE)
+    return adaptive_pieces(interpolant, lower, upper, k=GL_NODES), interpolant, error
+
+
 def decay_posterior(data: DecayData, *, t0: str = "latent",
-                    prior: Prior | Callable | None = None) -> DecayPosterior:
+                    prior: Prior | Callable | None = None,
+                    method: str = "auto") -> DecayPosterior:
     """Exact marginal posterior of the decay rate by quadrature.
 
     Parameters
@@ -261,6 +313,16 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         Prior on ``alpha`` in the data's time unit: a :class:`~pymc_hier.Prior` on
         ``alpha >= 0`` or a vectorised callable returning its log density. Default: that
         of :func:`pymc_hier.decay_model` (:func:`pymc_hier.models.decay.default_priors`).
+    method : {"auto", "adaptive", "local"}, default "auto"
+        How the posterior of ``log alpha`` is tabulated. ``"adaptive"``: scan 21 decades
+        of ``alpha`` and bisect pieces until 16-node Gauss-Legendre agrees to ``1e-11``
+        (thousands of likelihood evaluations: right for up to ~10^3 widgets).
+        ``"local"``: locate the posterior with a 200-widget subsample, find the mode by
+        Brent's method on all the data, then interpolate the log density at nested
+        Chebyshev points until they agree to ``1e-9`` (about 60 evaluations: 10^5 widgets
+        take seconds). ``"auto"``: ``"local"`` above :data:`LOCAL_MIN_WIDGETS` widgets,
+        falling back to ``"adaptive"`` if the log density is not smooth and unimodal
+        enough for it.
 
     Returns
     -------
@@ -269,7 +331,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     Raises
     ------
     ValueError
-        For an unknown ``t0``, ``t0="known"`` without ``data.t0``, a prior that allows
+        For an unknown ``t0`` or ``method``, ``t0="known"`` without ``data.t0``, a prior that allows
         negative rates, an improper posterior (e.g. a flat prior where the data do not
         rule out fast decay) or data the model cannot produce.
 
@@ -295,6 +357,9 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         raise ValueError(f"t0: must be one of 'latent', 'known', 'marginal', got {t0!r}")
     if t0 == "known" and not data.has_t0:
         raise ValueError("t0: 'known' needs exact manufacture times, but data.t0 is None")
+    if method not in METHODS:
+        raise ValueError(f"method: must be one of {', '.join(map(repr, METHODS))}, "
+                         f"got {method!r}")
     check_consistent(data)
     if prior is None:
         prior = default_priors(data)["alpha"]
@@ -311,6 +376,16 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     def log_density(u):
         return _log_density_u(u, log_prior, log_likelihood)
 
+    if method == "local" or (method == "auto" and len(data) > LOCAL_MIN_WIDGETS):
+        try:
+            edges, interpolant, error = _local_table(data, "known" if t0 == "known" else "latent",
+                                              log_prior, log_density, time_scale(data))
+            return DecayPosterior(data, t0, prior, log_prior, log_likelihood, edges,
+                                  method="local", table_log_density=interpolant,
+                                  table_error=error)
+        except ValueError:
+            if method == "local":
+                raise
     lo, hi = _bracket(log_density, time_scale(data))
-    edges = adaptive_pieces(log_density, lo, hi, k=GL_NODES)
+    edges = adaptive_pieces(log_density, lo, hi, k=GL_NODES, rtol=ADAPTIVE_RTOL)
     return DecayPosterior(data, t0, prior, log_prior, log_likelihood, edges)
