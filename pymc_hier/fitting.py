@@ -1,4 +1,4 @@
-"""Fit a model with a named NUTS sampler and record provenance: :func:`fit`, :func:`provenance`.
+"""Fit a model with a named sampler and record provenance: :func:`fit`, :func:`provenance`.
 
 The result is the sampler's :class:`xarray.DataTree` plus
 
@@ -23,11 +23,11 @@ import xarray as xr
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant
 
-from pymc_hier.diagnostics import check_sampling, diagnostics_summary
+from pymc_hier.diagnostics import SKIP_ATTR, check_sampling, diagnostics_summary
 from pymc_hier.models._spec import factory_module, get_spec
 
 #: Samplers :func:`fit` accepts; the first is the default.
-SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
+SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax", "exact")
 #: Root attr present on every DataTree pymc_hier writes (checked by :func:`pymc_hier.load`).
 MARKER = "pymc_hier_version"
 _JSON_ATTRS = ("factory_options", "priors", "sampler_kwargs", "versions")
@@ -40,7 +40,7 @@ _EXTRA_PACKAGES = {"numpyro": ("jax", "jaxlib", "numpyro"),
 def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
         sampler: str = "nutpie", random_seed: int | None, progressbar: bool = True,
         **sampler_kwargs) -> xr.DataTree:
-    """Draw posterior samples of ``model`` with a named NUTS sampler.
+    """Draw posterior samples of ``model`` with a named NUTS sampler or exactly.
 
     Parameters
     ----------
@@ -49,16 +49,26 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         ``"custom"``).
     draws, tune, chains : int
         Draws kept per chain, tuning steps per chain, number of chains.
-    sampler : {"nutpie", "pymc", "numpyro", "blackjax"}, default "nutpie"
+    sampler : {"nutpie", "pymc", "numpyro", "blackjax", "exact"}, default "nutpie"
         NUTS implementation; ``"numpyro"`` and ``"blackjax"`` need the ``jax`` extra
-        (``pip install pymc_hier[jax]``) and run on JAX's default device.
+        (``pip install pymc_hier[jax]``) and run on JAX's default device. ``"exact"``:
+        independent draws from the exact posterior by quadrature, for models whose
+        posterior reduces to one dimension (:func:`~pymc_hier.decay_model`: ``alpha``,
+        every variant; the hierarchical normal models: ``tau``); it scales to 10^5
+        widgets on a laptop and ignores ``tune`` (recorded as 0). Its draws are not NUTS
+        draws: R-hat and ESS are those of independent samples.
     random_seed : int or None
         Required. Same model, data, seed and sampler give identical draws. ``None`` draws
         a fresh seed, which is recorded in ``attrs["random_seed"]`` all the same.
     progressbar : bool, default True
         Show the sampler's progress bar.
     **sampler_kwargs
-        Passed to :func:`pymc.sample` (``target_accept``, ``cores``, ``nuts={...}``, ...).
+        Passed to :func:`pymc.sample` (``target_accept``, ``cores``, ``nuts={...}``, ...);
+        with ``sampler="exact"``, to the factory's exact posterior (``method`` of
+        :func:`~pymc_hier.exact.decay_posterior`, ``grid_size`` of
+        :func:`~pymc_hier.exact.hierarchical_normal_posterior`) except ``widgets``
+        (decay only: ``False`` skips the per-widget ``t0`` and ``N0`` draws, which take
+        ``2 * chains * draws`` numbers per widget).
 
     Returns
     -------
@@ -76,8 +86,8 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
     Raises
     ------
     ValueError
-        For an unknown sampler, a bad count or seed, or a model that is not a
-        ``pm.Model``.
+        For an unknown sampler, a bad count or seed, a model that is not a ``pm.Model``,
+        or ``sampler="exact"`` for a model without an exact posterior.
     ImportError
         When a JAX sampler is asked for without JAX installed.
 
@@ -98,16 +108,20 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
     seed, seed_source = _resolve_seed(random_seed)
+    spec = get_spec(model)
     if sampler in _EXTRA_PACKAGES:
         _require_jax(sampler)
-    idata = pm.sample(
-        draws=int(draws), tune=int(tune), chains=int(chains), nuts_sampler=sampler,
-        random_seed=seed, progressbar=progressbar, model=model,
-        compute_convergence_checks=False, **sampler_kwargs,
-    )
-    spec = get_spec(model)
+    if sampler == "exact":
+        idata, tune = _exact_draws(model, spec, int(draws), int(chains), seed,
+                                   dict(sampler_kwargs)), 0
+    else:
+        idata = pm.sample(
+            draws=int(draws), tune=int(tune), chains=int(chains), nuts_sampler=sampler,
+            random_seed=seed, progressbar=progressbar, model=model,
+            compute_convergence_checks=False, **sampler_kwargs,
+        )
     hook_name = ""
-    if spec is not None:
+    if spec is not None and sampler != "exact":
         module = factory_module(spec.factory)
         hook = getattr(module, "postprocess_posterior", None)
         if hook is not None:
@@ -227,6 +241,47 @@ def _child_seed(seed: int, index: int) -> int:
     """Return an int seed derived from ``seed`` for the ``index``-th independent stream."""
     child = np.random.SeedSequence(seed).spawn(index + 1)[index]
     return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(2))
+
+
+def _exact_draws(model: pm.Model, spec, draws: int, chains: int, seed: int,
+                 kwargs: dict) -> xr.DataTree:
+    """Independent draws from the factory's exact posterior, with the model's data groups."""
+    hook = None if spec is None else getattr(factory_module(spec.factory), "exact_posterior",
+                                             None)
+    if hook is None:
+        what = "a custom model" if spec is None else f"{spec.factory!r}"
+        raise ValueError(f"sampler: 'exact' needs a model whose posterior pymc_hier can "
+                         f"compute exactly (decay_model, hierarchical_normal_model, "
+                         f"eight_schools_model), got {what}")
+    sample_kwargs = {"widgets": kwargs.pop("widgets")} if "widgets" in kwargs else {}
+    posterior = hook(model, **kwargs)
+    idata = posterior.sample(draws, chains, random_seed=_child_seed(seed, 0), **sample_kwargs)
+    post = idata["posterior"].to_dataset()
+    for var in post.data_vars.values():
+        if var.ndim > 2:  # per-group draws: independent by construction; skip their R-hat/ESS
+            var.attrs[SKIP_ATTR] = "skip"
+    idata["posterior"] = xr.DataTree(post)
+    for name, values in _data_groups(model).items():
+        if name not in idata.children and values.data_vars:
+            idata[name] = xr.DataTree(values)
+    return idata
+
+
+def _data_groups(model: pm.Model) -> dict[str, xr.Dataset]:
+    """``observed_data`` and ``constant_data`` of a model, labelled by its dims."""
+    dims = model.named_vars_to_dims
+
+    def array(name, value):
+        value = np.asarray(value)
+        names = dims.get(name) or tuple(f"{name}_dim_{i}" for i in range(value.ndim))
+        coords = {d: np.asarray(model.coords[d]) for d in names if d in model.coords}
+        return xr.DataArray(value, dims=names, coords=coords)
+
+    observed = {rv.name: array(rv.name, model.rvs_to_values[rv].data)
+                for rv in model.observed_RVs}
+    constant = {v.name: array(v.name, v.get_value()) for v in model.data_vars
+                if isinstance(v, SharedVariable)}
+    return {"observed_data": xr.Dataset(observed), "constant_data": xr.Dataset(constant)}
 
 
 def _require_jax(sampler: str) -> None:

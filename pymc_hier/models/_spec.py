@@ -134,6 +134,22 @@ def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = Fal
     return prior.create_variable(name, dims=dims, **kwargs)
 
 
+def current_priors(model: pm.Model, spec: ModelSpec) -> dict[str, Prior]:
+    """Return the spec's priors with hyperparameters read from the model's ``pm.Data``.
+
+    A model built with ``hyper_data=True`` holds each hyperparameter as ``pm.Data``
+    (``"alpha__beta"``), which ``pm.set_data`` may have changed since the model was built.
+    """
+    data = {v.name: v for v in model.data_vars}
+    out = {}
+    for name, prior in spec.priors.items():
+        keys = {p: f"{name}{HYPER_SEP}{p}" for p in prior.params}
+        if all(k in data for k in keys.values()):
+            prior = Prior(prior.dist, **{p: data[k].get_value() for p, k in keys.items()})
+        out[name] = prior
+    return out
+
+
 def factory_module(name: str):
     """Return the module that defines the factory registered under ``name``."""
     get_factory(name)  # validates the name

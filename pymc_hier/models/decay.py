@@ -35,7 +35,7 @@ import pytensor.tensor as pt
 
 from pymc_hier.decay_data import DecayData
 from pymc_hier.diagnostics import SKIP_ATTR
-from pymc_hier.exact._decay_kernels import draw_day_t0, truncated_normal_draws
+from pymc_hier.exact._decay_draws import draw_widgets
 from pymc_hier.models._decay_logp import log_day_marginal_pdf, log_uniform_normal_pdf
 from pymc_hier.models._decay_pilot import skew_log_map
 from pymc_hier.models._decay_transforms import (
@@ -43,7 +43,13 @@ from pymc_hier.models._decay_transforms import (
     ScaledLogTransform,
     SkewLogTransform,
 )
-from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.models._spec import (
+    ModelSpec,
+    current_priors,
+    finish_model,
+    get_spec,
+    prior_variable,
+)
 from pymc_hier.priors import Prior, resolve_priors
 
 __all__ = [
@@ -54,6 +60,7 @@ __all__ = [
     "check_consistent",
     "decay_model",
     "default_priors",
+    "exact_posterior",
     "postprocess_posterior",
     "time_scale",
 ]
@@ -305,6 +312,35 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     return finish_model(model, spec, pgm=pgm)
 
 
+def exact_posterior(model: pm.Model, **kwargs):
+    """Return the exact posterior of a :func:`decay_model` model (``fit(sampler="exact")``).
+
+    Every ``(t0, n0)`` variant has the same posterior: that of ``t0="known"`` or of a latent
+    ``t0`` (``"latent"``/``"marginal"``). The model's current ``n0_max`` and prior
+    hyperparameters are used (``pm.set_data`` may have changed them).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Built by :func:`decay_model`.
+    **kwargs
+        Passed to :func:`pymc_hier.exact.decay_posterior` (``method``).
+
+    Returns
+    -------
+    pymc_hier.exact.DecayPosterior
+    """
+    from pymc_hier.exact import decay_posterior
+
+    spec = get_spec(model)
+    data = spec.data
+    n0_max = float(model["n0_max"].get_value())
+    if n0_max != data.n0_max:
+        data = data._replace(n0_max=n0_max)
+    t0 = "known" if spec.options["t0"] == "known" else "latent"
+    return decay_posterior(data, t0=t0, prior=current_priors(model, spec)["alpha"], **kwargs)
+
+
 def postprocess_posterior(idata, model: pm.Model, *, random_seed):
     """Label the decay rate's unit and add exact ``N0`` draws to a marginal fit.
 
@@ -340,30 +376,27 @@ def postprocess_posterior(idata, model: pm.Model, *, random_seed):
     post = idata["posterior"].to_dataset()
     if spec.options["n0"] == "marginal" and "N0" not in post:
         rng = np.random.default_rng(random_seed)
-        alpha = post["alpha"].values[..., None]
+        shape = post["alpha"].shape
+        alpha = post["alpha"].values.ravel()
+        widget = {"widget": np.asarray(model.coords["widget"])}
+        t1, sigma = (np.asarray(model[k].get_value(), dtype=float) for k in ("t_measured", "sigma"))
+        log_n0_max = float(np.log(model["n0_max"].get_value()))
         if spec.options["t0"] == "marginal":
-            alpha_flat = post["alpha"].values.ravel()
-            t_made = draw_day_t0(
-                np.asarray(spec.data.n_measured, dtype=float),
-                *(np.asarray(model[k].get_value(), dtype=float)
-                  for k in ("sigma", "t_measured", "day_start", "day_end")),
-                float(np.log(model["n0_max"].get_value())), alpha_flat, rng,
-            ).reshape(post["alpha"].shape + (-1,))
+            days = {k: np.asarray(model[k].get_value(), dtype=float)
+                    for k in ("day_start", "day_end")}
+        elif "t0" in post:
+            days = {"t0": post["t0"].values.reshape(alpha.size, -1)}
+        else:
+            days = {"t0": np.asarray(model["t0"].get_value(), dtype=float)}
+        t_made, n0_draws = draw_widgets(np.asarray(spec.data.n_measured, dtype=float), sigma,
+                                        t1, log_n0_max, alpha, rng, **days)
+        if spec.options["t0"] == "marginal":
             post["t0"] = xr.DataArray(
-                t_made, dims=("chain", "draw", "widget"),
-                coords={"widget": np.asarray(model.coords["widget"])},
+                t_made.reshape(shape + (-1,)), dims=("chain", "draw", "widget"), coords=widget,
                 attrs={"method": "exact conditional draw given alpha and the measurement "
                                  "(t0='marginal')", SKIP_ATTR: "skip"})
-        t_made = post["t0"].values if "t0" in post else np.asarray(model["t0"].get_value())
-        dt = np.asarray(model["t_measured"].get_value()) - t_made
-        log_n0_max = float(np.log(model["n0_max"].get_value()))
-        upper = np.exp(log_n0_max - alpha * dt)
-        sigma = np.asarray(model["sigma"].get_value())
-        amount = truncated_normal_draws(np.asarray(spec.data.n_measured), sigma, upper, rng)
-        n0_draws = np.minimum(amount * np.exp(alpha * dt), np.exp(log_n0_max))
         post["N0"] = xr.DataArray(
-            n0_draws, dims=("chain", "draw", "widget"),
-            coords={"widget": np.asarray(model.coords["widget"])},
+            n0_draws.reshape(shape + (-1,)), dims=("chain", "draw", "widget"), coords=widget,
             attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
                              "(n0='marginal')", SKIP_ATTR: "skip"},
         )

@@ -55,7 +55,13 @@ import pymc as pm
 
 from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.models._hierarchical_marginal import THETA_STORAGE, draw_theta
-from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.models._spec import (
+    ModelSpec,
+    current_priors,
+    finish_model,
+    get_spec,
+    prior_variable,
+)
 from pymc_hier.priors import Prior, resolve_priors
 from pymc_hier.schools_data import EIGHT_SCHOOLS, SchoolsData
 
@@ -68,6 +74,7 @@ __all__ = [
     "as_schools_data",
     "check_proper",
     "eight_schools_model",
+    "exact_posterior",
     "hierarchical_normal_model",
     "postprocess_posterior",
     "resolve_schools_priors",
@@ -319,6 +326,30 @@ def _build(data, *, factory, priors, pgm, hyper_data, parametrization,
     spec = ModelSpec(factory=factory, options=options,
                      priors=MappingProxyType(priors), data=data)
     return finish_model(model, spec, pgm=pgm)
+
+
+def exact_posterior(model: pm.Model, **kwargs):
+    """Return the exact posterior of a model built here (``fit(sampler="exact")``).
+
+    Every parametrization has the same posterior; the model's current prior
+    hyperparameters are used (``pm.set_data`` may have changed them).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Built by :func:`hierarchical_normal_model` or :func:`eight_schools_model`.
+    **kwargs
+        Passed to :func:`pymc_hier.exact.hierarchical_normal_posterior` (``grid_size``).
+
+    Returns
+    -------
+    pymc_hier.exact.HierarchicalNormalPosterior
+    """
+    from pymc_hier.exact import hierarchical_normal_posterior
+
+    spec = get_spec(model)
+    return hierarchical_normal_posterior(spec.data, priors=current_priors(model, spec),
+                                         **kwargs)
 
 
 def postprocess_posterior(idata, model: pm.Model, *, random_seed):
