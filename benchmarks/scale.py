@@ -25,6 +25,11 @@ skipped once the previous one took longer than ``--budget`` / 10 seconds (it wou
 about 10 times longer) or failed. With a GPU visible to JAX the same rows are repeated with
 ``sampler="numpyro"``; without one the script says so and skips them.
 
+``--samplers nutpie,exact`` adds rows for ``fit(sampler="exact")``: independent draws from
+the exact posterior (for the decay model: ``alpha`` tabulated by quadrature with ``t0`` and
+``N0`` integrated out, then every widget's ``t0`` and ``N0`` from their exact
+conditionals), where ``tune`` does not apply and ESS is that of independent draws.
+
 Targets (issue 10): ESS >= 400 in under 2 minutes for N = 10**5 on 2 CPU cores, for both
 models; cost growing no faster than linearly in N.
 
@@ -35,6 +40,7 @@ Usage::
     python benchmarks/scale.py --quick               # smoke test: tiny N, few draws
     python benchmarks/scale.py --models normal --json scale.json
     python benchmarks/scale.py --models decay --decay-t0 known   # t0 known: 1-D in alpha
+    python benchmarks/scale.py --samplers nutpie,exact --max-n 1e5  # and the exact path
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ import time
 from pathlib import Path
 
 MODELS = ("normal", "decay")
+#: Samplers run on the CPU (``--samplers``); numpyro is added when JAX sees a GPU.
+CPU_SAMPLERS = ("nutpie", "exact")
 KEY = {"normal": "tau", "decay": "alpha"}
 SEED = 20261124
 _WORKER_FLAG = "--worker"
@@ -108,7 +116,7 @@ def worker(job: dict) -> dict:
     post = idata["posterior"]
     key = KEY[name]
     sample_s = float(post.attrs.get("sampling_time", math.nan))
-    stats = idata["sample_stats"]
+    stats = idata["sample_stats"] if "sample_stats" in idata.children else {}
     depth = next((stats[k] for k in ("depth", "tree_depth") if k in stats), None)
     return {
         "model": name, "n": n, "sampler": job["sampler"], "options": options,
@@ -117,7 +125,7 @@ def worker(job: dict) -> dict:
         "total_s": t_build + t_fit,
         "ess_bulk": float(azs.ess(post[key].values, method="bulk")),
         "rhat": float(azs.rhat(post[key].values)),
-        "divergences": int(np.asarray(stats["diverging"]).sum()),
+        "divergences": int(np.asarray(stats["diverging"]).sum()) if stats else 0,
         "mean_depth": None if depth is None else float(np.mean(depth)),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_imports_mb": rss_imports,
@@ -180,15 +188,22 @@ def table(rows: list[dict]) -> str:
 
 
 def targets(rows: list[dict]) -> dict:
-    """Which issue-10 CPU targets the rows meet (None where not measured)."""
+    """Which issue-10 CPU targets the rows meet (None where not measured).
+
+    Keys name the model, and the sampler when it is not nutpie (``"decay [exact]: ..."``).
+    """
     out = {}
+    cpu = [s for s in CPU_SAMPLERS if any(r["sampler"] == s for r in rows)] or ["nutpie"]
     for name in MODELS:
-        mine = [r for r in rows if r["model"] == name and r["sampler"] == "nutpie"]
-        at = [r for r in mine if r["n"] == 10**5 and "error" not in r]
-        out[f"{name}: N=1e5 ESS>=400 in <120 s"] = (
-            None if not at else bool(at[0]["ess_bulk"] >= 400 and at[0]["total_s"] < 120))
-        slope = growth_exponent(mine)
-        out[f"{name}: growth exponent <= 1"] = None if math.isnan(slope) else bool(slope <= 1.1)
+        for sampler in cpu:
+            label = name if sampler == "nutpie" else f"{name} [{sampler}]"
+            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
+            at = [r for r in mine if r["n"] == 10**5 and "error" not in r]
+            out[f"{label}: N=1e5 ESS>=400 in <120 s"] = (
+                None if not at else bool(at[0]["ess_bulk"] >= 400 and at[0]["total_s"] < 120))
+            slope = growth_exponent(mine)
+            out[f"{label}: growth exponent <= 1"] = (None if math.isnan(slope)
+                                                     else bool(slope <= 1.1))
     return out
 
 
@@ -213,6 +228,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=",".join(MODELS), help="comma-separated: normal,decay")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: N = 10 and 100, 2 chains x 50 draws")
+    p.add_argument("--samplers", default="nutpie",
+                   help="comma-separated CPU samplers: nutpie,exact ('exact': independent "
+                        "draws from the exact posterior by quadrature, fit(sampler='exact'))")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
@@ -242,7 +260,10 @@ def main(argv=None) -> dict:
     while n <= args.max_n:
         sizes.append(int(n))
         n *= 10
-    samplers = ["nutpie"]
+    samplers = [s.strip() for s in args.samplers.split(",") if s.strip()]
+    if set(samplers) - set(CPU_SAMPLERS):
+        raise SystemExit(f"--samplers: unknown {sorted(set(samplers) - set(CPU_SAMPLERS))} "
+                         f"(choose from {CPU_SAMPLERS})")
     gpus = gpu_devices()
     if gpus:
         print(f"GPU: {gpus} visible to JAX; numpyro rows included", flush=True)

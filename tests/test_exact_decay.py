@@ -174,3 +174,69 @@ def test_marginal_is_a_synonym_of_latent(small, post_latent):
     same = decay_posterior(small, t0="marginal")
     assert same.mean() == post_latent.mean()
     assert "t0" in same.sample(draws=5, chains=1, random_seed=SEED)["posterior"]
+
+
+def _n0_conditional_cdf(data, i, alpha):
+    """CDF of N0_i given alpha and y_i, t0 integrated over its day (dense quadrature)."""
+    grid = np.linspace(0.0, data.n0_max, 20001)
+    days = np.linspace(data.day_start[i], data.day_end[i], 801)
+    decay = np.exp(-alpha * (data.t_measured[i] - days))
+    dens = stats.norm.pdf(data.n_measured[i], grid[:, None] * decay, data.sigma[i])
+    dens = integrate.simpson(dens, x=days, axis=1)
+    cum = integrate.cumulative_simpson(dens, x=grid, initial=0.0)
+    return lambda x: np.interp(x, grid, cum / cum[-1])
+
+
+@pytest.mark.parametrize("rounds", [6, 0], ids=["rejection", "inversion"])
+def test_joint_widget_draws_follow_their_conditionals(rounds):
+    """(t0, N0) given alpha by rejection on the amount M, or by CDF inversion of t0.
+
+    Widget 1 is measured just below the largest amount its day allows, with a small
+    sigma: its proposals are mostly rejected, so both routes of the sampler run.
+    """
+    from pymc_hier.exact._decay_draws import draw_widgets
+    from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+
+    alpha = 0.02
+    data = ph.DecayData(t_measured=[60.0, 40.0], n_measured=[2.0, 4.49], sigma=[0.3, 0.002],
+                        day_start=[0.0, 0.0], day_end=[1.0, 1.0], n0_max=10.0, time_unit="day")
+    rng = np.random.default_rng(SEED)
+    t_made, n0 = draw_widgets(np.asarray(data.n_measured), np.asarray(data.sigma),
+                              np.asarray(data.t_measured), np.log(data.n0_max),
+                              np.full(4000, alpha), rng, day_start=np.asarray(data.day_start),
+                              day_end=np.asarray(data.day_end), rounds=rounds)
+    for i in range(2):
+        grid = np.linspace(data.day_start[i], data.day_end[i], 4001)
+        dens = np.exp(log_uniform_normal_pdf(
+            data.n_measured[i], data.sigma[i],
+            np.log(data.n0_max) - alpha * (data.t_measured[i] - grid)))
+        cum = integrate.cumulative_simpson(dens, x=grid, initial=0.0)
+        assert stats.kstest(t_made[:, i], lambda x, g=grid, c=cum: np.interp(x, g, c / c[-1])
+                            ).pvalue > 1e-3
+        assert stats.kstest(n0[:, i], _n0_conditional_cdf(data, i, alpha)).pvalue > 1e-3
+    # N0 and t0 jointly reproduce the measurement's mean: M = N0 exp(-alpha (t1 - t0))
+    amount = n0 * np.exp(-alpha * (np.asarray(data.t_measured) - t_made))
+    assert np.all(amount <= data.n0_max * np.exp(-alpha * (data.t_measured - t_made)) + 1e-12)
+
+
+def test_local_tabulation_matches_adaptive():
+    """method='local' (subsample, Brent, Chebyshev) against the 1e-11 adaptive table.
+
+    The local table's density is within ``table_error`` of the adaptive one relative to
+    its peak, so CDFs differ by at most about ``table_error`` times the interval's width in
+    standard deviations (about 20); quantiles by that over the density.
+    """
+    data = ph.simulate_decay(seed=8, n_widgets=600, time_unit="day")
+    for t0 in ("latent", "known"):
+        local = decay_posterior(data, t0=t0, method="local")
+        adaptive = decay_posterior(data, t0=t0, method="adaptive")
+        assert local.method == "local" and adaptive.method == "adaptive"
+        assert 0 < local.table_error < 1e-2
+        x = adaptive.quantile(np.linspace(0.001, 0.999, 199))
+        bound = 20 * local.table_error
+        assert np.max(np.abs(local.cdf(x) - adaptive.cdf(x))) < bound
+        assert abs(local.mean() - adaptive.mean()) < bound * adaptive.sd()
+        assert local.sample(draws=3, chains=1, random_seed=SEED)["posterior"].attrs[
+            "tabulation"] == "local"
+    with pytest.raises(ValueError, match="method"):
+        decay_posterior(data, method="grid")

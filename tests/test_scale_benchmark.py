@@ -37,6 +37,10 @@ def test_growth_exponent_and_targets():
     assert verdict["normal: growth exponent <= 1"] is True
     assert verdict["decay: N=1e5 ESS>=400 in <120 s"] is False  # 100 s but ESS 300
     assert verdict["decay: growth exponent <= 1"] is False
+    exact = [_row("decay", n, 1e-4 * n, ess=1000.0, sampler="exact") for n in (10**3, 10**5)]
+    verdict = scale.targets(linear + exact)
+    assert verdict["decay [exact]: N=1e5 ESS>=400 in <120 s"] is True   # 10 s, ESS 1000
+    assert verdict["decay: N=1e5 ESS>=400 in <120 s"] is None           # no nutpie rows
     failed = {"model": "decay", "n": 10**6, "sampler": "nutpie", "error": "timed out"}
     text = scale.table(linear + [failed])
     assert text.count("\n") == 1 + len(linear) + 1
@@ -60,3 +64,14 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert ("| normal | parametrization=marginal, theta_storage=float32 | nutpie | 1e+01 |"
             in printed)
     assert out.exists() and "targets" in out.read_text()
+
+
+def test_quick_exact_run(capsys):
+    """One worker subprocess through fit(sampler="exact") (decay, N = 10)."""
+    result = scale.main(["--quick", "--models", "decay", "--samplers", "exact",
+                         "--max-n", "10"])
+    (row,) = result["rows"]
+    assert "error" not in row, row
+    assert row["sampler"] == "exact" and row["divergences"] == 0 and row["mean_depth"] is None
+    assert row["ess_bulk"] > 50     # 2 x 50 independent draws
+    assert "| decay | t0=marginal | exact | 1e+01 |" in capsys.readouterr().out
