@@ -76,3 +76,23 @@ def test_exact_needs_a_model_it_can_compute():
         pm.Normal("x")
     with pytest.raises(ValueError, match="sampler: 'exact'.*custom model"):
         ph.fit(custom, sampler="exact", random_seed=SEED)
+
+
+@pytest.mark.parametrize("storage", ["float32", "none"])
+def test_schools_exact_fit_follows_theta_storage(storage):
+    model = ph.hierarchical_normal_model(ph.EIGHT_SCHOOLS, parametrization="marginal",
+                                         theta_storage=storage)
+    post = ph.fit(model, sampler="exact", draws=1000, chains=2,
+                  random_seed=SEED)["posterior"].to_dataset()
+    assert {"mu", "tau", "theta_new"} <= set(post.data_vars)
+    if storage == "none":
+        assert "theta" not in post
+    else:
+        theta = post["theta"]
+        assert theta.dtype == np.float32 and theta.shape == (2, 1000, 8)
+        # independent draws: each school's mean within 4 standard errors of the exact one
+        exact = hierarchical_normal_posterior(ph.EIGHT_SCHOOLS)
+        err = np.abs(theta.mean(("chain", "draw")).values - exact.mean(var="theta"))
+        assert (err <= 4 * exact.sd(var="theta") / np.sqrt(2000)).all(), err
+    with pytest.raises(ValueError, match="theta_storage: unknown value"):
+        hierarchical_normal_posterior(ph.EIGHT_SCHOOLS).sample(10, 1, theta_storage="half")
