@@ -12,9 +12,12 @@ Both use the same draws, tune, chains and seeds. The base fit (default priors) i
 first, untimed: it warms numba up for everything after it. The sweep is then timed twice:
 end to end (its own compile and base fit included) and from that base fit, as a user who
 already has a fit would call it (``base=``; it then compiles only if a setting needs a
-refit). The table gives wall times, the ratio, which method each sweep setting used, and
-the largest disagreement of the posterior means in Monte Carlo standard errors,
-``|m_sweep - m_naive| / sqrt(mcse_sweep^2 + mcse_naive^2)``.
+refit). Both models have an exact posterior, so the sweep is timed a third and fourth
+time with ``fit_kwargs={"sampler": "exact"}`` (auto mode then draws every setting from its
+exact posterior: no compile, no base fit), in this process and through a two-thread
+``ThreadPoolExecutor``. The table gives wall times, the ratio, which method each sweep
+setting used, and the largest disagreement of the posterior means in Monte Carlo standard
+errors, ``|m_sweep - m_naive| / sqrt(mcse_sweep^2 + mcse_naive^2)``.
 
 Usage::
 
@@ -55,6 +58,12 @@ def naive_loop(build, values, var_names, fit) -> tuple[float, dict]:
     return time.perf_counter() - t0, out
 
 
+def _finite_max(x) -> float:
+    """Largest finite value (NaN when none: no setting was reweighted)."""
+    x = np.asarray(x, dtype=float)
+    return float(np.max(x[np.isfinite(x)])) if np.isfinite(x).any() else float("nan")
+
+
 def disagreement(ds, naive: dict, values, var_names) -> float:
     """Largest |mean difference| in MCSE units over settings and variables."""
     worst = 0.0
@@ -80,11 +89,19 @@ def base_fit(factory, data, fit):
     return trace
 
 
+#: Timed sweeps per case: tag -> what the table calls it.
+SWEEPS = {"sweep": "nutpie, incl. base fit", "given_base": "nutpie, from a base fit",
+          "exact": "exact", "exact_threads": "exact, 2 threads"}
+
+
 def run_case(name, factory, data, *, param, values, build, var_names, fit) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     from pymc_hier.sweep import clear_compile_cache, prior_sweep
 
     kw = dict(param=param, values=values, method="auto", fit_kwargs=fit,
               var_names=var_names, progressbar=False)
+    exact_kw = {**kw, "fit_kwargs": {**fit, "sampler": "exact"}}
     t0 = time.perf_counter()
     base = base_fit(factory, data, fit)
     t_base = time.perf_counter() - t0
@@ -96,20 +113,30 @@ def run_case(name, factory, data, *, param, values, build, var_names, fit) -> di
     t0 = time.perf_counter()
     ds_base = prior_sweep(factory, data, base=base, **kw)
     t_given = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ds_exact = prior_sweep(factory, data, **exact_kw)
+    t_exact = time.perf_counter() - t0
+    with ThreadPoolExecutor(2) as pool:
+        t0 = time.perf_counter()
+        ds_threads = prior_sweep(factory, data, executor=pool, **exact_kw)
+        t_threads = time.perf_counter() - t0
     t_naive, naive = naive_loop(build, values, var_names, fit)
     row = {"case": name, "settings": len(values), "naive_s": t_naive}
-    for tag, d, t in (("sweep", ds, t_sweep), ("given_base", ds_base, t_given)):
+    for tag, d, t in (("sweep", ds, t_sweep), ("given_base", ds_base, t_given),
+                      ("exact", ds_exact, t_exact), ("exact_threads", ds_threads, t_threads)):
         methods = d.method.values.tolist()
         row[tag] = {
             "seconds": t, "ratio": t_naive / t, "reweighted": methods.count("reweight"),
             "refitted": methods.count("refit"), "failed": int((d.status != "ok").sum()),
-            "max_khat": float(np.nanmax(d.pareto_k.values)),
+            "max_khat": _finite_max(d.pareto_k.values),
             "max_disagreement_mcse": disagreement(d, naive, values, var_names),
         }
     row["base_fit_s"] = t_base
     print(f"{name}: naive {t_naive:.1f} s; sweep {t_sweep:.1f} s "
           f"({row['sweep']['ratio']:.1f}x); from a given base fit ({t_base:.1f} s) "
-          f"{t_given:.2f} s ({row['given_base']['ratio']:.1f}x)", flush=True)
+          f"{t_given:.2f} s ({row['given_base']['ratio']:.1f}x); exact {t_exact:.2f} s "
+          f"({row['exact']['ratio']:.1f}x), 2 threads {t_threads:.2f} s "
+          f"({row['exact_threads']['ratio']:.1f}x)", flush=True)
     return row
 
 
@@ -150,12 +177,12 @@ def main(argv=None) -> list[dict]:
     print("\n| case | settings | naive loop (s) | prior_sweep auto (s) | ratio | reweighted / "
           "refitted | max k-hat | max disagreement (MCSE) |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
-        for tag, what in (("sweep", "incl. base fit"), ("given_base", "from a base fit")):
+        for tag, what in SWEEPS.items():
             x = r[tag]
             print(f"| {r['case']} | {r['settings']} | {r['naive_s']:.1f} | {x['seconds']:.2f} "
                   f"({what}) | {x['ratio']:.1f}x | {x['reweighted']} / {x['refitted']} | "
                   f"{x['max_khat']:.2f} | {x['max_disagreement_mcse']:.2f} |")
-    for tag, what in (("sweep", "incl. base fit"), ("given_base", "from a base fit")):
+    for tag, what in SWEEPS.items():
         naive = sum(r["naive_s"] for r in rows)
         sweep = sum(r[tag]["seconds"] for r in rows)
         print(f"| total | {sum(r['settings'] for r in rows)} | {naive:.1f} | {sweep:.2f} "

@@ -1,14 +1,17 @@
 """How ``prior_sweep`` runs settings: one compiled model, refits through executors, summaries.
 
 The model is compiled once with nutpie (hyperparameters as ``pm.Data``); every refit only
-changes those values (``compiled.with_data``). Refits travel to executors as picklable
-:class:`RefitJob` objects; a worker that receives one pickled (Dask, process pools)
-compiles the model once per process through a small cache keyed by the model's config
-hash (factory, options, priors, data).
+changes those values (``compiled.with_data``). With ``sampler="exact"`` nothing is
+compiled: each setting is drawn from the factory's exact posterior with the setting's
+values passed alongside the shared model (``exact_posterior(model, hyper=...)``). Refits
+travel to executors as picklable :class:`RefitJob` objects; a worker that receives one
+pickled (Dask, process pools) builds and compiles the model once per process through a
+small cache keyed by the model's config hash (factory, options, priors, data).
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -21,8 +24,8 @@ import xarray as xr
 
 from pymc_hier.reweight import weighted_stats
 
-__all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "refit_all", "sample",
-           "stack", "summarise"]
+__all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "exact_sample",
+           "refit_all", "sample", "stack", "summarise"]
 
 #: Summary statistics before the quantiles, in the ``stat`` dimension.
 STATS = ("mean", "sd", "mcse_mean")
@@ -42,16 +45,21 @@ def _compile(model):
     return nutpie.compile_pymc_model(model, backend="numba")
 
 
-def cached_compile(key: str | None, build: Callable):
-    """Compile ``build()`` with nutpie, once per ``key`` and process (None: no caching)."""
+def cached_compile(key: str | None, build: Callable, *, compile: bool = True):
+    """Compile ``build()`` with nutpie, once per ``key`` and process (None: no caching).
+
+    With ``compile=False`` the model itself is cached (what ``sampler="exact"`` needs).
+    """
+    make = _compile if compile else (lambda model: model)
     if key is None:
-        return _compile(build())
+        return make(build())
+    key = key if compile else f"{key}:model"
     with _COMPILED_LOCK:
         hit = _COMPILED.get(key)
         if hit is not None:
             _COMPILED.move_to_end(key)
             return hit
-    compiled = _compile(build())
+    compiled = make(build())
     with _COMPILED_LOCK:
         _COMPILED[key] = compiled
         while len(_COMPILED) > _COMPILED_MAX:
@@ -78,6 +86,7 @@ class RefitJob:
     var_names: Sequence[str]
     quantiles: Sequence[float]
     compiled: Any = field(default=None, repr=False)
+    sampler: str = "nutpie"
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -85,13 +94,19 @@ class RefitJob:
         return state
 
     def _compiled(self):
+        """Return the compiled model (nutpie) or the model itself (``sampler="exact"``)."""
         if self.compiled is not None:
             return self.compiled
         return cached_compile(
-            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs))
+            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs),
+            compile=self.sampler != "exact")
 
     def __call__(self) -> dict:
-        posterior = sample(self._compiled(), self.hyper, self.sample_kwargs)
+        if self.sampler == "exact":
+            posterior = exact_sample(self._compiled(), self.hyper, self.sample_kwargs,
+                                     self.var_names)
+        else:
+            posterior = sample(self._compiled(), self.hyper, self.sample_kwargs)
         return summarise(posterior, self.var_names, None, self.quantiles)
 
 
@@ -105,6 +120,22 @@ def sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
     trace = nutpie.sample(compiled.with_data(**{k: np.asarray(v) for k, v in hyper.items()}),
                           progress_bar=False, **sample_kwargs)
     return trace["posterior"].to_dataset()
+
+
+def exact_sample(model, hyper: Mapping, sample_kwargs: Mapping, var_names) -> xr.Dataset:
+    """Independent draws from the exact posterior of ``model`` with ``hyper``'s values.
+
+    Per-widget draws (decay) are made only when ``var_names`` asks for a variable with
+    dims; ``sample_kwargs`` holds ``draws``, ``chains`` and ``seed``.
+    """
+    from pymc_hier.models._spec import factory_hook, get_spec
+
+    post = factory_hook(get_spec(model), "exact_posterior")(model, hyper=hyper)
+    extra = {}
+    if "widgets" in inspect.signature(post.sample).parameters:
+        extra["widgets"] = any(model.named_vars_to_dims.get(n) for n in var_names)
+    return post.sample(sample_kwargs["draws"], sample_kwargs["chains"],
+                       random_seed=sample_kwargs["seed"], **extra)["posterior"].to_dataset()
 
 
 def stack(posterior: xr.Dataset, name: str) -> np.ndarray:

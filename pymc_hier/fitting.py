@@ -24,7 +24,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant
 
 from pymc_hier.diagnostics import SKIP_ATTR, check_sampling, diagnostics_summary
-from pymc_hier.models._spec import factory_module, get_spec
+from pymc_hier.models._spec import factory_hook, factory_module, get_spec
 
 #: Samplers :func:`fit` accepts; the first is the default.
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax", "exact")
@@ -68,7 +68,8 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         :func:`~pymc_hier.exact.decay_posterior`, ``grid_size`` of
         :func:`~pymc_hier.exact.hierarchical_normal_posterior`) except ``widgets``
         (decay only: ``False`` skips the per-widget ``t0`` and ``N0`` draws, which take
-        ``2 * chains * draws`` numbers per widget).
+        ``2 * chains * draws`` numbers per widget). The marginal hierarchical normal's
+        ``theta_storage`` option applies to the exact ``theta`` draws too.
 
     Returns
     -------
@@ -121,12 +122,10 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
             compute_convergence_checks=False, **sampler_kwargs,
         )
     hook_name = ""
-    if spec is not None and sampler != "exact":
-        module = factory_module(spec.factory)
-        hook = getattr(module, "postprocess_posterior", None)
-        if hook is not None:
-            idata = hook(idata, model, random_seed=_child_seed(seed, 1))
-            hook_name = f"{module.__name__}.postprocess_posterior"
+    hook = None if sampler == "exact" else factory_hook(spec, "postprocess_posterior")
+    if hook is not None:
+        idata = hook(idata, model, random_seed=_child_seed(seed, 1))
+        hook_name = f"{factory_module(spec.factory).__name__}.postprocess_posterior"
     idata = _serialisable(idata)
     idata["diagnostics"] = diagnostics_summary(idata)
     idata.attrs = {
@@ -246,14 +245,15 @@ def _child_seed(seed: int, index: int) -> int:
 def _exact_draws(model: pm.Model, spec, draws: int, chains: int, seed: int,
                  kwargs: dict) -> xr.DataTree:
     """Independent draws from the factory's exact posterior, with the model's data groups."""
-    hook = None if spec is None else getattr(factory_module(spec.factory), "exact_posterior",
-                                             None)
+    hook = factory_hook(spec, "exact_posterior")
     if hook is None:
         what = "a custom model" if spec is None else f"{spec.factory!r}"
         raise ValueError(f"sampler: 'exact' needs a model whose posterior pymc_hier can "
                          f"compute exactly (decay_model, hierarchical_normal_model, "
                          f"eight_schools_model), got {what}")
     sample_kwargs = {"widgets": kwargs.pop("widgets")} if "widgets" in kwargs else {}
+    if "theta_storage" in spec.options:  # the marginal hierarchical normal's option
+        sample_kwargs["theta_storage"] = spec.options["theta_storage"]
     posterior = hook(model, **kwargs)
     idata = posterior.sample(draws, chains, random_seed=_child_seed(seed, 0), **sample_kwargs)
     post = idata["posterior"].to_dataset()

@@ -10,7 +10,10 @@ answered in one of two ways:
   ``hyper_data=True`` and compiled once with nutpie; each setting only changes the values
   of the ``pm.Data`` hyperparameters), optionally in parallel through any
   :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, or Dask's
-  ``Client.get_executor()`` for a cluster).
+  ``Client.get_executor()`` for a cluster). With ``fit_kwargs={"sampler": "exact"}`` a
+  refit is an independent draw from the factory's exact posterior (decay and
+  hierarchical-normal models): no compile, no tuning, no Monte Carlo error beyond that
+  of independent draws, a fraction of a second per setting.
 
 See :mod:`pymc_hier._sweep_settings` for how ``param`` names a hyperparameter.
 """
@@ -27,6 +30,7 @@ from pymc_hier._sweep_runs import (
     RefitJob,
     cached_compile,
     clear_compile_cache,
+    exact_sample,
     refit_all,
     sample,
     stack,
@@ -40,11 +44,14 @@ from pymc_hier.reweight import (
     wider_support,
 )
 
-__all__ = ["METHODS", "clear_compile_cache", "prior_sweep"]
+__all__ = ["METHODS", "SAMPLERS", "clear_compile_cache", "prior_sweep"]
 
 #: Accepted values of ``method``.
 METHODS = ("auto", "reweight", "refit")
-_FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None}
+#: Accepted values of ``fit_kwargs["sampler"]``.
+SAMPLERS = ("nutpie", "exact")
+_FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None,
+                 "sampler": "nutpie"}
 
 def _factory(factory) -> tuple[Callable, str]:
     from pymc_hier.models._spec import get_factory
@@ -69,6 +76,9 @@ def _fit_settings(fit_kwargs) -> dict:
     for key in ("draws", "tune", "chains"):
         if not isinstance(out[key], int) or out[key] < 1:
             raise ValueError(f"fit_kwargs[{key!r}]: must be a positive integer, got {out[key]!r}")
+    if out["sampler"] not in SAMPLERS:
+        raise ValueError(f"fit_kwargs['sampler']: unknown value {out['sampler']!r} (accepted: "
+                         f"{', '.join(SAMPLERS)})")
     return out
 
 
@@ -102,17 +112,21 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         nothing is compiled at all.
     method : {"auto", "reweight", "refit"}
         ``"auto"`` reweights where reliable (support not wider and k-hat below
-        ``khat_threshold``) and refits the rest.
+        ``khat_threshold``) and refits the rest. With ``sampler="exact"`` it refits every
+        setting: exact draws are cheaper than reweighting and never unreliable.
     fit_kwargs : mapping, optional
-        nutpie sampling options ``draws``, ``tune``, ``chains`` (1000, 1000, 4) and
-        ``random_seed`` (drawn and recorded in the attrs when None).
+        ``sampler`` (``"nutpie"``, the default, or ``"exact"``: independent draws from
+        the factory's exact posterior, see :func:`pymc_hier.fit`), ``draws``, ``tune``
+        (nutpie only), ``chains`` (1000, 1000, 4) and ``random_seed`` (drawn and recorded
+        in the attrs when None).
     model_kwargs : mapping, optional
         Options passed to the factory (``priors``, ``parametrization`` ...).
     executor : concurrent.futures.Executor, optional
         Runs the refits (e.g. ``ThreadPoolExecutor`` or Dask ``client.get_executor()``);
         sequential in this process when None.
     var_names : sequence of str, optional
-        Posterior variables to summarise; all free and deterministic variables by default.
+        Posterior variables to summarise; all free and deterministic variables by default
+        (with ``sampler="exact"``: those of them that the exact draws hold).
     quantiles : sequence of float, default (0.05, 0.5, 0.95)
         Quantiles to report.
     khat_threshold : float, default 0.7
@@ -135,8 +149,9 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     Raises
     ------
     ValueError
-        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, or empty
-        or repeated ``values``. A refit that fails (also inside an executor) does not
+        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, empty
+        or repeated ``values``, or ``sampler="exact"`` with a model that has no exact
+        posterior. A refit that fails (also inside an executor) does not
         raise: its setting gets ``status="failed"`` and the error message.
     """
     if method not in METHODS:
@@ -155,30 +170,40 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     model = func(data, hyper_data=True, **model_kwargs)
     spec = get_spec(model)
     settings, base_hyper = resolve_settings(model, spec, param, values)
-    var_names = _var_names(model, var_names)
+    exact = fit["sampler"] == "exact"
+    var_names = _var_names(model, var_names, _exact_variables(model, spec) if exact else None)
     key = spec.config_hash() if spec is not None else None
-    sample_kw = {k: fit[k] for k in ("draws", "tune", "chains")}
+    sample_kw = {k: fit[k] for k in (("draws", "chains") if exact else
+                                     ("draws", "tune", "chains"))}
 
-    compiled = None  # compiled on first need: a given base that reweights well needs none
+    def draw(hyper, seed):
+        if exact:
+            return exact_sample(model, hyper, {**sample_kw, "seed": seed}, var_names)
+        return sample(cached_compile(key, lambda: model), hyper, {**sample_kw, "seed": seed})
+
     posterior = None
     if base is not None:
         posterior = _base_posterior(base, model)
-    elif method != "refit":
-        compiled = cached_compile(key, lambda: model)
-        posterior = sample(compiled, base_hyper, {**sample_kw, "seed": fit["random_seed"]})
+    elif method == "reweight" or (method == "auto" and not exact):
+        posterior = draw(base_hyper, fit["random_seed"])
 
     n = len(settings)
     rows: list[dict] = [{"method": "", "status": "pending", "error": "", "note": "",
                          "pareto_k": np.nan,
                          "ess_weights": np.nan, "support_wider": False, "stats": None}
                         for _ in range(n)]
-    todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names, quantiles,
-                         method=method, khat_threshold=khat_threshold)
-    if todo and compiled is None:
-        compiled = cached_compile(key, lambda: model)
+    if exact and method == "auto":
+        todo = list(range(n))
+        for row in rows:
+            row["note"] = "refitted: exact posterior (independent draws)"
+    else:
+        todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names,
+                             quantiles, method=method, khat_threshold=khat_threshold)
+    # compiled on first need: a given base that reweights well needs none
+    compiled = (model if exact else cached_compile(key, lambda: model)) if todo else None
     jobs = {i: RefitJob(func, data, model_kwargs, key, settings[i].hyper,
                          {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
-                         quantiles, compiled) for i in todo}
+                         quantiles, compiled, fit["sampler"]) for i in todo}
     refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
     return _assemble(settings, rows, model, var_names, quantiles, attrs={
         "factory": spec.factory if spec is not None else fname,
@@ -188,22 +213,37 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         "khat_threshold": khat_threshold,
         "random_seed": fit["random_seed"],
         "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
-        "sampler": "nutpie",
+        "sampler": fit["sampler"],
         "config_hash": key or "",
         "quantiles": list(quantiles),
     })
 
 
-def _var_names(model, var_names) -> list[str]:
+def _exact_variables(model, spec) -> tuple[str, ...]:
+    from pymc_hier.models._spec import factory_hook
+
+    variables = factory_hook(spec, "exact_variables")
+    if variables is None or factory_hook(spec, "exact_posterior") is None:
+        what = "a custom model" if spec is None else f"{spec.factory!r}"
+        raise ValueError(f"fit_kwargs['sampler']: 'exact' needs a model whose posterior "
+                         f"pymc_hier can compute exactly (decay_model, "
+                         f"hierarchical_normal_model, eight_schools_model), got {what}")
+    return tuple(variables(model))
+
+
+def _var_names(model, var_names, exact_variables=None) -> list[str]:
     known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
+    if exact_variables is not None:
+        known = [name for name in known if name in exact_variables]
     if var_names is None:
         return known
     if isinstance(var_names, str):
         var_names = [var_names]
     for name in var_names:
         if name not in known:
-            raise ValueError(f"var_names: {name!r} is not a free or deterministic variable of "
-                             f"the model (known: {', '.join(known)})")
+            what = ("a variable of the model's exact draws" if exact_variables is not None
+                    else "a free or deterministic variable of the model")
+            raise ValueError(f"var_names: {name!r} is not {what} (known: {', '.join(known)})")
     return list(var_names)
 
 

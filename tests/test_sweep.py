@@ -15,7 +15,7 @@ import xarray as xr
 from scipy import stats
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData
-from pymc_hier.models._spec import ModelSpec, finish_model, prior_variable
+from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
 from pymc_hier.priors import resolve_priors
 from pymc_hier.reweight import (
     joint_logp_function,
@@ -306,6 +306,8 @@ def test_prior_sensitivity_flags_a_strong_prior_and_warns_for_uniform(rng):
     ({"param": "mu", "values": [1.0]}, "takes Prior objects"),
     ({"method": "magic"}, "method: unknown value"),
     ({"fit_kwargs": {"draw": 10}}, "fit_kwargs: unknown"),
+    ({"fit_kwargs": {"sampler": "magic"}}, r"fit_kwargs\['sampler'\]: unknown value 'magic'"),
+    ({"fit_kwargs": {"sampler": "exact"}}, "'exact' needs a model whose posterior"),
     ({"var_names": ["theta"]}, "var_names: 'theta'"),
     ({"quantiles": [0.5, 1.5]}, "quantiles"),
 ])
@@ -435,3 +437,56 @@ def test_decay_latent_n0_wider_n0_max_is_refitted(small_decay):
     assert list(ds.support_wider.values) == [False, True]
     assert list(ds.method.values) == ["reweight", "refit"] and (ds.status == "ok").all()
     assert "N1 (not certified)" in str(ds.note.values[1])
+
+
+# -- exact refits (sampler="exact") ---------------------------------------------------------
+def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
+    from pymc_hier import eight_schools_model
+    from pymc_hier.exact import hierarchical_normal_posterior
+
+    betas = [1.0, 5.0, 25.0]
+    kw = dict(param="tau.beta", values=betas, var_names=["mu", "tau"], progressbar=False,
+              fit_kwargs={"sampler": "exact", "draws": 1000, "chains": 4, "random_seed": SEED})
+    ds = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, **kw)
+    assert list(ds.method.values) == ["refit"] * 3 and (ds.status == "ok").all()
+    assert all("exact posterior" in str(n) for n in ds.note.values)
+    assert ds.attrs["sampler"] == "exact" and np.isnan(ds.pareto_k.values).all()
+    defaults = get_spec(eight_schools_model(EIGHT_SCHOOLS)).priors
+    for label, beta in zip(ds.setting.values, betas, strict=True):
+        priors = {**defaults, "tau": Prior("HalfCauchy", beta=beta)}
+        post = hierarchical_normal_posterior(EIGHT_SCHOOLS, priors=priors)
+        for var in ("mu", "tau"):
+            row = ds[var].sel(setting=label)
+            # independent draws: the MCSE is sd / sqrt(4000); 4 MCSE leaves a 6e-5 chance
+            # per comparison of a false alarm
+            assert abs(float(row.sel(stat="mean")) - post.mean(var=var)) \
+                <= 4 * float(row.sel(stat="mcse_mean")), (label, var)
+    # the settings share one model: threads give the very same draws (seeds per setting)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, executor=pool, **kw)
+    xr.testing.assert_equal(threaded.tau, ds.tau)
+
+
+def test_exact_sweep_of_n0_max_moves_alpha_like_the_exact_posterior():
+    from dataclasses import replace
+
+    from pymc_hier import decay_model, simulate_decay
+    from pymc_hier.exact import decay_posterior
+
+    data = simulate_decay(seed=5, n_widgets=12)
+    values = [data.n0_max, 1.5 * data.n0_max]
+    ds = prior_sweep("decay_model", data, param="N0_max", values=values,
+                     fit_kwargs={"sampler": "exact", "draws": 500, "chains": 2,
+                                 "random_seed": SEED}, progressbar=False)
+    assert set(ds.data_vars) >= {"alpha", "t0"}  # exact draws hold alpha, t0 and N0
+    assert ds.t0.dims == ("setting", "stat", "widget")
+    means = ds.alpha.sel(stat="mean").values
+    for mean, mcse, n0 in zip(means, ds.alpha.sel(stat="mcse_mean").values, values,
+                              strict=True):
+        exact = decay_posterior(replace(data, n0_max=n0)).mean()
+        assert abs(mean - exact) <= 4 * mcse, (n0, mean, exact, mcse)
+    assert means[1] > means[0]  # more initial amount needs faster decay
+    with pytest.raises(ValueError, match="not a variable of the model's exact draws"):
+        prior_sweep(decay_model, data, param="N0_max", values=values,
+                    model_kwargs={"n0": "latent"}, var_names=["N1"],
+                    fit_kwargs={"sampler": "exact"}, progressbar=False)

@@ -134,18 +134,29 @@ def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = Fal
     return prior.create_variable(name, dims=dims, **kwargs)
 
 
-def current_priors(model: pm.Model, spec: ModelSpec) -> dict[str, Prior]:
+def current_data(model: pm.Model, name: str, hyper: Mapping | None = None):
+    """Value of the model's ``pm.Data`` ``name``, or its override in ``hyper``."""
+    if hyper is not None and name in hyper:
+        return hyper[name]
+    return model[name].get_value()
+
+
+def current_priors(model: pm.Model, spec: ModelSpec,
+                   hyper: Mapping | None = None) -> dict[str, Prior]:
     """Return the spec's priors with hyperparameters read from the model's ``pm.Data``.
 
     A model built with ``hyper_data=True`` holds each hyperparameter as ``pm.Data``
     (``"alpha__beta"``), which ``pm.set_data`` may have changed since the model was built.
+    ``hyper`` overrides some of those values by name without touching the model (so that
+    threads can share it).
     """
-    data = {v.name: v for v in model.data_vars}
+    data = {v.name for v in model.data_vars}
     out = {}
     for name, prior in spec.priors.items():
         keys = {p: f"{name}{HYPER_SEP}{p}" for p in prior.params}
         if all(k in data for k in keys.values()):
-            prior = Prior(prior.dist, **{p: data[k].get_value() for p, k in keys.items()})
+            prior = Prior(prior.dist, **{p: current_data(model, k, hyper)
+                                         for p, k in keys.items()})
         out[name] = prior
     return out
 
@@ -154,3 +165,14 @@ def factory_module(name: str):
     """Return the module that defines the factory registered under ``name``."""
     get_factory(name)  # validates the name
     return import_module(FACTORIES[name].split(":")[0])
+
+
+def factory_hook(spec: ModelSpec | None, name: str):
+    """Return the function ``name`` of the spec's factory module, or None.
+
+    None for a model without a spec, a factory that is not registered here (a user's own
+    factory built on :func:`finish_model`) or a module without that hook.
+    """
+    if spec is None or spec.factory not in FACTORIES:
+        return None
+    return getattr(factory_module(spec.factory), name, None)

@@ -28,6 +28,7 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 import pymc as pm
@@ -45,6 +46,7 @@ from pymc_hier.models._decay_transforms import (
 )
 from pymc_hier.models._spec import (
     ModelSpec,
+    current_data,
     current_priors,
     finish_model,
     get_spec,
@@ -312,7 +314,7 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     return finish_model(model, spec, pgm=pgm)
 
 
-def exact_posterior(model: pm.Model, **kwargs):
+def exact_posterior(model: pm.Model, *, hyper: Mapping | None = None, **kwargs):
     """Return the exact posterior of a :func:`decay_model` model (``fit(sampler="exact")``).
 
     Every ``(t0, n0)`` variant has the same posterior: that of ``t0="known"`` or of a latent
@@ -323,6 +325,9 @@ def exact_posterior(model: pm.Model, **kwargs):
     ----------
     model : pymc.Model
         Built by :func:`decay_model`.
+    hyper : mapping, optional
+        Values of the model's ``pm.Data`` (``"n0_max"``, ``"alpha__beta"``) to use instead
+        of the current ones; the model is not modified.
     **kwargs
         Passed to :func:`pymc_hier.exact.decay_posterior` (``method``).
 
@@ -334,11 +339,18 @@ def exact_posterior(model: pm.Model, **kwargs):
 
     spec = get_spec(model)
     data = spec.data
-    n0_max = float(model["n0_max"].get_value())
+    n0_max = float(current_data(model, "n0_max", hyper))
     if n0_max != data.n0_max:
         data = data._replace(n0_max=n0_max)
     t0 = "known" if spec.options["t0"] == "known" else "latent"
-    return decay_posterior(data, t0=t0, prior=current_priors(model, spec)["alpha"], **kwargs)
+    return decay_posterior(data, t0=t0, prior=current_priors(model, spec, hyper)["alpha"],
+                           **kwargs)
+
+
+def exact_variables(model: pm.Model) -> tuple[str, ...]:
+    """Posterior variables of :func:`exact_posterior`'s draws for ``model``."""
+    t0 = get_spec(model).options["t0"]
+    return ("alpha", "N0") if t0 == "known" else ("alpha", "t0", "N0")
 
 
 def postprocess_posterior(idata, model: pm.Model, *, random_seed):

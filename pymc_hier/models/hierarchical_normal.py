@@ -328,7 +328,7 @@ def _build(data, *, factory, priors, pgm, hyper_data, parametrization,
     return finish_model(model, spec, pgm=pgm)
 
 
-def exact_posterior(model: pm.Model, **kwargs):
+def exact_posterior(model: pm.Model, *, hyper: Mapping | None = None, **kwargs):
     """Return the exact posterior of a model built here (``fit(sampler="exact")``).
 
     Every parametrization has the same posterior; the model's current prior
@@ -338,6 +338,9 @@ def exact_posterior(model: pm.Model, **kwargs):
     ----------
     model : pymc.Model
         Built by :func:`hierarchical_normal_model` or :func:`eight_schools_model`.
+    hyper : mapping, optional
+        Values of the model's prior hyperparameters held as ``pm.Data`` (``"tau__beta"``)
+        to use instead of the current ones; the model is not modified.
     **kwargs
         Passed to :func:`pymc_hier.exact.hierarchical_normal_posterior` (``grid_size``).
 
@@ -348,8 +351,13 @@ def exact_posterior(model: pm.Model, **kwargs):
     from pymc_hier.exact import hierarchical_normal_posterior
 
     spec = get_spec(model)
-    return hierarchical_normal_posterior(spec.data, priors=current_priors(model, spec),
+    return hierarchical_normal_posterior(spec.data, priors=current_priors(model, spec, hyper),
                                          **kwargs)
+
+
+def exact_variables(model: pm.Model) -> tuple[str, ...]:
+    """Posterior variables of :func:`exact_posterior`'s draws."""
+    return ("mu", "tau", "theta", "theta_new")
 
 
 def postprocess_posterior(idata, model: pm.Model, *, random_seed):
