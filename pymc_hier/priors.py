@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
-from functools import cached_property
+import threading
+from collections.abc import Callable, Mapping
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 from pymc.distributions.transforms import _default_transform
 from pymc.logprob.transforms import IntervalTransform
@@ -134,8 +136,20 @@ class Prior:
         """
         if rv.owner.op.ndim_supp != 0:
             return
+        kernel = _scalar_kernel(self)
         try:
+            if kernel is not None:  # compiled once per distribution and parameter names
+                values = list(self._params.values())
+                bounds = kernel.support(*values)
+                self.__dict__["_support"] = bounds
+                point = _inside(np.asarray(bounds[0]), np.asarray(bounds[1]), discrete=False)
+                kernel.logp(np.atleast_1d(point), *values)
+                return
             lower, upper = self.support()
+        except ParameterValueError as err:  # a ValueError: caught first
+            raise ValueError(
+                f"{self._dist}: invalid parameters {dict(self._params)!r}: PyMC requires {err}"
+            ) from None
         except ValueError:
             return
         discrete = np.dtype(rv.dtype).kind in "iu"
@@ -291,6 +305,30 @@ class Prior:
         olo, ohi = other.support()
         return bool(np.all(np.asarray(lo) <= olo) and np.all(np.asarray(hi) >= ohi))
 
+    def logp_function(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Return a vectorised NumPy function of the log density (``-inf`` off support).
+
+        For continuous priors with scalar parameters the PyTensor function is compiled once
+        per distribution and parameter names and shared by every such prior (a sweep over
+        a hyperparameter compiles nothing after its first setting).
+        """
+        kernel = _scalar_kernel(self)
+        if kernel is None:
+            value = pt.dvector("value")
+            fn = pytensor.function([value], pm.logp(self.dist_variable(), value),
+                                   mode="FAST_COMPILE")
+            values = []
+        else:
+            fn, values = kernel.logp, list(self._params.values())
+
+        def logp(x):
+            x = np.asarray(x, dtype=float)
+            with np.errstate(all="ignore"):
+                out = fn(x.reshape(-1), *values)
+            return np.asarray(out, dtype=float).reshape(x.shape)
+
+        return logp
+
     def logp(self, value) -> np.ndarray:
         """Evaluate the log density at ``value`` (NumPy in, NumPy out; ``-inf`` off support)."""
         value = np.asarray(value, dtype=float)
@@ -308,6 +346,53 @@ class Prior:
         return f"{self._dist}({', '.join(parts)})"
 
 
+class _ScalarKernel:
+    """Compiled support bounds and log density of one distribution, parameters as inputs.
+
+    Shared by every prior of the family, across threads: a PyTensor function keeps its
+    inputs and outputs in per-function storage, so calls are serialised by a lock.
+    """
+
+    def __init__(self, dist: str, names: tuple[str, ...]):
+        self._lock = threading.Lock()
+        cls = getattr(pm, dist)
+        params = [pt.dscalar(name) for name in names]
+        rv = cls.dist(**dict(zip(names, params, strict=True)))
+        transform = _default_transform(rv.owner.op, rv)
+        lower, upper = _continuous_support(dist, transform, rv, evaluate=False)
+        value = pt.dvector("value")
+        self._logp = pytensor.function([value, *params], pm.logp(rv, value),
+                                       mode="FAST_COMPILE", on_unused_input="ignore")
+        bounds = [pt.as_tensor_variable(b, dtype="float64") for b in (lower, upper)]
+        self._bounds = pytensor.function(params, bounds, mode="FAST_COMPILE",
+                                         on_unused_input="ignore")
+
+    def logp(self, value, *params) -> np.ndarray:
+        with self._lock:
+            return np.array(self._logp(value, *params), dtype=float)  # a copy: storage is reused
+
+    def support(self, *values) -> tuple[float, float]:
+        with self._lock:
+            lower, upper = self._bounds(*values)
+            return float(lower), float(upper)
+
+
+@lru_cache(maxsize=128)
+def _kernel_for(dist: str, names: tuple[str, ...]) -> _ScalarKernel | None:
+    try:
+        return _ScalarKernel(dist, names)
+    except (ValueError, TypeError, NotImplementedError):
+        return None
+
+
+def _scalar_kernel(prior: Prior) -> _ScalarKernel | None:
+    """Return the shared kernel of a continuous prior with scalar parameters, or None."""
+    if issubclass(prior.dist_class, pm.Discrete) or not all(
+            isinstance(v, float) for v in prior.params.values()):
+        return None
+    return _kernel_for(prior.dist, tuple(prior.params))
+
+
 def _eval(expr) -> np.ndarray:
     """Evaluate a constant PyTensor expression without C compilation (quick)."""
     with np.errstate(all="ignore"):  # log(0) = -inf off the support is expected
@@ -322,13 +407,15 @@ def _inside(lower: np.ndarray, upper: np.ndarray, *, discrete: bool) -> np.ndarr
     return np.ceil(point) if discrete else point
 
 
-def _continuous_support(dist: str, transform, var):
+def _continuous_support(dist: str, transform, var, *, evaluate: bool = True):
     """Support bounds implied by PyMC's default transform of ``var``."""
     if transform is None:
         return -np.inf, np.inf
     if isinstance(transform, IntervalTransform):
         lower, upper, _, _ = transform.get_a_and_b(var.owner.inputs)
-        return _eval(lower), _eval(upper)
+        lower = -np.inf if lower is None else lower
+        upper = np.inf if upper is None else upper
+        return (_eval(lower), _eval(upper)) if evaluate else (lower, upper)
     kind = type(transform).__name__
     known = {"LogTransform": (0.0, np.inf), "LogExpM1": (0.0, np.inf),
              "LogOddsTransform": (0.0, 1.0), "SimplexTransform": (0.0, 1.0),
