@@ -240,3 +240,24 @@ def test_local_tabulation_matches_adaptive():
             "tabulation"] == "local"
     with pytest.raises(ValueError, match="method"):
         decay_posterior(data, method="grid")
+
+
+def test_local_table_refuses_a_second_mode_and_auto_stays_adaptive_for_callables():
+    """Two prior bumps four units apart in log alpha leave 2% of the mass in the lower
+    mode; the local table around the upper one must refuse rather than drop it."""
+    data = ph.simulate_decay(seed=2, n_widgets=3, time_unit="day")
+    centre = float(np.log(decay_posterior(data, method="adaptive").quantile(0.5)))
+
+    def prior(alpha):  # log density of log alpha: bumps at the median and 4 below it
+        u = np.log(alpha)
+        return np.logaddexp(-0.5 * ((u - centre) / 0.2) ** 2,
+                            -0.5 * ((u - centre + 4.0) / 0.2) ** 2) - u
+
+    valley = np.exp(centre - 2.0)
+    adaptive = decay_posterior(data, prior=prior, method="adaptive")
+    assert 0.005 < adaptive.cdf(valley) < 0.5  # the lower mode holds mass
+    with pytest.raises(ValueError, match="unimodal"):
+        decay_posterior(data, prior=prior, method="local")
+    auto = decay_posterior(data, prior=prior)
+    assert auto.method == "adaptive"
+    assert auto.cdf(valley) == pytest.approx(adaptive.cdf(valley), rel=1e-12)

@@ -15,6 +15,8 @@ evaluated in log space by one of three formulas, whichever is accurate (see
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -200,10 +202,22 @@ GL_NODES = 16
 STEP_HALF_WIDTH = 10.0
 
 
+@functools.lru_cache(maxsize=32)
 def gauss_legendre(n: int):
-    """Gauss-Legendre nodes and weights on ``[0, 1]``."""
+    """Gauss-Legendre nodes and weights on ``[0, 1]`` (cached; read-only arrays)."""
     x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), 0.5 * w
+    x, w = 0.5 * (x + 1.0), 0.5 * w
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
+def logsumexp_last(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=-1))``, shifted by the maximum (``-inf`` when all are)."""
+    m = np.max(a, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(a - m), axis=-1)) + m[..., 0]
 
 
 def day_pieces(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha):
@@ -298,7 +312,7 @@ def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, a
     with np.errstate(divide="ignore"):
         log_w = np.log(length / (pieces[..., -1:] - pieces[..., :1]))[..., None] + np.log(w)
     terms = (log_f + log_w).reshape(log_f.shape[:-2] + (-1,))
-    return special.logsumexp(terms, axis=-1)
+    return logsumexp_last(terms)
 
 
 #: Gauss-Legendre nodes per piece when drawing ``t0`` (a CDF good to ~1e-10 is plenty).

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pytensor
-import pytensor.tensor as pt
 import xarray as xr
 
 from pymc_hier.decay_data import DecayData
@@ -39,7 +37,7 @@ __all__ = ["DecayPosterior", "decay_posterior"]
 #: The posterior is tabulated where its log density is within this of the maximum.
 LOG_RANGE = 60.0
 _SCAN = 481          # points of the initial scan of log(alpha * T) ("adaptive")
-_LOCAL_SCAN = 121    # points of the coarse scan and of its refinement ("local")
+_LOCAL_SCAN = 61     # points of the coarse scan and of its refinement ("local")
 _CELLS = 2_000_000   # array elements per block of likelihood evaluations
 #: Widgets in the subsample that locates the posterior for ``method="local"``.
 _SUBSAMPLE = 200
@@ -49,12 +47,9 @@ ADAPTIVE_RTOL = 1e-11
 
 
 def _prior_logpdf(prior: Prior) -> Callable[[np.ndarray], np.ndarray]:
-    """Compile the prior's log density once (vectorised, NumPy in and out)."""
-    import pymc as pm
-
-    x = pt.dvector("alpha")
-    fn = pytensor.function([x], pm.logp(prior.dist_variable(), x), mode="FAST_COMPILE")
-    return lambda a: np.asarray(fn(np.atleast_1d(np.asarray(a, dtype=float))), dtype=float)
+    """Return the prior's log density, vectorised (compiled once per distribution family)."""
+    fn = prior.logp_function()
+    return lambda a: fn(np.atleast_1d(np.asarray(a, dtype=float)))
 
 
 def _log_density_u(u, log_prior, log_likelihood):
@@ -239,14 +234,15 @@ def _log_likelihood(data: DecayData, t0: str, index=None):
     return log_likelihood
 
 
-def _bracket(log_density, scale, points: int = _SCAN):
+def _bracket(log_density, scale, points: int = _SCAN, *, return_scan: bool = False):
     """Range of ``log alpha`` holding the posterior mass (log density within LOG_RANGE).
 
     Scans ``alpha * T`` from ``1e-8`` to ``1e4`` at ``points`` points and widens the scan
     (up to ``1e-300`` and ``1e40``) while the log density at an end is still within
     ``LOG_RANGE`` of the maximum. The range returned reaches one point beyond the last
     point within ``LOG_RANGE``, so it holds the mode of a unimodal density even when no
-    more than one point lies that close to the peak.
+    more than one point lies that close to the peak. With ``return_scan`` the last scan's
+    points and values come too.
     """
     lo, hi = np.log(1e-8 / scale), np.log(1e4 / scale)
     step = 8 * np.log(10.0)
@@ -267,7 +263,8 @@ def _bracket(log_density, scale, points: int = _SCAN):
                 "default HalfCauchy"
             )
         if not (widen_hi or widen_lo):
-            return u[max(inside[0] - 1, 0)], u[min(inside[-1] + 1, points - 1)]
+            edges = u[max(inside[0] - 1, 0)], u[min(inside[-1] + 1, points - 1)]
+            return (*edges, u, g) if return_scan else edges
         lo, hi = lo - step * widen_lo, hi + step * widen_hi
 
 
@@ -285,17 +282,47 @@ def _local_table(data, t0, log_prior, log_density, scale):
     def sub_density(u):
         return _log_density_u(u, log_prior, sub)
 
-    lo, hi = _bracket(sub_density, scale, _LOCAL_SCAN)
-    u = np.linspace(lo, hi, _LOCAL_SCAN)
-    g = sub_density(u)
-    w = np.exp(g - np.max(g))
-    m_sub = float(np.sum(w * u) / np.sum(w))
-    s_sub = float(np.sqrt(np.sum(w * (u - m_sub) ** 2) / np.sum(w)))
-    mode, sd = find_mode(log_density, m_sub, s_sub * np.sqrt(len(index) / n),
-                           lower=lo - (hi - lo), upper=hi + (hi - lo))
+    lo, hi, scan_u, scan_g = _bracket(sub_density, scale, _LOCAL_SCAN, return_scan=True)
+    if len(index) < n:
+        u = np.linspace(lo, hi, _LOCAL_SCAN)
+        g = sub_density(u)
+        w = np.exp(g - np.max(g))
+        m_sub = float(np.sum(w * u) / np.sum(w))
+        s_sub = float(np.sqrt(np.sum(w * (u - m_sub) ** 2) / np.sum(w)))
+        start, step = m_sub, s_sub * np.sqrt(len(index) / n)
+    else:  # the bracket came from all the data: search it directly
+        start, step = 0.5 * (lo + hi), (hi - lo) / 8
+    bounds = {"lower": lo - (hi - lo), "upper": hi + (hi - lo)}
+    mode, sd = find_mode(log_density, start, step, **bounds)
+    if sd < step / 3:  # the guess was coarse: again on the scale just found
+        mode, sd = find_mode(log_density, mode, sd, **bounds)
     lower, upper, interpolant, error = chebyshev_log_density(log_density, mode, sd,
                                                              log_range=LOG_RANGE)
+    _check_table(scan_u, scan_g if len(index) == n else None, log_density, lower, upper,
+                 interpolant, float(interpolant(mode)))
     return adaptive_pieces(interpolant, lower, upper, k=GL_NODES), interpolant, error
+
+
+def _check_table(scan_u, scan_g, log_density, lower, upper, interpolant, peak):
+    """Hold the local table against the independent coarse scan; raise if they disagree.
+
+    The scan's points inside ``[lower, upper]`` must match the interpolant (density error
+    relative to the peak below ``1e-2``): a feature the tails' linear interpolation smooths
+    over, such as a second mode, fails this. When the scan used all the data
+    (``scan_g`` given) no scan point outside the table may come within ``LOG_RANGE`` of
+    the peak either.
+    """
+    inside = (scan_u >= lower) & (scan_u <= upper)
+    if scan_g is not None and np.any(scan_g[~inside] > peak - LOG_RANGE):
+        raise ValueError("log density not unimodal: mass outside the local table")
+    if not inside.any():
+        return
+    u = scan_u[inside]
+    g = scan_g[inside] if scan_g is not None else log_density(u)
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = np.abs(np.exp(g - peak) - np.exp(interpolant(u) - peak))
+    if not np.all(err <= 1e-2):
+        raise ValueError("log density not unimodal: the local table disagrees with the scan")
 
 
 def decay_posterior(data: DecayData, *, t0: str = "latent",
@@ -324,8 +351,12 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         relative to its peak is below ``1e-3`` (a few hundred evaluations: 10^5 widgets
         take about a minute; the estimate is kept in ``table_error`` and is conservative,
         the CDF of the lecture-sized data agrees with ``"adaptive"`` to ``1e-9``).
-        ``"auto"``: ``"local"``, falling back to ``"adaptive"`` when the log density is
-        not smooth and unimodal enough for it (few widgets, strongly skewed posteriors).
+        The table is held against the coarse scan that located the posterior and refused
+        (``ValueError``) where they disagree, e.g. at a second mode. ``"auto"``:
+        ``"local"`` for a :class:`~pymc_hier.Prior` (smooth), falling back to
+        ``"adaptive"`` when the log density is not smooth and unimodal enough for it (few
+        widgets, strongly skewed posteriors); ``"adaptive"`` for a callable prior, which
+        may have features narrower than any scan.
 
     Returns
     -------
@@ -379,7 +410,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     def log_density(u):
         return _log_density_u(u, log_prior, log_likelihood)
 
-    if method in ("local", "auto"):
+    if method == "local" or (method == "auto" and isinstance(prior, Prior)):
         try:
             edges, interpolant, error = _local_table(data, "known" if t0 == "known" else "latent",
                                               log_prior, log_density, time_scale(data))

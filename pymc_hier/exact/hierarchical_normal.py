@@ -18,7 +18,7 @@ over that grid, and i.i.d. draws follow the chain tau -> mu -> theta.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -149,7 +149,7 @@ class HierarchicalNormalPosterior:
             warnings.warn(
                 "a single group cannot inform tau: its posterior is prior-dominated (with a "
                 "flat prior on mu it equals the prior)", PriorDominatedWarning, stacklevel=3)
-        self._log_prior_tau = tau_fn or _compiled_logp(resolved["tau"])
+        self._log_prior_tau = tau_fn or resolved["tau"].logp_function()
         center = float(np.log(np.sqrt(np.median(self._s2))))
         self.grid: LogGrid = adaptive_log_grid(self._log_density_t, center=center,
                                                size=grid_size)
@@ -376,23 +376,6 @@ def _mu_prior(prior: Prior) -> tuple[float, float]:
         return m0, 1.0 / s0**2
     raise ValueError(f"priors['mu']: the exact reference needs a Normal or Flat prior on mu, "
                      f"got {prior!r}")
-
-
-def _compiled_logp(prior: Prior) -> Callable[[np.ndarray], np.ndarray]:
-    """Compile the log density of ``prior`` once, as a NumPy-in, NumPy-out function."""
-    import pymc as pm
-    import pytensor
-    import pytensor.tensor as pt
-
-    value = pt.dvector("value")
-    # FAST_COMPILE: NumPy-speed vector evaluation without a C or Numba compile (~0.1 s)
-    fn = pytensor.function([value], pm.logp(prior.dist_variable(), value), mode="FAST_COMPILE")
-
-    def logp(x):
-        x = np.asarray(x, dtype=float)
-        return np.asarray(fn(x.reshape(-1)), dtype=float).reshape(x.shape)
-
-    return logp
 
 
 def _label(prior) -> str:
