@@ -125,15 +125,19 @@ def sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
 def exact_sample(model, hyper: Mapping, sample_kwargs: Mapping, var_names) -> xr.Dataset:
     """Independent draws from the exact posterior of ``model`` with ``hyper``'s values.
 
-    Per-widget draws (decay) are made only when ``var_names`` asks for a variable with
-    dims; ``sample_kwargs`` holds ``draws``, ``chains`` and ``seed``.
+    Per-group draws are made only when ``var_names`` asks for them (the decay's per-widget
+    ``t0``/``N0``, the hierarchical normal's ``theta``); ``sample_kwargs`` holds ``draws``,
+    ``chains`` and ``seed``.
     """
     from pymc_hier.models._spec import factory_hook, get_spec
 
     post = factory_hook(get_spec(model), "exact_posterior")(model, hyper=hyper)
+    options = inspect.signature(post.sample).parameters
     extra = {}
-    if "widgets" in inspect.signature(post.sample).parameters:
+    if "widgets" in options:
         extra["widgets"] = any(model.named_vars_to_dims.get(n) for n in var_names)
+    if "theta_storage" in options and "theta" not in var_names:
+        extra["theta_storage"] = "none"
     return post.sample(sample_kwargs["draws"], sample_kwargs["chains"],
                        random_seed=sample_kwargs["seed"], **extra)["posterior"].to_dataset()
 

@@ -465,6 +465,11 @@ def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
     with ThreadPoolExecutor(2) as pool:
         threaded = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, executor=pool, **kw)
     xr.testing.assert_equal(threaded.tau, ds.tau)
+    # theta is drawn only when asked for, and then summarised per school
+    with_theta = prior_sweep("eight_schools_model", EIGHT_SCHOOLS,
+                             **{**kw, "values": betas[:1], "var_names": ["theta"]})
+    assert with_theta.theta.dims == ("setting", "stat", "school")
+    assert np.isfinite(with_theta.theta.values).all()
 
 
 def test_exact_sweep_of_n0_max_moves_alpha_like_the_exact_posterior():
