@@ -273,7 +273,9 @@ def _local_table(data, t0, log_prior, log_density, scale):
 
     A subsample of :data:`_SUBSAMPLE` widgets locates the posterior (its scan is cheap);
     Brent's method on all the data then finds the mode, starting from the subsample's mean
-    with its standard deviation shrunk by ``sqrt(subsample / n)``.
+    with its standard deviation shrunk by ``sqrt(subsample / n)`` (with no more widgets
+    than the subsample, from the scan's bracket, once more on the scale found). The table
+    is then checked against the scan (:func:`_check_table`).
     """
     n = len(data)
     index = np.unique(np.linspace(0, n - 1, min(_SUBSAMPLE, n)).round().astype(int))
