@@ -352,7 +352,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         interpolate the log density at nested Chebyshev points until the density's error
         relative to its peak is below ``1e-3`` (a few hundred evaluations: 10^5 widgets
         take about a minute; the estimate is kept in ``table_error`` and is conservative,
-        the CDF of the lecture-sized data agrees with ``"adaptive"`` to ``1e-9``).
+        the CDF of the lecture-sized data agrees with ``"adaptive"`` to about ``1e-8``).
         The table is held against the coarse scan that located the posterior and refused
         (``ValueError``) where they disagree, e.g. at a second mode. ``"auto"``:
         ``"local"`` for a :class:`~pymc_hier.Prior` (smooth), falling back to
