@@ -219,6 +219,28 @@ def test_joint_widget_draws_follow_their_conditionals(rounds):
     assert np.all(amount <= data.n0_max * np.exp(-alpha * (data.t_measured - t_made)) + 1e-12)
 
 
+def test_widget_draws_depend_on_the_seed_not_on_threads(monkeypatch):
+    """The compiled route runs chunks on threads with spawned generators: the same seed
+    gives the same draws on 1 or 3 threads, a different seed different ones."""
+    from pymc_hier.exact import _decay_draws
+
+    data = ph.simulate_decay(seed=4, n_widgets=7)
+    alpha = np.full(1201, data.truth["alpha"])  # three chunks, the last one short
+
+    def draws(threads, seed):
+        monkeypatch.setattr(_decay_draws, "THREADS", threads)
+        return _decay_draws.draw_widgets(
+            data.n_measured, data.sigma, data.t_measured, np.log(data.n0_max), alpha,
+            np.random.default_rng(seed), day_start=data.day_start, day_end=data.day_end)
+
+    one, three = draws(1, SEED), draws(3, SEED)
+    assert _decay_draws.CHUNK < alpha.size
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert np.all(np.isfinite(a))
+    assert not np.array_equal(one[0], draws(3, SEED + 1)[0])
+
+
 def test_local_tabulation_matches_adaptive():
     """method='local' (subsample, Brent, Chebyshev) against the 1e-11 adaptive table.
 

@@ -22,10 +22,14 @@ a few rounds are drawn instead by inverting ``t0``'s tabulated conditional CDF
 (:func:`~pymc_hier.exact._decay_kernels.day_pieces`), then ``M`` given ``t0``. Both routes
 are exact, and a rejection sampler's accepted draws do not depend on how many proposals
 were rejected before, so switching route after a fixed number of rounds keeps the draws
-exact.
+exact. The rejection route runs compiled, one pair at a time
+(:func:`pymc_hier.exact._draw_kernels.widget_pairs`).
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -35,32 +39,15 @@ from pymc_hier.exact._decay_kernels import (
     day_pieces,
     truncated_normal_draws,
 )
+from pymc_hier.exact._draw_kernels import widget_pairs
 from pymc_hier.exact._quadrature import piece_table
 
 #: Rejection rounds before the remaining pairs switch to CDF inversion.
 ROUNDS = 6
-
-
-def _draw_amount(y, sigma, log_a_start, log_a_end, rng, rounds):
-    """Draw ``M`` by rejection; return the draws and the indices still rejected."""
-    out = np.empty(y.shape)
-    todo = np.arange(y.size)
-    width = log_a_end - log_a_start                      # alpha * D >= 0
-    with np.errstate(divide="ignore"):
-        log_norm = np.log(-np.expm1(-width))             # log(1 - A_s / A_e)
-    for _ in range(rounds):
-        if not todo.size:
-            break
-        m = truncated_normal_draws(y[todo], sigma[todo], np.exp(log_a_end[todo]), rng)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lm = np.minimum(width[todo], log_a_end[todo] - np.log(m))
-            # log(h(M) / h(0)) = log((A_e / min(A_s, M) - 1) / (A_e / A_s - 1))
-            log_ratio = lm - width[todo] + np.log(-np.expm1(-lm)) - log_norm[todo]
-        log_ratio = np.where(lm >= width[todo], 0.0, log_ratio)
-        ok = np.log(rng.uniform(size=todo.size)) < log_ratio
-        out[todo[ok]] = m[ok]
-        todo = todo[~ok]
-    return out, todo
+#: Draws of ``alpha`` per chunk of the compiled rejection route (one spawned generator each).
+CHUNK = 500
+#: Threads that run the chunks (the machine's cores, at most 8).
+THREADS = min(8, os.cpu_count() or 1)
 
 
 def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
@@ -68,6 +55,44 @@ def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
     pieces = day_pieces(y, sigma, t1, start, end, log_n0_max, alpha)
     _, log_f = day_log_likelihood(pieces, y, sigma, t1, log_n0_max, alpha, DRAW_GL_NODES)
     return piece_table(pieces, log_f).quantile(rng.uniform(size=y.shape + (1,)))[..., 0]
+
+
+def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, rounds):
+    """``(t0, N0)`` of shape ``(D, W)`` for latent ``t0``: compiled rejection, then inversion.
+
+    The draws are cut into chunks of :data:`CHUNK` rows, each with its own generator
+    spawned from ``rng``, and the chunks run on up to :data:`THREADS` threads (the kernel
+    releases the GIL): the result depends on the seed only, not on the number of threads.
+    """
+    # fresh, writeable, C-ordered copies: one compiled signature whatever the caller's arrays
+    y, sigma, t1, start, end, alpha = (np.array(v, dtype=float, order="C")
+                                       for v in (y, sigma, t1, day_start, day_end, alpha))
+    shape = (alpha.size, y.size)
+    t_made, n0 = np.empty(shape), np.empty(shape)
+    accepted = np.empty(shape, dtype=bool)
+    chunks = [slice(lo, min(lo + CHUNK, alpha.size)) for lo in range(0, alpha.size, CHUNK)]
+
+    def run(rows, gen):
+        widget_pairs(y, sigma, t1, start, end, float(log_n0_max), alpha[rows], gen, rounds,
+                     t_made[rows], n0[rows], accepted[rows])
+
+    gens = rng.spawn(len(chunks))
+    workers = min(THREADS, len(chunks))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, chunks, gens))
+    else:
+        for rows, gen in zip(chunks, gens, strict=True):
+            run(rows, gen)
+    rest = np.nonzero(~accepted)
+    if rest[0].size:
+        a = alpha[rest[0]]
+        yr, sr, tr, st, en = (v[rest[1]] for v in (y, sigma, t1, start, end))
+        t_rest = _t0_by_inversion(yr, sr, tr, st, en, log_n0_max, a, rng)
+        t_made[rest] = t_rest
+        m = truncated_normal_draws(yr, sr, np.exp(log_n0_max - a * (tr - t_rest)), rng)
+        n0[rest] = np.minimum(m * np.exp(a * (tr - t_rest)), np.exp(log_n0_max))
+    return t_made, n0
 
 
 def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None,
@@ -113,28 +138,10 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
         if known is not None:
             t_made = known[rows]
             amount = truncated_normal_draws(yb, sb, np.exp(log_n0_max - a * (tb - t_made)), rng)
+            n0 = np.minimum(amount * np.exp(a * (tb - t_made)), np.exp(log_n0_max))
         else:
-            start, end = (np.broadcast_to(np.asarray(v, dtype=float), a.shape)
-                          for v in (day_start, day_end))
-            flat = [v.ravel() for v in (yb, sb, tb, start, end, a)]
-            yf, sf, tf, st, en, af = flat
-            log_a_start = log_n0_max - af * (tf - st)
-            log_a_end = log_n0_max - af * (tf - en)
-            amount, rest = _draw_amount(yf, sf, log_a_start, log_a_end, rng, int(rounds))
-            # t0 given M: exp(-alpha t0) on [max(start, t_M), end]
-            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-                t_m = tf - (log_n0_max - np.log(amount)) / af
-            low = np.where(t_m > st, t_m, st)
-            u = rng.uniform(size=yf.size)
-            t_flat = low - np.log1p(u * np.expm1(-af * (en - low))) / af
-            if rest.size:
-                t_rest = _t0_by_inversion(yf[rest], sf[rest], tf[rest], st[rest], en[rest],
-                                          log_n0_max, af[rest], rng)
-                t_flat[rest] = t_rest
-                amount[rest] = truncated_normal_draws(
-                    yf[rest], sf[rest], np.exp(log_n0_max - af[rest] * (tf[rest] - t_rest)), rng)
-            t_made = np.clip(t_flat, st, en).reshape(a.shape)
-            amount = amount.reshape(a.shape)
+            t_made, n0 = _latent_block(y, sigma, t1, day_start, day_end, log_n0_max,
+                                       alpha[rows], rng, int(rounds))
         t_out[rows] = t_made
-        n0_out[rows] = np.minimum(amount * np.exp(a * (tb - t_made)), np.exp(log_n0_max))
+        n0_out[rows] = n0
     return t_out, n0_out

@@ -20,6 +20,8 @@ import functools
 import numpy as np
 from scipy import special
 
+from pymc_hier.exact._draw_kernels import truncated_normal_many
+
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 SQRT2 = np.sqrt(2.0)
 #: The series branch is used while ``w * (1 + |c|) < SERIES_TAU``.
@@ -104,55 +106,6 @@ def log_upper_bound(log_n0_max, alpha, dt):
     return log_n0_max - alpha * dt
 
 
-def _std_tail_offsets(alpha, beta, rng):
-    """Draw ``x - alpha`` for ``x ~ N(0, 1)`` truncated to ``[alpha, beta]``, ``alpha >= 0``.
-
-    Robert's (1995) exponential rejection sampler with the optimal rate
-    ``(alpha + sqrt(alpha^2 + 4)) / 2`` and a truncated-exponential proposal, so the
-    acceptance probability is above ``exp(-1/2)`` everywhere; returning the offset from
-    ``alpha`` keeps full precision however far in the tail ``alpha`` lies.
-    """
-    out = np.empty(alpha.shape)
-    todo = np.arange(alpha.size)
-    alpha, beta = alpha.ravel(), beta.ravel()
-    flat = out.reshape(-1)
-    while todo.size:
-        a, b = alpha[todo], beta[todo]
-        lam = 0.5 * (a + np.sqrt(a * a + 4.0))
-        width = b - a
-        u = rng.uniform(size=todo.size)
-        with np.errstate(over="ignore"):
-            delta = -np.log1p(u * np.expm1(-lam * width)) / lam
-        delta = np.minimum(delta, width)
-        x = a + delta
-        best = np.clip(lam, a, b)
-        log_accept = -0.5 * (x - lam) ** 2 + 0.5 * (best - lam) ** 2
-        ok = np.log(rng.uniform(size=todo.size)) < log_accept
-        flat[todo[ok]] = delta[ok]
-        todo = todo[~ok]
-    return out
-
-
-def _std_central(lo, hi, rng):
-    """Draw ``x ~ N(0, 1)`` truncated to ``[lo, hi]`` with ``lo < 0 < hi`` by rejection."""
-    out = np.empty(lo.shape)
-    todo = np.arange(lo.size)
-    lo, hi = lo.ravel(), hi.ravel()
-    flat = out.reshape(-1)
-    while todo.size:
-        a, b = lo[todo], hi[todo]
-        narrow = (b - a) < 1.0
-        # narrow: uniform proposal, accept with phi(x) / phi(0) >= exp(-1/2);
-        # wide: standard normal proposal, accept inside (probability >= 0.34).
-        x = np.where(narrow, a + (b - a) * rng.uniform(size=todo.size),
-                     rng.standard_normal(todo.size))
-        ok = np.where(narrow, np.log(rng.uniform(size=todo.size)) < -0.5 * x * x,
-                      (x >= a) & (x <= b))
-        flat[todo[ok]] = x[ok]
-        todo = todo[~ok]
-    return out
-
-
 def truncated_normal_draws(mean, sigma, upper, rng):
     """Draw ``Normal(mean, sigma)`` truncated to ``[0, upper]``, exactly and stably.
 
@@ -160,7 +113,8 @@ def truncated_normal_draws(mean, sigma, upper, rng):
     (``mean = y``, ``upper = A``). A bound in the far tail (a negative measurement many
     ``sigma`` below 0, or one far above ``A``) is handled by sampling the distance from
     that bound with an exponential rejection sampler, so no precision is lost; an interval
-    around the mode uses plain rejection.
+    around the mode uses plain rejection (element by element, compiled:
+    :mod:`pymc_hier.exact._draw_kernels`).
 
     Parameters
     ----------
@@ -176,22 +130,10 @@ def truncated_normal_draws(mean, sigma, upper, rng):
     """
     mean, sigma, upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                for v in (mean, sigma, upper)))
-    a = -mean / sigma
-    b = (upper - mean) / sigma
     out = np.empty(mean.shape)
-    low_tail = a >= 0          # mass piles up at M = 0
-    high_tail = ~low_tail & (b <= 0)   # mass piles up at M = upper
-    central = ~low_tail & ~high_tail
-    if low_tail.any():
-        delta = _std_tail_offsets(a[low_tail], b[low_tail], rng)
-        out[low_tail] = sigma[low_tail] * delta
-    if high_tail.any():
-        delta = _std_tail_offsets(-b[high_tail], -a[high_tail], rng)
-        out[high_tail] = upper[high_tail] - sigma[high_tail] * delta
-    if central.any():
-        x = _std_central(a[central], b[central], rng)
-        out[central] = mean[central] + sigma[central] * x
-    return np.clip(out, 0.0, upper)
+    flat = [np.ascontiguousarray(v).ravel() for v in (mean, sigma, upper)]
+    truncated_normal_many(*flat, rng, out.reshape(-1))
+    return out
 
 
 # -- t0 integrated over its day ---------------------------------------------------------
