@@ -14,7 +14,8 @@ from pymc_hier.exact._decay_kernels import (
     log_uniform_normal_pdf,
     truncated_normal_draws,
 )
-from pymc_hier.models._decay_logp import log_uniform_normal_pdf as pt_log_uniform_normal_pdf
+from pymc_hier.models._decay_logp import log_uniform_normal_graph
+from pymc_hier.models._decay_op import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.models._decay_transforms import (
     AmountRankTransform,
     ScaledLogTransform,
@@ -68,12 +69,18 @@ def reference():
     return np.array(out)
 
 
-@pytest.fixture(scope="module")
-def pt_kernel():
+def _value_and_grads(build, mode):
     y, sigma, log_a = pt.dvectors("y", "sigma", "log_a")
-    out = pt_log_uniform_normal_pdf(y, sigma, log_a)
+    out = build(y, sigma, log_a)
     grads = pt.grad(out.sum(), [y, sigma, log_a])
-    return pytensor.function([y, sigma, log_a], [out, *grads], mode=_MODE)
+    return pytensor.function([y, sigma, log_a], [out, *grads], mode=mode)
+
+
+@pytest.fixture(scope="module", params=["graph", "op-python", "op-numba"])
+def pt_kernel(request):
+    """The symbolic twin, and the fused op through its Python and its Numba kernels."""
+    build = log_uniform_normal_graph if request.param == "graph" else op_log_uniform_normal_pdf
+    return _value_and_grads(build, "NUMBA" if request.param == "op-numba" else _MODE)
 
 
 def test_numpy_kernel_matches_mpmath_at_extremes(reference):
@@ -117,6 +124,28 @@ def test_gradients_match_mpmath(pt_kernel, y, sigma, log_a):
             ref = float(mp.diff(lambda t, i=i: f(*[t if j == i else point[j] for j in range(3)]),
                                 point[i]))
             assert float(g[0]) == pytest.approx(ref, rel=1e-7, abs=1e-9), (i, y, sigma, log_a)
+
+
+def test_jax_expansion_is_the_symbolic_twin():
+    """Under JAX the fused op is rewritten into the symbolic twin: same values and
+    gradients as the twin compiled for JAX, and no fused op left in the graph."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    from pymc_hier.models._decay_op import _DecayScalarOp
+
+    fused = _value_and_grads(op_log_uniform_normal_pdf, "JAX")
+    twin = _value_and_grads(log_uniform_normal_graph, "JAX")
+    ops = [getattr(n.op, "scalar_op", None) for n in fused.maker.fgraph.apply_nodes]
+    assert not any(isinstance(op, _DecayScalarOp) for op in ops)
+    for got, want in zip(fused(*CASES.T), twin(*CASES.T), strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_fused_op_refuses_second_derivatives():
+    y, sigma, log_a = pt.dvectors("y", "sigma", "log_a")
+    slope = pt.grad(op_log_uniform_normal_pdf(y, sigma, log_a).sum(), log_a)
+    with pytest.raises(NotImplementedError, match="second derivatives"):
+        pt.grad(slope.sum(), log_a)
 
 
 def test_limits():

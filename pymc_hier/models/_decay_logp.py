@@ -18,6 +18,7 @@ from pymc_hier.exact._decay_kernels import (
     STEP_HALF_WIDTH,
     gauss_legendre,
 )
+from pymc_hier.models._decay_op import log_uniform_normal_pdf
 
 #: Gauss-Legendre nodes per piece of the day in the model's ``t0="marginal"`` likelihood.
 #: On the lecture's data 8 nodes give the total log-likelihood to 1e-14 (the exact reference
@@ -94,10 +95,14 @@ def _standardise(y, sigma, log_upper):
     return log_sigma, upper, a, b, mid, w, log_w
 
 
-def log_uniform_normal_pdf(y, sigma, log_upper):
+def log_uniform_normal_graph(y, sigma, log_upper):
     """Log density of ``y = M + sigma * eps`` with ``M ~ U(0, exp(log_upper))``, ``eps ~ N(0, 1)``.
 
-    The symbolic twin of :func:`pymc_hier.exact._decay_kernels.log_uniform_normal_pdf`.
+    The symbolic twin of :func:`pymc_hier.exact._decay_kernels.log_uniform_normal_pdf`,
+    built from PyTensor's elementwise ops (every branch evaluated, gradients by automatic
+    differentiation). Models use the fused op
+    :func:`pymc_hier.models._decay_op.log_uniform_normal_pdf` instead, which JAX-like
+    backends replace by this graph.
     Stable for tiny ``sigma``, for ``log_upper`` in the minus thousands (``A`` underflows),
     for measurements far below 0 or far above ``A``, and with finite gradients everywhere.
 

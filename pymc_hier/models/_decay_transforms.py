@@ -16,6 +16,7 @@ from pymc.logprob.transforms import Transform
 
 from pymc_hier.exact._decay_kernels import HALF_LOG_2PI, LOG_SERIES_TAU
 from pymc_hier.models._decay_logp import _standardise, log_ndtr, log_ndtr_diff
+from pymc_hier.models._decay_op import log_uniform_normal_pdf
 
 _LOG_HALF = float(np.log(0.5))
 
@@ -130,7 +131,8 @@ class AmountRankTransform(Transform):
     def _setup(self, log_upper):
         log_sigma, upper, a, b, mid, w, log_w = _standardise(self.y, self.sigma, log_upper)
         narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
-        log_d = log_ndtr_diff(a, b, mid, w, log_w)
+        # log D = log(Phi(b) - Phi(a)): the fused measurement density times A
+        log_d = log_uniform_normal_pdf(self.y, self.sigma, log_upper) + log_upper
         return log_sigma, upper, a, b, narrow, log_d
 
     def forward(self, value, *inputs):
