@@ -20,6 +20,8 @@ from pymc_hier.models._decay_transforms import (
     AmountRankTransform,
     ScaledLogTransform,
     SkewLogTransform,
+    rank_backward_graph,
+    rank_log_jac_graph,
 )
 
 LOG_N0_MAX = float(np.log(10.0))
@@ -140,12 +142,34 @@ def test_jax_expansion_is_the_symbolic_twin():
     for got, want in zip(fused(*CASES.T), twin(*CASES.T), strict=True):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
+    # the rank transform's op: backward and log-Jacobian with their gradients
+    r, y, sigma, log_a = pt.dvectors("r", "y", "sigma", "log_a")
+    tr = AmountRankTransform(y, sigma)
+    outs = {}
+    for name, (m, jac) in {
+        "fused": (tr.backward(r, log_a), tr.log_jac_det(r, log_a)),
+        "twin": (rank_backward_graph(r, y, sigma, log_a),
+                 rank_log_jac_graph(r, y, sigma, log_a)),
+    }.items():
+        total = (m + jac).sum()
+        fn = pytensor.function([r, y, sigma, log_a], [m, jac, *pt.grad(total, [r, log_a])],
+                               mode="JAX")
+        rng = np.random.default_rng(0)
+        outs[name] = fn(rng.normal(0, 3, CASES.shape[0]), *CASES.T)
+    for got, want in zip(outs["fused"], outs["twin"], strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
 
 def test_fused_op_refuses_second_derivatives():
     y, sigma, log_a = pt.dvectors("y", "sigma", "log_a")
     slope = pt.grad(op_log_uniform_normal_pdf(y, sigma, log_a).sum(), log_a)
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pt.grad(slope.sum(), log_a)
+    r = pt.dvector("r")
+    tr = AmountRankTransform(y, sigma)
+    slope = pt.grad(tr.log_jac_det(r, log_a).sum(), r)
+    with pytest.raises(NotImplementedError, match="second derivatives"):
+        pt.grad(slope.sum(), r)
 
 
 def test_limits():
@@ -221,17 +245,22 @@ def test_truncated_normal_draws(mean, sigma, upper, rng):
         assert stats.kstest(draws, dist.cdf).pvalue > 1e-3
 
 
-@pytest.fixture(scope="module")
-def rank_fn():
+@pytest.fixture(scope="module", params=["graph", "op-python", "op-numba"])
+def rank_fn(request):
+    """The rank transform through its symbolic twin, and through the fused op's Python
+    and Numba kernels."""
     r, lu, y, sigma = pt.dvectors("r", "lu", "y", "sigma")
     tr = AmountRankTransform(y, sigma)
-    m = tr.backward(r, lu)
-    jac = tr.log_jac_det(r, lu)
+    if request.param == "graph":
+        m, jac = rank_backward_graph(r, y, sigma, lu), rank_log_jac_graph(r, y, sigma, lu)
+    else:
+        m, jac = tr.backward(r, lu), tr.log_jac_det(r, lu)
     fwd = tr.forward(m, lu)
     lik = -0.5 * ((y - m) / sigma) ** 2 - pt.log(sigma) - 0.5 * np.log(2 * np.pi)
     joint = -lu + lik + jac   # uniform prior of the amount, measurement, Jacobian
     grad = pt.grad(joint.sum(), [r, lu])
-    return pytensor.function([r, lu, y, sigma], [m, jac, fwd, joint, *grad], mode=_MODE)
+    mode = "NUMBA" if request.param == "op-numba" else _MODE
+    return pytensor.function([r, lu, y, sigma], [m, jac, fwd, joint, *grad], mode=mode)
 
 
 @pytest.mark.parametrize(("y", "sigma", "log_upper"), [
@@ -242,7 +271,8 @@ def rank_fn():
     (1.03, 1e-3, 0.0),                # 30 sigma above the bound
 ])
 def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upper):
-    """In rank coordinates the joint density is the marginal likelihood times a logistic."""
+    """In rank coordinates the joint density is the marginal likelihood times a logistic,
+    so its gradient is ``1 - 2 sigmoid(r)`` in ``r`` and the marginal's slope in log A."""
     r = np.linspace(-8, 8, 9)
     full = np.ones_like(r)
     m, jac, fwd, joint, g_r, g_lu = rank_fn(r, log_upper * full, y * full, sigma * full)
@@ -252,7 +282,11 @@ def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upp
                 - np.logaddexp(0, r))
     np.testing.assert_allclose(joint, expected, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(fwd, r, atol=1e-6)
-    assert np.all(np.isfinite(g_r)) and np.all(np.isfinite(g_lu))
+    np.testing.assert_allclose(g_r, 1.0 - 2.0 * special.expit(r), rtol=1e-6, atol=1e-6)
+    h = 1e-6
+    slope = (log_uniform_normal_pdf(y, sigma, log_upper + h)
+             - log_uniform_normal_pdf(y, sigma, log_upper - h)) / (2 * h)
+    np.testing.assert_allclose(g_lu, slope, rtol=1e-5, atol=1e-6)
 
 
 def test_scaled_log_transform_round_trip():

@@ -37,7 +37,7 @@ import numpy as np
 import pytensor.scalar as ps
 import pytensor.tensor as pt
 from pytensor.compile import optdb
-from pytensor.gradient import DisconnectedType
+from pytensor.gradient import DisconnectedType, grad
 from pytensor.graph.rewriting.basic import in2out, node_rewriter
 from pytensor.scalar.basic import ScalarOp
 from pytensor.tensor.elemwise import Elemwise
@@ -54,8 +54,9 @@ _LOG_HALF = float(np.log(0.5))
 def make_kernels(exp, log, log1p, expm1, erfc, erfcx, jit=lambda f: f):
     """Build the scalar kernels from elementary functions (Python or Numba's).
 
-    Returns ``(value_and_dlog_upper, dy_dsigma)``: ``(y, sigma, log A) -> (log p,
-    d log p / d log A)`` and ``-> (d log p / dy, d log p / d sigma)``.
+    Returns ``(log_diff, value_and_dlog_upper, dy_dsigma)``: ``(y, sigma, log A) ->
+    (log(Phi(b) - Phi(a)), series?, w, c, s, a, b)``, ``-> (log p, d log p / d log A)`` and
+    ``-> (d log p / dy, d log p / d sigma)``.
     """
 
     @jit
@@ -124,34 +125,48 @@ def make_kernels(exp, log, log1p, expm1, erfc, erfcx, jit=lambda f: f):
         r_b = exp(-0.5 * b * b - HALF_LOG_2PI - ld)
         return (r_a - r_b) / sigma, (a * r_a - b * r_b) / sigma
 
-    return value_and_dlog_upper, dy_dsigma
+    return log_diff, value_and_dlog_upper, dy_dsigma
 
 
 def _safe_log(x):
     return float(np.log(x)) if x > 0 else (-math.inf if x == 0 else math.nan)
 
 
-_PY_VALUE, _PY_DYS = make_kernels(lambda x: float(np.exp(x)), _safe_log,
-                                  lambda x: float(np.log1p(x)), lambda x: float(np.expm1(x)),
-                                  lambda x: float(special.erfc(x)),
-                                  lambda x: float(special.erfcx(x)))
-#: Cache key of the compiled kernels: changes whenever their source does.
-_KERNEL_KEY = hashlib.sha256(inspect.getsource(make_kernels).encode()).hexdigest()
+#: Elementary functions for the Python kernels (NumPy semantics: inf and nan, no errors).
+PY_FUNCTIONS = {"exp": lambda x: float(np.exp(x)), "log": _safe_log,
+                "log1p": lambda x: float(np.log1p(x)), "expm1": lambda x: float(np.expm1(x)),
+                "erfc": lambda x: float(special.erfc(x)),
+                "erfcx": lambda x: float(special.erfcx(x))}
+PY_KERNELS = make_kernels(**PY_FUNCTIONS)
+_PY_VALUE, _PY_DYS = PY_KERNELS[1:]
+
+
+def kernel_key(*factories) -> str:
+    """Cache key of compiled kernels: changes whenever the factories' source does."""
+    text = "".join(inspect.getsource(f) for f in (make_kernels, *factories))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_KERNEL_KEY = kernel_key()
 
 
 class _DecayScalarOp(ScalarOp):
-    """Base of the two scalar ops: three float inputs, two float64 outputs."""
+    """Base of the decay model's fused scalar ops: float inputs, float64 outputs."""
 
     nin = 3
     nout = 2
     _py = None
 
     def output_types(self, types):
-        return [ps.float64, ps.float64]
+        return [ps.float64] * self.nout
 
-    def impl(self, y, sigma, log_upper):
+    def impl(self, *inputs):
         with np.errstate(all="ignore"):
-            return type(self)._py(float(y), float(sigma), float(log_upper))
+            return type(self)._py(*(float(v) for v in inputs))
+
+    def expand(self, *inputs):
+        """Return the outputs as a graph of PyTensor's own ops (the symbolic twin)."""
+        raise NotImplementedError
 
     def __eq__(self, other):
         return type(self) is type(other)
@@ -174,6 +189,13 @@ class LogUniformNormal(_DecayScalarOp):
         dy, dsigma = scalar_dys(*inputs)
         return [g_value * dy, g_value * dsigma, g_value * outputs[1]]
 
+    def expand(self, y, sigma, log_upper):
+        from pymc_hier.models._decay_logp import log_uniform_normal_graph
+
+        value = log_uniform_normal_graph(y, sigma, log_upper)
+        # elementwise: the gradient of the sum is the elementwise derivative
+        return [value, grad(value.sum(), log_upper)]
+
 
 class LogUniformNormalDys(_DecayScalarOp):
     """``(y, sigma, log A) -> (d log p / dy, d log p / d sigma)``."""
@@ -183,6 +205,11 @@ class LogUniformNormalDys(_DecayScalarOp):
     def L_op(self, inputs, outputs, output_grads):
         raise NotImplementedError("log_uniform_normal_dys: second derivatives are not "
                                   "implemented")
+
+    def expand(self, y, sigma, log_upper):
+        from pymc_hier.models._decay_logp import log_uniform_normal_graph
+
+        return grad(log_uniform_normal_graph(y, sigma, log_upper).sum(), [y, sigma])
 
 
 scalar_value = LogUniformNormal(name="log_uniform_normal")
@@ -204,15 +231,25 @@ def log_uniform_normal_pdf(y, sigma, log_upper):
 
 
 # -- Numba ------------------------------------------------------------------------------
-def _numba_kernels():
-    import numba
+def numba_scalar(op):
+    """PyTensor's own (cacheable) Numba binding of a unary scalar op such as ``ps.erfcx``."""
     from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
 
-    x = ps.float64("x")
-    node = ps.erfcx(x).owner   # PyTensor's own (cacheable) binding of scipy's erfcx
-    erfcx, _ = numba_funcify_and_cache_key(node.op, node=node)
-    jit = numba.njit(inline="always")
-    return make_kernels(math.exp, np.log, math.log1p, math.expm1, math.erfc, erfcx, jit=jit)
+    node = op(ps.float64("x")).owner
+    return numba_funcify_and_cache_key(node.op, node=node)[0]
+
+
+def numba_functions() -> dict:
+    """Elementary functions for the Numba kernels, and the ``jit`` that compiles them."""
+    import numba
+
+    return {"exp": math.exp, "log": np.log, "log1p": math.log1p, "expm1": math.expm1,
+            "erfc": math.erfc, "erfcx": numba_scalar(ps.erfcx),
+            "jit": numba.njit(inline="always")}
+
+
+def _numba_kernels():
+    return make_kernels(**numba_functions())[1:]
 
 
 def _register_numba():
@@ -240,20 +277,11 @@ _register_numba()
 # -- JAX, PyTorch, MLX: expand into the symbolic twin ------------------------------------
 @node_rewriter([Elemwise])
 def expand_decay_ops(fgraph, node):
-    """Replace the fused ops by the symbolic twin (for backends without its kernels)."""
+    """Replace a fused op by its symbolic twin (for backends without its kernels)."""
     scalar = node.op.scalar_op
     if not isinstance(scalar, _DecayScalarOp):
         return None
-    from pytensor.gradient import grad
-
-    from pymc_hier.models._decay_logp import log_uniform_normal_graph
-
-    y, sigma, log_upper = node.inputs
-    value = log_uniform_normal_graph(y, sigma, log_upper)
-    wrt = [log_upper] if isinstance(scalar, LogUniformNormal) else [y, sigma]
-    # elementwise: the gradient of the sum is the elementwise derivative
-    slopes = grad(value.sum(), wrt)
-    out = [value, *slopes] if isinstance(scalar, LogUniformNormal) else slopes
+    out = scalar.expand(*node.inputs)
     return [pt.cast(pt.broadcast_to(o, node.outputs[i].shape), "float64")
             for i, o in enumerate(out)]
 

@@ -16,7 +16,7 @@ from pymc.logprob.transforms import Transform
 
 from pymc_hier.exact._decay_kernels import HALF_LOG_2PI, LOG_SERIES_TAU
 from pymc_hier.models._decay_logp import _standardise, log_ndtr, log_ndtr_diff
-from pymc_hier.models._decay_op import log_uniform_normal_pdf
+from pymc_hier.models._decay_rank_op import rank_outputs
 
 _LOG_HALF = float(np.log(0.5))
 
@@ -128,47 +128,59 @@ class AmountRankTransform(Transform):
         self.y = pt.as_tensor_variable(y)
         self.sigma = pt.as_tensor_variable(sigma)
 
-    def _setup(self, log_upper):
-        log_sigma, upper, a, b, mid, w, log_w = _standardise(self.y, self.sigma, log_upper)
-        narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
-        # log D = log(Phi(b) - Phi(a)): the fused measurement density times A
-        log_d = log_uniform_normal_pdf(self.y, self.sigma, log_upper) + log_upper
-        return log_sigma, upper, a, b, narrow, log_d
-
     def forward(self, value, *inputs):
         """Map the amount ``M`` to ``logit F(M)`` (used for initial points)."""
         y, sigma = self.y, self.sigma
-        log_sigma, upper, a, b, narrow, _ = self._setup(_log_upper(inputs))
+        log_upper = _log_upper(inputs)
+        log_sigma, upper, a, b, narrow, _ = _rank_setup(y, sigma, log_upper)
         z = (value - y) / sigma
         below = log_ndtr_diff(a, z, (0.5 * value - y) / sigma, value / sigma,
                               pt.log(value) - log_sigma)
         above = log_ndtr_diff(z, b, (0.5 * (value + upper) - y) / sigma,
                               (upper - value) / sigma, pt.log(upper - value) - log_sigma)
-        log_frac = pt.log(value) - _log_upper(inputs)
+        log_frac = pt.log(value) - log_upper
         plain = log_frac - pt.log1mexp(pt.minimum(log_frac, -1e-300))
         return pt.switch(narrow, plain, below - above)
 
-    def _quantile(self, value, inputs):
-        log_sigma, upper, a, b, narrow, log_d = self._setup(_log_upper(inputs))
-        log_u = -pt.softplus(-value)
-        log_1mu = -pt.softplus(value)
-        # Phi(z) = Phi(a) + u D  or, resolving the upper tail,  Phi(-z) = Phi(-b) + (1 - u) D
-        lp_lo = pt.logaddexp(log_ndtr(a), log_u + log_d)
-        lp_hi = pt.logaddexp(log_ndtr(-b), log_1mu + log_d)
-        use_lo = lp_lo < _LOG_HALF
-        z = pt.switch(use_lo, pt.ndtri_exp(pt.minimum(lp_lo, _LOG_HALF)),
-                      -pt.ndtri_exp(pt.minimum(lp_hi, _LOG_HALF)))
-        return log_sigma, upper, narrow, log_d, log_u, log_1mu, z
-
     def backward(self, value, *inputs):
-        """Map ``logit F(M)`` back to the amount ``M``."""
-        _, upper, narrow, _, _, _, z = self._quantile(value, inputs)
-        rank = pt.clip(self.y + self.sigma * z, 0.0, upper)
-        return pt.switch(narrow, pt.exp(_log_upper(inputs) + log_u_of(value)), rank)
+        """Map ``logit F(M)`` back to the amount ``M`` (the fused op's first output)."""
+        return rank_outputs(value, self.y, self.sigma, _log_upper(inputs))[0]
 
     def log_jac_det(self, value, *inputs):
         """``log |dM / dr| = log sigma + log D - log phi(z) + log u + log(1 - u)``."""
-        log_sigma, upper, narrow, log_d, log_u, log_1mu, z = self._quantile(value, inputs)
-        rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
-        plain = _log_upper(inputs)
-        return pt.switch(narrow, plain, rank) + log_u + log_1mu
+        return rank_outputs(value, self.y, self.sigma, _log_upper(inputs))[3]
+
+
+def _rank_setup(y, sigma, log_upper):
+    log_sigma, upper, a, b, mid, w, log_w = _standardise(y, sigma, log_upper)
+    narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
+    log_d = log_ndtr_diff(a, b, mid, w, log_w)      # log D = log(Phi(b) - Phi(a))
+    return log_sigma, upper, a, b, narrow, log_d
+
+
+def _rank_quantile(value, y, sigma, log_upper):
+    log_sigma, upper, a, b, narrow, log_d = _rank_setup(y, sigma, log_upper)
+    log_u = -pt.softplus(-value)
+    log_1mu = -pt.softplus(value)
+    # Phi(z) = Phi(a) + u D  or, resolving the upper tail,  Phi(-z) = Phi(-b) + (1 - u) D
+    lp_lo = pt.logaddexp(log_ndtr(a), log_u + log_d)
+    lp_hi = pt.logaddexp(log_ndtr(-b), log_1mu + log_d)
+    use_lo = lp_lo < _LOG_HALF
+    z = pt.switch(use_lo, pt.ndtri_exp(pt.minimum(lp_lo, _LOG_HALF)),
+                  -pt.ndtri_exp(pt.minimum(lp_hi, _LOG_HALF)))
+    return log_sigma, upper, narrow, log_d, log_u, log_1mu, z
+
+
+def rank_backward_graph(value, y, sigma, log_upper):
+    """Return the rank transform's ``backward`` from PyTensor's own ops (the op's twin)."""
+    _, upper, narrow, _, _, _, z = _rank_quantile(value, y, sigma, log_upper)
+    rank = pt.clip(y + sigma * z, 0.0, upper)
+    return pt.switch(narrow, pt.exp(log_upper + log_u_of(value)), rank)
+
+
+def rank_log_jac_graph(value, y, sigma, log_upper):
+    """Return the rank transform's ``log_jac_det`` from PyTensor's ops (the op's twin)."""
+    log_sigma, upper, narrow, log_d, log_u, log_1mu, z = _rank_quantile(value, y, sigma,
+                                                                         log_upper)
+    rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
+    return pt.switch(narrow, log_upper, rank) + log_u + log_1mu
