@@ -18,6 +18,7 @@ from pymc_hier.models._decay_logp import log_uniform_normal_graph
 from pymc_hier.models._decay_op import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.models._decay_transforms import (
     AmountRankTransform,
+    ProbitIntervalTransform,
     ScaledLogTransform,
     SkewLogTransform,
     rank_backward_graph,
@@ -287,6 +288,29 @@ def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upp
     slope = (log_uniform_normal_pdf(y, sigma, log_upper + h)
              - log_uniform_normal_pdf(y, sigma, log_upper - h)) / (2 * h)
     np.testing.assert_allclose(g_lu, slope, rtol=1e-5, atol=1e-6)
+
+
+def test_probit_interval_transform():
+    """Uniform on [lower, upper] in probit coordinates is exactly a standard normal, and
+    the map inverts itself near both ends of the interval."""
+    lower, upper = 1.7e6, 1.7e6 + 86_400.0   # Python floats, as a user might pass them
+    z = pt.dvector("z")
+    tr = ProbitIntervalTransform(lower, upper)
+    x = tr.backward(z)
+    log_density = -np.log(upper - lower) + tr.log_jac_det(z)   # uniform density + Jacobian
+    fn = pytensor.function([z], [x, log_density, tr.forward(x)], mode=_MODE)
+    values = np.array([-8.0, -5.0, -1.0, 0.0, 0.3, 2.0, 5.0, 8.0])
+    got_x, got_logp, back = fn(values)
+    np.testing.assert_allclose(got_x, lower + (upper - lower) * stats.norm.cdf(values),
+                               rtol=1e-15)
+    np.testing.assert_allclose(got_logp, stats.norm.logpdf(values), rtol=1e-13)
+    # the round trip is limited by x's resolution (ulp(1.7e6) / 86400 in probability);
+    # at |z| = 8 x rounds onto the bound, which maps back to a finite z of the same sign
+    inner = np.abs(values) <= 5
+    np.testing.assert_allclose(back[inner], values[inner], atol=1e-8)
+    assert np.all(np.isfinite(back))
+    assert np.all(np.sign(back[~inner]) == np.sign(values[~inner]))
+    assert np.all(np.abs(back[~inner]) > 8)
 
 
 def test_scaled_log_transform_round_trip():

@@ -3,6 +3,8 @@
 - :class:`ScaledLogTransform` samples ``log(alpha * T)``: the log of a dimensionless rate.
 - :class:`SkewLogTransform` samples a standardised, skew-corrected ``log alpha`` (for models
   whose only free variable is ``alpha``).
+- :class:`ProbitIntervalTransform` samples a uniform variable (a manufacture time) as a
+  standard normal.
 - :class:`AmountRankTransform` samples each widget's amount at measurement through its
   conditional rank given the measurement, which removes the curved coupling between the
   per-widget amounts and ``alpha`` (see :func:`pymc_hier.decay_model`).
@@ -13,12 +15,14 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
+from pytensor.graph.basic import Variable
 
 from pymc_hier.exact._decay_kernels import HALF_LOG_2PI, LOG_SERIES_TAU
 from pymc_hier.models._decay_logp import _standardise, log_ndtr, log_ndtr_diff
 from pymc_hier.models._decay_rank_op import rank_outputs
 
 _LOG_HALF = float(np.log(0.5))
+_SQRT1_2 = float(1.0 / np.sqrt(2.0))
 
 
 def _log_upper(inputs):
@@ -94,6 +98,50 @@ class SkewLogTransform(Transform):
         root = pt.sqrt(1.0 + value * value)
         log_x = self.u0 + self.a * value + self.b * (root - 1.0)
         return log_x + pt.log(self.a + self.b * value / root)
+
+
+class ProbitIntervalTransform(Transform):
+    """``x in (lower, upper) -> z`` with ``x = lower + (upper - lower) Phi(z)``.
+
+    A uniform prior on the interval becomes exactly a standard normal in ``z``. For the
+    decay model's manufacture times, most of which the data barely inform, NUTS then meets
+    a near-Gaussian target instead of the logistic one of the default log-odds transform
+    (heavier tails): on the lecture's data 7.0 leapfrog steps a draw instead of 8.7 and
+    about 1.4 times the ESS of alpha per second.
+
+    Parameters
+    ----------
+    lower, upper : tensor_like
+        The bounds (data, broadcast with the variable).
+    """
+
+    name = "probit"
+    ndim_supp = 0
+
+    def __init__(self, lower, upper):
+        # plain numbers as float64 arrays: PyTensor would cast a Python float that float32
+        # holds exactly (a time like 1.7e6) to float32
+        self.lower, self.upper = (v if isinstance(v, Variable) else
+                                  pt.as_tensor_variable(np.asarray(v, dtype="float64"))
+                                  for v in (lower, upper))
+
+    def forward(self, value, *inputs):
+        """Map ``x`` to ``z = Phi^-1((x - lower) / (upper - lower))``."""
+        width = self.upper - self.lower
+        log_p = pt.log(value - self.lower) - pt.log(width)
+        log_q = pt.log(self.upper - value) - pt.log(width)
+        # resolve whichever tail is nearer: Phi^-1(p) = -Phi^-1(1 - p); a value on a bound
+        # maps to about -38.5 or 38.5 rather than an infinity
+        return pt.switch(log_p < log_q, pt.ndtri_exp(pt.clip(log_p, -745.0, 0.0)),
+                         -pt.ndtri_exp(pt.clip(log_q, -745.0, 0.0)))
+
+    def backward(self, value, *inputs):
+        """Map ``z`` back to ``x``."""
+        return self.lower + (self.upper - self.lower) * (0.5 * pt.erfc(-value * _SQRT1_2))
+
+    def log_jac_det(self, value, *inputs):
+        """``log |dx / dz| = log(upper - lower) + log phi(z)``."""
+        return pt.log(self.upper - self.lower) - 0.5 * pt.sqr(value) - HALF_LOG_2PI
 
 
 class AmountRankTransform(Transform):

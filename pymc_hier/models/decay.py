@@ -12,9 +12,12 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
   mean time from the middle of the manufacture day to the measurement, and starts at
   ``alpha * T = 1``. The lecture's Stan program starts at ``alpha ~ 1 / s``, where every
   widget has decayed to nothing, the likelihood is flat and alpha drifts off to infinity.
+- **t0 on a probit scale** (``t0="latent"``): ``t0 = start + (end - start) Phi(z)``
+  (:class:`ProbitIntervalTransform`), so the uniform prior is a standard normal in the
+  sampler's coordinates, where the data barely inform most manufacture times.
 - **N0 integrated out** (``n0="marginal"``): the amount at ``t1`` is uniform on
   ``[0, A_i]``, ``A_i = N0_max exp(-alpha dt_i)``, so the measurement's density is that
-  uniform convolved with the noise (:func:`~pymc_hier.models._decay_logp.log_uniform_normal_pdf`,
+  uniform convolved with the noise (:func:`~pymc_hier.models._decay_op.log_uniform_normal_pdf`,
   stable at every extreme). :func:`postprocess_posterior` then adds exact conditional
   ``N0`` draws.
 - **N0 sampled through its conditional rank** (``n0="latent"``): the amount at ``t1``,
@@ -41,6 +44,7 @@ from pymc_hier.models._decay_logp import log_day_marginal_pdf, log_uniform_norma
 from pymc_hier.models._decay_pilot import skew_log_map
 from pymc_hier.models._decay_transforms import (
     AmountRankTransform,
+    ProbitIntervalTransform,
     ScaledLogTransform,
     SkewLogTransform,
 )
@@ -307,7 +311,9 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
                           dims="widget")
         else:
             if t0 == "latent":
-                t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget")
+                t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget",
+                                    transform=ProbitIntervalTransform(start, end),
+                                    default_transform=None)
             _widget_likelihood(n0, alpha * (t_measured - t_made), n0_max, sigma, y)
     spec = ModelSpec(factory="decay_model", options={"t0": t0, "n0": n0}, priors=priors,
                      data=data)
