@@ -132,6 +132,9 @@ def test_gradients_match_mpmath(pt_kernel, y, sigma, log_a):
 def test_jax_expansion_is_the_symbolic_twin():
     """Under JAX the fused op is rewritten into the symbolic twin: same values and
     gradients as the twin compiled for JAX, and no fused op left in the graph."""
+    # PyMC's JAX module first: it asks XLA for one CPU device per chain, which only works
+    # before JAX starts its backend (the JAX sampler tests run 4 chains with pmap later)
+    pytest.importorskip("pymc.sampling.jax")
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     from pymc_hier.models._decay_op import _DecayScalarOp

@@ -13,7 +13,8 @@ that takes only the branch it needs and returns the value together with its deri
   stay consistent where the ratio would cancel to 0.
 
 The symbolic twin computes all three branches and their gradients for every element; this
-op halves the cost of a gradient of the decay model (see ``benchmarks/decay.py``).
+op costs half as much per element, and a gradient of the default decay model a third less
+(20 to 13 µs for the lecture's 100 widgets, ``model.logp_dlogp_function(mode="NUMBA")``).
 
 Backends:
 
