@@ -146,6 +146,24 @@ def test_jax_expansion_is_the_symbolic_twin():
     for got, want in zip(fused(*CASES.T), twin(*CASES.T), strict=True):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
+    # broadcast inputs: (measurement, sigma) per row against a grid of log A per column
+    y, sigma, log_a = pt.dmatrix("y", shape=(None, 1)), pt.dmatrix("sigma", shape=(None, 1)), \
+        pt.dmatrix("log_a", shape=(1, None))
+    weights = pt.dmatrix("weights")   # a non-uniform upstream gradient
+
+    def weighted(build):
+        out = build(y, sigma, log_a)
+        grads = pt.grad((weights * out).sum(), [y, sigma, log_a])
+        return pytensor.function([y, sigma, log_a, weights], [out, *grads], mode="JAX")
+
+    rows = np.random.default_rng(1).integers(0, len(CASES), 40)
+    args = (CASES[rows, :1], CASES[rows, 1:2], np.linspace(-3.0, 1.0, 7)[None, :],
+            np.random.default_rng(2).uniform(0.5, 2.0, (40, 7)))
+    for got, want in zip(weighted(op_log_uniform_normal_pdf)(*args),
+                         weighted(log_uniform_normal_graph)(*args), strict=True):
+        # the sums over broadcast axes run in another order: rounding only
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-12, atol=0)
+
     # the rank transform's op: backward and log-Jacobian with their gradients
     r, y, sigma, log_a = pt.dvectors("r", "y", "sigma", "log_a")
     tr = AmountRankTransform(y, sigma)

@@ -193,8 +193,9 @@ class LogUniformNormal(_DecayScalarOp):
     def expand(self, y, sigma, log_upper):
         from pymc_hier.models._decay_logp import log_uniform_normal_graph
 
+        y, sigma, log_upper = pt.broadcast_arrays(y, sigma, log_upper)
         value = log_uniform_normal_graph(y, sigma, log_upper)
-        # elementwise: the gradient of the sum is the elementwise derivative
+        # inputs of the output's shape: the gradient of the sum is the elementwise derivative
         return [value, grad(value.sum(), log_upper)]
 
 
@@ -210,6 +211,7 @@ class LogUniformNormalDys(_DecayScalarOp):
     def expand(self, y, sigma, log_upper):
         from pymc_hier.models._decay_logp import log_uniform_normal_graph
 
+        y, sigma, log_upper = pt.broadcast_arrays(y, sigma, log_upper)
         return grad(log_uniform_normal_graph(y, sigma, log_upper).sum(), [y, sigma])
 
 

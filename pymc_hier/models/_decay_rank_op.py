@@ -130,6 +130,8 @@ class AmountRank(_DecayScalarOp):
     def expand(self, r, y, sigma, log_upper):
         from pymc_hier.models._decay_transforms import rank_backward_graph, rank_log_jac_graph
 
+        # inputs of the output's shape: gradients of sums are elementwise derivatives
+        r, y, sigma, log_upper = pt.broadcast_arrays(r, y, sigma, log_upper)
         m = rank_backward_graph(r, y, sigma, log_upper)
         jac = rank_log_jac_graph(r, y, sigma, log_upper)
         return [m, *grad(m.sum(), [r, log_upper]), jac, *grad(jac.sum(), [r, log_upper])]
