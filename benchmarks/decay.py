@@ -78,7 +78,7 @@ def our_variants(selected=None) -> list[dict]:
     ``selected`` is an optional list of ``"t0/n0"`` strings (e.g. ``["known/marginal"]``);
     a combination the factory does not offer raises ``ValueError``.
     """
-    from pymc_hier.models import decay as decay_module
+    from pymc_hier.decay import problem as decay_module
 
     t0_values = list(getattr(decay_module, "T0_OPTIONS", ("latent", "known")))
     n0_values = list(getattr(decay_module, "N0_OPTIONS", ("marginal", "latent")))
@@ -100,7 +100,7 @@ def our_variants(selected=None) -> list[dict]:
 def run_ours(data, options: dict, cfg: dict) -> common.Result:
     """Sample ``decay_model(data, **options)`` with nutpie, with its post-processing hook."""
     from pymc_hier import decay_model
-    from pymc_hier.models import decay as decay_module
+    from pymc_hier.decay import model as decay_module
 
     model_data = data if options["t0"] == "known" else data.without_t0()
     hook = getattr(decay_module, "postprocess_posterior", None)
@@ -199,13 +199,13 @@ def main(argv=None) -> dict:
             note="nutpie, default init, flat alpha"))
         common.progress(results[-1:], "alpha")
 
-    if common.available("pymc_hier.models.decay", "decay_model"):
+    if common.available("pymc_hier.decay.model", "decay_model"):
         for options in our_variants(args.variants):
             results.append(run_ours(data, options, cfg))
             common.progress(results[-1:], "alpha")
     else:
         print("decay_model: not available yet, skipped", flush=True)
-    if common.available("pymc_hier.exact.decay", "decay_posterior"):
+    if common.available("pymc_hier.decay.exact", "decay_posterior"):
         rows = run_exact_rows(data, cfg, t0_values=args.exact_t0)
         results += rows
         common.progress(rows, "alpha")

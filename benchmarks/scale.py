@@ -100,7 +100,7 @@ def worker(job: dict) -> dict:
         options = {"parametrization": "marginal", "theta_storage": job["theta_storage"]}
         model = pymc_hier.hierarchical_normal_model(data, **options)
     else:
-        from pymc_hier.models import decay as decay_module
+        from pymc_hier.decay import problem as decay_module
 
         data = pymc_hier.simulate_decay(job["seed"], n_widgets=n, time_unit="day")
         options = _decay_options(decay_module, job.get("decay_t0", "auto"))

@@ -48,7 +48,7 @@ def run_ours(data, parametrization: str, cfg: dict) -> common.Result:
     import warnings
 
     from pymc_hier import eight_schools_model
-    from pymc_hier.models import hierarchical_normal as module
+    from pymc_hier.normal import model as module
 
     def build():
         return eight_schools_model(data, parametrization=parametrization)
@@ -117,8 +117,8 @@ def main(argv=None) -> dict:
     warm = common.warm_up_pymc()
     print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
           f"{warm:.1f} s", flush=True)
-    if common.available("pymc_hier.models.hierarchical_normal", "eight_schools_model"):
-        from pymc_hier.models import hierarchical_normal as module
+    if common.available("pymc_hier.normal.model", "eight_schools_model"):
+        from pymc_hier.normal import problem as module
 
         offered = (*getattr(module, "PARAMETRIZATIONS", ("noncentered", "centered")),
                    *getattr(module, "SCALABLE_PARAMETRIZATIONS", ()))
@@ -129,7 +129,7 @@ def main(argv=None) -> dict:
             common.progress(results[-1:], "tau")
     else:
         print("eight_schools_model: not available yet, skipped", flush=True)
-    if common.available("pymc_hier.exact.hierarchical_normal", "hierarchical_normal_posterior"):
+    if common.available("pymc_hier.normal.exact", "hierarchical_normal_posterior"):
         results.append(run_exact_row(data, cfg))
         common.progress(results[-1:], "tau")
     else:

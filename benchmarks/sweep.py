@@ -43,7 +43,7 @@ def naive_loop(build, values, var_names, fit) -> tuple[float, dict]:
     """Rebuild, compile and sample per setting; return wall time and per-setting stats."""
     import nutpie
 
-    from pymc_hier._sweep_runs import summarise
+    from pymc_hier.sensitivity.runs import summarise
 
     t0 = time.perf_counter()
     out = {}
@@ -80,7 +80,7 @@ def base_fit(factory, data, fit):
     """A base fit as a user would already have it (timed separately; warms numba up)."""
     import nutpie
 
-    from pymc_hier.models._spec import get_factory
+    from pymc_hier.family import get_factory
 
     model = get_factory(factory)(data)
     trace = nutpie.sample(nutpie.compile_pymc_model(model, backend="numba"),
@@ -97,7 +97,7 @@ SWEEPS = {"sweep": "nutpie, incl. base fit", "given_base": "nutpie, from a base 
 def run_case(name, factory, data, *, param, values, build, var_names, fit) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
-    from pymc_hier.sweep import clear_compile_cache, prior_sweep
+    from pymc_hier.sensitivity.sweep import clear_compile_cache, prior_sweep
 
     kw = dict(param=param, values=values, method="auto", fit_kwargs=fit,
               var_names=var_names, progressbar=False)
@@ -148,7 +148,7 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
 
     from pymc_hier import EIGHT_SCHOOLS, Prior, simulate_decay
-    from pymc_hier.models._spec import get_factory
+    from pymc_hier.family import get_factory
 
     if args.quick:
         fit = {"draws": 200, "tune": 200, "chains": 2, "random_seed": SEED}

@@ -26,8 +26,8 @@ matplotlib.use("Agg")
 
 import pymc_hier as ph
 from pymc_hier.diagnostics import SamplingWarning
+from pymc_hier.plots.ppc import plot_ppc_intervals, plot_ppc_pit, plot_ppc_tstat
 from pymc_hier.ppc import pit
-from pymc_hier.ppc_plots import plot_ppc_intervals, plot_ppc_pit, plot_ppc_tstat
 
 FAST = os.environ.get("PYMC_HIER_FAST") == "1"
 DRAWS, TUNE, CHAINS = (100, 100, 2) if FAST else (500, 500, 2)

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 import pymc_hier as ph
-from pymc_hier.sweep_plots import plot_sweep
+from pymc_hier.plots.sweep import plot_sweep
 
 FAST = os.environ.get("PYMC_HIER_FAST") == "1"
 DRAWS, TUNE, CHAINS = (100, 100, 2) if FAST else (500, 500, 2)

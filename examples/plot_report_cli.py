@@ -4,7 +4,7 @@ Reports and the command line
 
 Everything about a fit — the model, its graphical model, data, priors, diagnostics,
 posterior, predictive checks, prior sensitivity and how it was made — in one HTML file
-that loads nothing from the network and needs no JavaScript: :func:`pymc_hier.report`.
+that loads nothing from the network and needs no JavaScript: :func:`pymc_hier.reports.build`.
 The ``pymc-hier`` command runs the whole job, report included, in one line.
 """
 

@@ -14,22 +14,22 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 # public name -> module that defines it
 _LAZY = {
-    "DecayData": "pymc_hier.decay_data",
-    "SchoolsData": "pymc_hier.schools_data",
-    "EIGHT_SCHOOLS": "pymc_hier.schools_data",
-    "simulate_decay": "pymc_hier.simulate",
+    "DecayData": "pymc_hier.decay.data",
+    "SchoolsData": "pymc_hier.normal.data",
+    "EIGHT_SCHOOLS": "pymc_hier.normal.data",
+    "simulate_decay": "pymc_hier.decay.simulate",
     "Prior": "pymc_hier.priors",
-    "decay_model": "pymc_hier.models.decay",
-    "hierarchical_normal_model": "pymc_hier.models.hierarchical_normal",
-    "eight_schools_model": "pymc_hier.models.hierarchical_normal",
+    "decay_model": "pymc_hier.decay.model",
+    "hierarchical_normal_model": "pymc_hier.normal.model",
+    "eight_schools_model": "pymc_hier.normal.model",
     "export_pgm": "pymc_hier.pgm",
     "fit": "pymc_hier.fitting",
     "save": "pymc_hier.persistence",
     "load": "pymc_hier.persistence",
     "sample_predictive": "pymc_hier.ppc",
     "ppc_table": "pymc_hier.ppc",
-    "prior_sweep": "pymc_hier.sweep",
-    "report": "pymc_hier.report",
+    "prior_sweep": "pymc_hier.sensitivity.sweep",
+    "report": "pymc_hier.reports.build",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

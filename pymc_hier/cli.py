@@ -99,7 +99,7 @@ def _model_from_saved(idata):
     import json
 
     from pymc_hier import DecayData, Prior, SchoolsData
-    from pymc_hier.models._spec import get_factory
+    from pymc_hier.family import get_factory
 
     if "input_data" not in idata.children:
         raise UserError("the DataTree holds no input_data group; was it written by pymc-hier?")

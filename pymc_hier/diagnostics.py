@@ -14,10 +14,7 @@ import arviz_stats as azs
 import numpy as np
 import xarray as xr
 
-
-class SamplingWarning(UserWarning):
-    """The sampler's output fails a convergence or geometry check."""
-
+from pymc_hier.exceptions import SamplingWarning
 
 #: Default thresholds: R-hat above, bulk/tail ESS below, divergences above, E-BFMI below.
 THRESHOLDS = MappingProxyType(

@@ -24,7 +24,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant
 
 from pymc_hier.diagnostics import SKIP_ATTR, check_sampling, diagnostics_summary
-from pymc_hier.models._spec import factory_hook, factory_module, get_spec
+from pymc_hier.family import factory_hook, factory_module, get_spec
 
 #: Samplers :func:`fit` accepts; the first is the default.
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax", "exact")

@@ -9,20 +9,22 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, special, stats
 
-from pymc_hier.exact._decay_kernels import (
+from pymc_hier.decay.graph import (
+    log_uniform_normal_graph,
+    rank_backward_graph,
+    rank_log_jac_graph,
+)
+from pymc_hier.decay.kernels import (
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
     truncated_normal_draws,
 )
-from pymc_hier.models._decay_logp import log_uniform_normal_graph
-from pymc_hier.models._decay_op import log_uniform_normal_pdf as op_log_uniform_normal_pdf
-from pymc_hier.models._decay_transforms import (
+from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
+from pymc_hier.decay.transforms import (
     AmountRankTransform,
     ProbitIntervalTransform,
     ScaledLogTransform,
     SkewLogTransform,
-    rank_backward_graph,
-    rank_log_jac_graph,
 )
 
 LOG_N0_MAX = float(np.log(10.0))
@@ -137,7 +139,7 @@ def test_jax_expansion_is_the_symbolic_twin():
     pytest.importorskip("pymc.sampling.jax")
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
-    from pymc_hier.models._decay_op import _DecayScalarOp
+    from pymc_hier.decay.ops import _DecayScalarOp
 
     fused = _value_and_grads(op_log_uniform_normal_pdf, "JAX")
     twin = _value_and_grads(log_uniform_normal_graph, "JAX")
@@ -364,7 +366,7 @@ def test_skew_log_transform_round_trip_and_jacobian(a, b):
 def test_day_marginal_pytensor_twin(rng):
     """The model's t0-marginal likelihood against the NumPy kernel with the same rule (8
     nodes a piece; against 16 nodes it differs by at most a few 1e-6 per widget here)."""
-    from pymc_hier.models._decay_logp import log_day_marginal_pdf as pt_day
+    from pymc_hier.decay.likelihood import log_day_marginal_pdf as pt_day
 
     n = 30
     start = rng.uniform(0, 3e6, n)

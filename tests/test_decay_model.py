@@ -10,9 +10,10 @@ import xarray as xr
 from scipy import stats
 
 import pymc_hier as ph
+from pymc_hier.decay.model import decay_model, postprocess_posterior
+from pymc_hier.decay.problem import time_scale
 from pymc_hier.exact import decay_posterior
 from pymc_hier.models import get_spec
-from pymc_hier.models.decay import decay_model, postprocess_posterior, time_scale
 
 VARIANTS = [("latent", "marginal"), ("known", "marginal"), ("known", "latent"),
             ("latent", "latent"), ("marginal", "marginal")]

@@ -5,8 +5,8 @@ import pytest
 from scipy import integrate, stats
 
 import pymc_hier as ph
+from pymc_hier.decay.problem import time_scale
 from pymc_hier.exact import DecayPosterior, decay_posterior
-from pymc_hier.models.decay import time_scale
 
 SEED = 20261124
 
@@ -130,7 +130,7 @@ def test_sampler_shapes_bounds_and_distribution(small, post_known, post_latent, 
 
 def test_t0_draws_follow_their_conditional(small, post_latent):
     """Given alpha, t0 has density proportional to p(y | alpha, t0) on its day."""
-    from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+    from pymc_hier.decay.kernels import log_uniform_normal_pdf
 
     alpha = float(post_latent.quantile(0.5))
     rng = np.random.default_rng(SEED)
@@ -194,8 +194,8 @@ def test_joint_widget_draws_follow_their_conditionals(rounds):
     Widget 1 is measured just below the largest amount its day allows, with a small
     sigma: its proposals are mostly rejected, so both routes of the sampler run.
     """
-    from pymc_hier.exact._decay_draws import draw_widgets
-    from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+    from pymc_hier.decay.draws import draw_widgets
+    from pymc_hier.decay.kernels import log_uniform_normal_pdf
 
     alpha = 0.02
     data = ph.DecayData(t_measured=[60.0, 40.0], n_measured=[2.0, 4.49], sigma=[0.3, 0.002],
@@ -222,7 +222,7 @@ def test_joint_widget_draws_follow_their_conditionals(rounds):
 def test_widget_draws_depend_on_the_seed_not_on_threads(monkeypatch):
     """The compiled route runs chunks on threads with spawned generators: the same seed
     gives the same draws on 1 or 3 threads, a different seed different ones."""
-    from pymc_hier.exact import _decay_draws
+    from pymc_hier.decay import draws as _decay_draws
 
     data = ph.simulate_decay(seed=4, n_widgets=7)
     alpha = np.full(1201, data.truth["alpha"])  # three chunks, the last one short

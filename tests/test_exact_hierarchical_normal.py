@@ -8,8 +8,8 @@ from scipy.special import ndtr
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData, eight_schools_model
 from pymc_hier.exact import HierarchicalNormalPosterior, hierarchical_normal_posterior
-from pymc_hier.exact._grid import mixture_quantile
-from pymc_hier.models.hierarchical_normal import PriorDominatedWarning
+from pymc_hier.exceptions import PriorDominatedWarning
+from pymc_hier.numerics.grid import mixture_quantile
 
 SEED = 20261124
 PROBS = np.array([0.025, 0.25, 0.5, 0.75, 0.975])

@@ -7,8 +7,8 @@ import pymc as pm
 import pytest
 
 import pymc_hier as ph
+from pymc_hier.family import HYPER_SEP, get_factory
 from pymc_hier.models import FACTORIES, get_spec, rebuild
-from pymc_hier.models._spec import HYPER_SEP, get_factory
 
 VARIANTS = [
     ("decay_model", {"t0": "latent", "n0": "marginal"}),

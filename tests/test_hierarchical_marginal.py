@@ -14,12 +14,8 @@ from pymc_hier import EIGHT_SCHOOLS, SchoolsData, eight_schools_model, fit
 from pymc_hier.diagnostics import SamplingWarning
 from pymc_hier.exact import hierarchical_normal_posterior
 from pymc_hier.models import get_spec, rebuild
-from pymc_hier.models._hierarchical_marginal import conditional_moments, draw_theta
-from pymc_hier.models.hierarchical_normal import (
-    THETA_STORAGE,
-    hierarchical_normal_model,
-    postprocess_posterior,
-)
+from pymc_hier.normal.kernels import THETA_STORAGE, conditional_moments, draw_theta
+from pymc_hier.normal.model import hierarchical_normal_model, postprocess_posterior
 
 SEED = 20261124
 PROBS = (0.025, 0.25, 0.5, 0.75, 0.975)

@@ -1,7 +1,7 @@
 """Hierarchical normal / eight-schools factories: structure, validation, and MCMC vs exact.
 
 The slow tests fit with nutpie at its default settings and compare with the exact BDA 5.4
-posterior (:mod:`pymc_hier.exact.hierarchical_normal`) within Monte Carlo error.
+posterior (:mod:`pymc_hier.normal.exact`) within Monte Carlo error.
 """
 
 import numpy as np
@@ -11,13 +11,10 @@ import pytest
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData, eight_schools_model
 from pymc_hier.exact import hierarchical_normal_posterior
+from pymc_hier.exceptions import PriorDominatedWarning
 from pymc_hier.models import get_spec, rebuild
-from pymc_hier.models.hierarchical_normal import (
-    PARAMETRIZATIONS,
-    PRIOR_PRESETS,
-    PriorDominatedWarning,
-    hierarchical_normal_model,
-)
+from pymc_hier.normal.model import hierarchical_normal_model
+from pymc_hier.normal.problem import PARAMETRIZATIONS, PRIOR_PRESETS
 
 SEED = 20261124
 PROBS = (0.025, 0.25, 0.5, 0.75, 0.975)

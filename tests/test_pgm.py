@@ -14,7 +14,7 @@ import pytest
 from pgm_dot import parse_dot, plain_label
 
 from pymc_hier import export_pgm
-from pymc_hier.models._spec import ModelSpec, finish_model
+from pymc_hier.family import ModelSpec, finish_model
 from pymc_hier.pgm import PGMRenderError, pgm_digraph
 from pymc_hier.pgm.lecture import _wrap
 from pymc_hier.pgm.notation import format_number, index_letters, parse_number, symbol, text_width

@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 import pymc_hier as ph
-from pymc_hier import ppc_plots
-from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+from pymc_hier.decay.kernels import log_uniform_normal_pdf
+from pymc_hier.plots import ppc as ppc_plots
 from pymc_hier.ppc import STATISTICS, pit
 
 matplotlib.use("Agg")
@@ -346,7 +346,7 @@ def test_posterior_pvalues_are_not_piled_at_0_or_1():
     over 3 statistics x 2 tails). Also E[p] = 0.5 exactly (y and y_rep are exchangeable)
     and Var(p) <= 1/12, so |mean(p) - 0.5| <= 3.9 sqrt(1 / (12 R)) (z for 0.001/6 two-sided).
     """
-    from pymc_hier.exact.hierarchical_normal import hierarchical_normal_posterior
+    from pymc_hier.normal.exact import hierarchical_normal_posterior
 
     n_sim, names = 100, ("mean", "sd", "max_abs_z")
     base = ph.eight_schools_model(parametrization="centered")

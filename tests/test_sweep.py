@@ -15,18 +15,18 @@ import xarray as xr
 from scipy import stats
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData
-from pymc_hier.models._spec import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.family import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.plots.sweep import plot_sweep
 from pymc_hier.priors import resolve_priors
-from pymc_hier.reweight import (
+from pymc_hier.sensitivity.power import PowerScalingBlindWarning, prior_sensitivity
+from pymc_hier.sensitivity.reweight import (
     joint_logp_function,
     psis_log_weights,
     support_function,
     weighted_stats,
     wider_support,
 )
-from pymc_hier.sensitivity import PowerScalingBlindWarning, prior_sensitivity
-from pymc_hier.sweep import prior_sweep
-from pymc_hier.sweep_plots import plot_sweep
+from pymc_hier.sensitivity.sweep import prior_sweep
 
 SEED = 20261124
 DATA = SchoolsData(y=[2.0, 4.0, 3.0, 5.0], sigma=[2.0, 2.0, 1.5, 3.0])

@@ -1,18 +1,20 @@
 """Exact reference posteriors (quadrature and i.i.d. samplers) to check MCMC against.
 
 - :func:`decay_posterior` — marginal posterior of the decay rate by quadrature, with an
-  exact i.i.d. sampler for (alpha, t0, N0).
+  exact i.i.d. sampler for (alpha, t0, N0) (defined in :mod:`pymc_hier.decay.exact`);
 - :func:`hierarchical_normal_posterior` — BDA section 5.4: tau on a grid, then exact
-  draws of mu and theta.
+  draws of mu and theta (defined in :mod:`pymc_hier.normal.exact`).
+
+Both are also top-level names of :mod:`pymc_hier`.
 """
 
 from importlib import import_module
 
 _LAZY = {
-    "decay_posterior": "pymc_hier.exact.decay",
-    "DecayPosterior": "pymc_hier.exact.decay",
-    "hierarchical_normal_posterior": "pymc_hier.exact.hierarchical_normal",
-    "HierarchicalNormalPosterior": "pymc_hier.exact.hierarchical_normal",
+    "decay_posterior": "pymc_hier.decay.exact",
+    "DecayPosterior": "pymc_hier.decay.exact",
+    "hierarchical_normal_posterior": "pymc_hier.normal.exact",
+    "HierarchicalNormalPosterior": "pymc_hier.normal.exact",
 }
 
 __all__ = sorted(_LAZY)

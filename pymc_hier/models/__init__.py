@@ -1,17 +1,10 @@
-"""Model factories: plain functions returning ``pm.Model``.
+"""Former home of the model factories; kept as thin re-exports for one release.
 
-Every factory follows one contract (checked by ``tests/test_factory_contract.py``)::
-
-    factory(data, *, priors=None, pgm=None, **options) -> pm.Model
-
-- ``data`` is a :class:`~pymc_hier.DecayData` or :class:`~pymc_hier.SchoolsData`;
-- ``priors`` maps parameter names to :class:`~pymc_hier.Prior` (unknown names raise);
-- ``pgm`` is a path prefix to write the model's PGM to, or ``None`` to skip;
-- options are keyword-only, validated, and unknown values raise ``ValueError``;
-- the returned model has named dims/coords and carries a :class:`ModelSpec`
-  (see :func:`get_spec`) recording factory, options, priors and data.
+The factories now live with their families: :mod:`pymc_hier.decay.model` and
+:mod:`pymc_hier.normal.model`; the spec and the family contract in :mod:`pymc_hier.family`.
+Import them from :mod:`pymc_hier` instead.
 """
 
-from pymc_hier.models._spec import FACTORIES, ModelSpec, get_spec, rebuild
+from pymc_hier.family import FACTORIES, ModelSpec, get_spec, rebuild
 
 __all__ = ["FACTORIES", "ModelSpec", "get_spec", "rebuild"]

@@ -7,7 +7,7 @@ deterministic nodes boxes, and plates are labelled with their index range (``i =
 Labels are Unicode: ``α ~ HalfNormal(σ=1e-06)``, ``θⱼ ~ Normal(μ, τ)``.
 
 Prior hyperparameters a factory registered as ``pm.Data("tau__beta")`` (``hyper_data=True``,
-see :func:`pymc_hier.models._spec.prior_variable`) are not drawn: their current values
+see :func:`pymc_hier.family.prior_variable`) are not drawn: their current values
 appear in their variable's label. Data that are the observed values of a random variable
 are not drawn either (the shaded circle stands for them).
 """
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pymc.model_graph import NodeType, make_graph
 from pytensor.compile import SharedVariable
 
-from pymc_hier.models._spec import HYPER_SEP
+from pymc_hier.family import HYPER_SEP
 from pymc_hier.pgm.graph import SafeModelGraph
 from pymc_hier.pgm.labels import Labeller
 from pymc_hier.pgm.notation import format_value, index_letters, symbol, text_width

@@ -27,6 +27,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from pymc_hier.exceptions import PGMRenderError
+
 __all__ = ["IMAGE_FORMATS", "RENDERERS", "PGMRenderError", "Renderer", "find_renderer"]
 
 #: Image formats of each route.
@@ -38,10 +40,6 @@ RENDERERS = {
 #: Every image format some route can write.
 IMAGE_FORMATS = ("svg", "png", "pdf", "jpeg")
 _TIMEOUT_S = 120
-
-
-class PGMRenderError(RuntimeError):
-    """A renderer is missing, cannot write a format, or failed on the DOT source."""
 
 
 @dataclass(frozen=True)

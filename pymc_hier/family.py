@@ -16,9 +16,9 @@ from pymc_hier.priors import Prior
 
 #: factory name -> "module:function"; the CLI, reports and sweeps look factories up here.
 FACTORIES = MappingProxyType({
-    "decay_model": "pymc_hier.models.decay:decay_model",
-    "hierarchical_normal_model": "pymc_hier.models.hierarchical_normal:hierarchical_normal_model",
-    "eight_schools_model": "pymc_hier.models.hierarchical_normal:eight_schools_model",
+    "decay_model": "pymc_hier.decay.model:decay_model",
+    "hierarchical_normal_model": "pymc_hier.normal.model:hierarchical_normal_model",
+    "eight_schools_model": "pymc_hier.normal.model:eight_schools_model",
 })
 
 _ATTR = "_pymc_hier_spec"

@@ -1,6 +1,6 @@
 """Tabulating an expensive, sharply peaked 1-D log density with few evaluations.
 
-:func:`~pymc_hier.exact._quadrature.adaptive_pieces` needs hundreds to thousands of
+:func:`~pymc_hier.numerics.quadrature.adaptive_pieces` needs hundreds to thousands of
 evaluations of the log density, which is fine while one evaluation is cheap. When each one
 sums over 10^5 widgets it is not, and the posterior is then nearly Gaussian and narrow:
 

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pymc_hier.exceptions import PowerScalingBlindWarning
+
 __all__ = ["PowerScalingBlindWarning", "prior_sensitivity"]
-
-
-class PowerScalingBlindWarning(UserWarning):
-    """Power-scaling cannot see some priors (constant log-density or not in the model)."""
 
 
 def prior_sensitivity(idata, model, *, var_names: Sequence[str] | None = None,

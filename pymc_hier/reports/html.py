@@ -1,4 +1,4 @@
-"""Small, dependency-free HTML building blocks for :mod:`pymc_hier.report`.
+"""Small, dependency-free HTML building blocks for :mod:`pymc_hier.reports.build`.
 
 Everything here is deterministic: the same input gives the same bytes (matplotlib SVGs
 are written with a fixed hash salt and no date).

@@ -3,8 +3,8 @@
 ``log p(y | A) = log(Phi(b) - Phi(a)) - log A`` with ``a = -y / sigma``,
 ``b = (A - y) / sigma`` (the amount at measurement uniform on ``[0, A]``, Gaussian noise) is
 evaluated by the same three branches as its NumPy and symbolic twins
-(:func:`pymc_hier.exact._decay_kernels.log_uniform_normal_pdf`,
-:func:`pymc_hier.models._decay_logp.log_uniform_normal_graph`), but as one scalar function
+(:func:`pymc_hier.decay.kernels.log_uniform_normal_pdf`,
+:func:`pymc_hier.decay.graph.log_uniform_normal_graph`), but as one scalar function
 that takes only the branch it needs and returns the value together with its derivative in
 ``log A``, in closed form:
 
@@ -44,7 +44,8 @@ from pytensor.scalar.basic import ScalarOp
 from pytensor.tensor.elemwise import Elemwise
 from scipy import special
 
-from pymc_hier.exact._decay_kernels import HALF_LOG_2PI, LOG_SERIES_TAU, MAX_LOG_WIDTH
+from pymc_hier.decay.graph import log_uniform_normal_graph
+from pymc_hier.decay.kernels import HALF_LOG_2PI, LOG_SERIES_TAU, MAX_LOG_WIDTH
 
 __all__ = ["log_uniform_normal", "log_uniform_normal_dys", "log_uniform_normal_pdf"]
 
@@ -186,13 +187,11 @@ class LogUniformNormal(_DecayScalarOp):
         if not isinstance(g_slope.type, DisconnectedType):
             raise NotImplementedError("log_uniform_normal: second derivatives are not "
                                       "implemented; differentiate the symbolic twin "
-                                      "pymc_hier.models._decay_logp.log_uniform_normal_graph")
+                                      "pymc_hier.decay.graph.log_uniform_normal_graph")
         dy, dsigma = scalar_dys(*inputs)
         return [g_value * dy, g_value * dsigma, g_value * outputs[1]]
 
     def expand(self, y, sigma, log_upper):
-        from pymc_hier.models._decay_logp import log_uniform_normal_graph
-
         y, sigma, log_upper = pt.broadcast_arrays(y, sigma, log_upper)
         value = log_uniform_normal_graph(y, sigma, log_upper)
         # inputs of the output's shape: the gradient of the sum is the elementwise derivative
@@ -209,8 +208,6 @@ class LogUniformNormalDys(_DecayScalarOp):
                                   "implemented")
 
     def expand(self, y, sigma, log_upper):
-        from pymc_hier.models._decay_logp import log_uniform_normal_graph
-
         y, sigma, log_upper = pt.broadcast_arrays(y, sigma, log_upper)
         return grad(log_uniform_normal_graph(y, sigma, log_upper).sum(), [y, sigma])
 
@@ -226,7 +223,7 @@ log_uniform_normal_dys = Elemwise(scalar_dys)
 def log_uniform_normal_pdf(y, sigma, log_upper):
     """Log density of ``y = M + sigma * eps``, ``M ~ U(0, exp(log_upper))``: the fused op.
 
-    Same value as :func:`pymc_hier.models._decay_logp.log_uniform_normal_graph` (to
+    Same value as :func:`pymc_hier.decay.graph.log_uniform_normal_graph` (to
     rounding), differentiable in all three inputs, a fraction of the cost.
     """
     args = [pt.as_tensor_variable(v) for v in (y, sigma, log_upper)]

@@ -20,16 +20,23 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from pymc_hier.decay_data import DecayData
-from pymc_hier.exact._decay_draws import draw_widgets
-from pymc_hier.exact._decay_kernels import (
+from pymc_hier.decay.data import DecayData
+from pymc_hier.decay.draws import draw_widgets
+from pymc_hier.decay.kernels import (
     GL_NODES,
     gauss_legendre,
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
 )
-from pymc_hier.exact._local_grid import chebyshev_log_density, find_mode
-from pymc_hier.exact._quadrature import adaptive_pieces, piece_nodes, piece_table
+from pymc_hier.decay.problem import (
+    check_alpha_prior,
+    check_consistent,
+    default_priors,
+    prior_logpdf,
+    time_scale,
+)
+from pymc_hier.numerics.local_grid import chebyshev_log_density, find_mode
+from pymc_hier.numerics.quadrature import adaptive_pieces, piece_nodes, piece_table
 from pymc_hier.priors import Prior
 
 __all__ = ["DecayPosterior", "decay_posterior"]
@@ -44,12 +51,6 @@ _SUBSAMPLE = 200
 METHODS = ("auto", "adaptive", "local")
 #: Relative accuracy of the ``"adaptive"`` tabulation.
 ADAPTIVE_RTOL = 1e-11
-
-
-def _prior_logpdf(prior: Prior) -> Callable[[np.ndarray], np.ndarray]:
-    """Return the prior's log density, vectorised (compiled once per distribution family)."""
-    fn = prior.logp_function()
-    return lambda a: fn(np.atleast_1d(np.asarray(a, dtype=float)))
 
 
 def _log_density_u(u, log_prior, log_likelihood):
@@ -196,7 +197,7 @@ class DecayPosterior:
                                {"units": unit, "long_name": "manufacture time"})
         label = self.prior.label() if isinstance(self.prior, Prior) else "callable"
         post = xr.Dataset(data_vars, coords=coords,
-                          attrs={"method": "exact i.i.d. draws (pymc_hier.exact.decay)",
+                          attrs={"method": "exact i.i.d. draws (pymc_hier.decay.exact)",
                                  "t0": self.t0, "prior_alpha": label,
                                  "tabulation": self.method,
                                  "tabulation_error": self.table_error})
@@ -269,7 +270,7 @@ def _bracket(log_density, scale, points: int = _SCAN, *, return_scan: bool = Fal
 
 
 def _local_table(data, t0, log_prior, log_density, scale):
-    """Edges and table log density by :mod:`~pymc_hier.exact._local_grid` (few evaluations).
+    """Edges and table log density by :mod:`~pymc_hier.numerics.local_grid` (few evaluations).
 
     A subsample of :data:`_SUBSAMPLE` widgets locates the posterior (its scan is cheap);
     Brent's method on all the data then finds the mode, starting from the subsample's mean
@@ -343,7 +344,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     prior : Prior or callable, optional
         Prior on ``alpha`` in the data's time unit: a :class:`~pymc_hier.Prior` on
         ``alpha >= 0`` or a vectorised callable returning its log density. Default: that
-        of :func:`pymc_hier.decay_model` (:func:`pymc_hier.models.decay.default_priors`).
+        of :func:`pymc_hier.decay_model` (:func:`pymc_hier.decay.model.default_priors`).
     method : {"auto", "adaptive", "local"}, default "auto"
         How the posterior of ``log alpha`` is tabulated. ``"adaptive"``: scan 21 decades
         of ``alpha`` and bisect pieces until 16-node Gauss-Legendre agrees to ``1e-11``
@@ -380,13 +381,6 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     >>> bool(lo < ph.simulate_decay().truth["alpha"] < hi)
     True
     """
-    from pymc_hier.models.decay import (
-        check_alpha_prior,
-        check_consistent,
-        default_priors,
-        time_scale,
-    )
-
     if not isinstance(data, DecayData):
         raise ValueError(f"data: expected a DecayData, got {type(data).__name__}")
     if t0 not in ("latent", "known", "marginal"):
@@ -401,7 +395,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         prior = default_priors(data)["alpha"]
     if isinstance(prior, Prior):
         check_alpha_prior(prior)
-        log_prior = _prior_logpdf(prior)
+        log_prior = prior_logpdf(prior)
     elif callable(prior):
         def log_prior(a):
             return np.asarray(prior(a), dtype=float) * np.ones_like(a)

@@ -13,8 +13,8 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from pymc_hier import report_html as H
-from pymc_hier.models._spec import get_spec
+from pymc_hier.family import get_spec
+from pymc_hier.reports import html as H
 
 _TIMESTAMP_ENV = "PYMC_HIER_REPORT_TIMESTAMP"
 
@@ -186,7 +186,7 @@ def _ppc_section(idata) -> str:
     tab = ppc_table(idata)
     parts = [H.table(_flatten_ppc(tab), index=True)]
     try:
-        from pymc_hier import ppc_plots
+        from pymc_hier.plots import ppc as ppc_plots
     except ImportError:  # pragma: no cover - plots are optional
         return "\n".join(parts)
     for name, caption in (("plot_ppc_dist", "Observed data against posterior predictive draws."),
@@ -243,7 +243,7 @@ def _sweep_section(sweep: xr.Dataset) -> str:
              f"k-hat &lt; {H.fmt_number(sweep.attrs.get('khat_threshold', 0.7))}).</p>",
              H.table(df)]
     try:
-        from pymc_hier.sweep_plots import plot_sweep
+        from pymc_hier.plots.sweep import plot_sweep
     except ImportError:  # pragma: no cover
         return "\n".join(parts)
     parts.append(H.figure(H.svg_of_figure(_as_figure(plot_sweep(sweep))),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pymc_hier.models._spec import HYPER_SEP
+from pymc_hier.family import HYPER_SEP
 from pymc_hier.priors import Prior
 
 

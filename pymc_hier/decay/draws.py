@@ -19,11 +19,11 @@ given ``alpha`` and ``y``:
 The acceptance probability is at least ``exp(-alpha D)`` unless the measurement lies near
 or above ``A_e`` with ``sigma`` much smaller than ``A_e - A_s``; pairs still rejected after
 a few rounds are drawn instead by inverting ``t0``'s tabulated conditional CDF
-(:func:`~pymc_hier.exact._decay_kernels.day_pieces`), then ``M`` given ``t0``. Both routes
+(:func:`~pymc_hier.decay.kernels.day_pieces`), then ``M`` given ``t0``. Both routes
 are exact, and a rejection sampler's accepted draws do not depend on how many proposals
 were rejected before, so switching route after a fixed number of rounds keeps the draws
 exact. The rejection route runs compiled, one pair at a time
-(:func:`pymc_hier.exact._draw_kernels.widget_pairs`).
+(:func:`pymc_hier.decay.draw_kernels.widget_pairs`).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pymc_hier.exact._decay_kernels import (
+from pymc_hier.decay.draw_kernels import widget_pairs
+from pymc_hier.decay.kernels import (
     DRAW_GL_NODES,
     day_log_likelihood,
     day_pieces,
     truncated_normal_draws,
 )
-from pymc_hier.exact._draw_kernels import widget_pairs
-from pymc_hier.exact._quadrature import piece_table
+from pymc_hier.numerics.quadrature import piece_table
 
 #: Rejection rounds before the remaining pairs switch to CDF inversion.
 ROUNDS = 6

@@ -1,7 +1,7 @@
-"""NumPy/SciPy kernels of the decay model: the twin of :mod:`pymc_hier.models._decay_logp`.
+"""NumPy/SciPy kernels of the decay model: the twin of :mod:`pymc_hier.decay.graph`.
 
 Everything here is plain array maths (no PyMC, no xarray); the exact reference
-(:mod:`pymc_hier.exact.decay`) and the post-sampling draws of the model factory build on it.
+(:mod:`pymc_hier.decay.exact`) and the post-sampling draws of the model factory build on it.
 
 The central quantity is the density of a measurement ``y = M + sigma * eps`` of an amount
 ``M ~ U(0, A)`` (``N0 ~ U(0, N0_max)`` decayed by ``exp(-alpha * dt)``, so that
@@ -20,7 +20,7 @@ import functools
 import numpy as np
 from scipy import special
 
-from pymc_hier.exact._draw_kernels import truncated_normal_many
+from pymc_hier.numerics.truncnorm import truncated_normal_many
 
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 SQRT2 = np.sqrt(2.0)
@@ -114,7 +114,7 @@ def truncated_normal_draws(mean, sigma, upper, rng):
     ``sigma`` below 0, or one far above ``A``) is handled by sampling the distance from
     that bound with an exponential rejection sampler, so no precision is lost; an interval
     around the mode uses plain rejection (element by element, compiled:
-    :mod:`pymc_hier.exact._draw_kernels`).
+    :mod:`pymc_hier.numerics.truncnorm`).
 
     Parameters
     ----------

@@ -1,4 +1,9 @@
-"""PyTensor log densities of the decay model (twin of :mod:`pymc_hier.exact._decay_kernels`).
+"""Symbolic twins of the decay model's kernels, from PyTensor's own elementwise ops.
+
+The measurement density (twin of :mod:`pymc_hier.decay.kernels`) and the rank transform of
+the latent amounts (twin of the fused op in :mod:`pymc_hier.decay.rank_op`). The fused ops
+of :mod:`pymc_hier.decay.ops` and :mod:`pymc_hier.decay.rank_op` expand into these graphs
+for backends without their kernels (JAX, PyTorch, MLX).
 
 Both twins evaluate the same formulas with the same branch rules, so the sampler and the
 exact reference agree to rounding. Every branch here is fed *safe* inputs where it is not
@@ -11,20 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from pymc_hier.exact._decay_kernels import (
-    HALF_LOG_2PI,
-    LOG_SERIES_TAU,
-    MAX_LOG_WIDTH,
-    STEP_HALF_WIDTH,
-    gauss_legendre,
-)
-from pymc_hier.models._decay_op import log_uniform_normal_pdf
+from pymc_hier.decay.kernels import HALF_LOG_2PI, LOG_SERIES_TAU, MAX_LOG_WIDTH
 
-#: Gauss-Legendre nodes per piece of the day in the model's ``t0="marginal"`` likelihood.
-#: On the lecture's data 8 nodes give the total log-likelihood to 1e-14 (the exact reference
-#: uses 16; with a sharp step inside the day and sigma ~ 1e-3 a widget's term can be off by
-#: up to ~1e-5, far below Monte Carlo error); an evaluation costs a third of the 16-node one.
-MODEL_GL_NODES = 8
 _SQRT1_2 = float(1.0 / np.sqrt(2.0))
 _LOG_HALF = float(np.log(0.5))
 
@@ -49,7 +42,7 @@ def log_ndtr_diff(lo, hi, mid, width, log_width):
 
     The caller passes the midpoint and width of the interval as well (computed from its own
     inputs without cancellation). See
-    :func:`pymc_hier.exact._decay_kernels.log_uniform_normal_pdf` for the three branches.
+    :func:`pymc_hier.decay.kernels.log_uniform_normal_pdf` for the three branches.
     """
     mirror = mid > 0
     lo, hi = pt.switch(mirror, -hi, lo), pt.switch(mirror, -lo, hi)
@@ -98,10 +91,10 @@ def _standardise(y, sigma, log_upper):
 def log_uniform_normal_graph(y, sigma, log_upper):
     """Log density of ``y = M + sigma * eps`` with ``M ~ U(0, exp(log_upper))``, ``eps ~ N(0, 1)``.
 
-    The symbolic twin of :func:`pymc_hier.exact._decay_kernels.log_uniform_normal_pdf`,
+    The symbolic twin of :func:`pymc_hier.decay.kernels.log_uniform_normal_pdf`,
     built from PyTensor's elementwise ops (every branch evaluated, gradients by automatic
     differentiation). Models use the fused op
-    :func:`pymc_hier.models._decay_op.log_uniform_normal_pdf` instead, which JAX-like
+    :func:`pymc_hier.decay.ops.log_uniform_normal_pdf` instead, which JAX-like
     backends replace by this graph.
     Stable for tiny ``sigma``, for ``log_upper`` in the minus thousands (``A`` underflows),
     for measurements far below 0 or far above ``A``, and with finite gradients everywhere.
@@ -123,40 +116,42 @@ def log_uniform_normal_graph(y, sigma, log_upper):
     return log_ndtr_diff(a, b, mid, w, log_w) - log_upper
 
 
-def log_day_marginal_pdf(y, sigma, t_measured, day_start, day_end, log_n0_max, alpha,
-                         n: int = MODEL_GL_NODES):
-    """``log p(y | alpha)`` with ``N0`` integrated in closed form and ``t0`` over its day.
+def log_u_of(r):
+    """``log sigmoid(r)``."""
+    return -pt.softplus(-r)
 
-    The symbolic twin of :func:`pymc_hier.exact._decay_kernels.log_day_marginal_pdf`: the
-    day is cut into five pieces around the step of the likelihood (they move with
-    ``alpha``, and the gradient follows them), each integrated by ``n``-node
-    Gauss-Legendre, and the nodes are combined by log-sum-exp. Inputs are per-widget
-    vectors (``alpha`` and ``log_n0_max`` scalars); the result is a vector.
-    """
-    y, sigma, t1, start, end = (pt.as_tensor_variable(v)[:, None]
-                                for v in (y, sigma, t_measured, day_start, day_end))
-    positive = y > 0
-    y_pos = pt.switch(positive, y, 1.0)
-    t_star = t1 - (log_n0_max - pt.log(y_pos)) / alpha
-    t_c = pt.clip(t_star, start, end)
-    log_upper_c = log_n0_max - alpha * (t1 - t_c)
-    x_c = (pt.exp(log_upper_c) - y) / sigma
-    # in logs: A(t_c) may underflow, and the unused side of the minimum must keep a
-    # finite gradient
-    log_half = (np.log(STEP_HALF_WIDTH) + pt.log(sigma) - pt.log(alpha) - log_upper_c
-                - pt.log(pt.maximum(1.0, -x_c)))
-    half = pt.exp(pt.minimum(log_half, pt.log(end - start)))
-    t_c = pt.switch(positive, t_c, end)
-    half = pt.switch(positive, half, 0.0)
-    cuts = pt.concatenate(
-        [pt.clip(c, start, end) for c in (start, t_c - 4.0 * half, t_c - half, t_c,
-                                           t_c + half, end)], axis=1)
-    length = cuts[:, 1:] - cuts[:, :-1]                                  # (W, 5)
-    x, w = gauss_legendre(n)
-    nodes = cuts[:, :-1, None] + length[:, :, None] * x                  # (W, 5, n)
-    log_w = (pt.log(pt.maximum(length, 1e-300) / (end - start))[:, :, None]
-             + np.log(w))
-    log_f = log_uniform_normal_pdf(y[:, :, None], sigma[:, :, None],
-                                   log_n0_max - alpha * (t1[:, :, None] - nodes))
-    terms = (log_f + log_w).reshape((log_f.shape[0], -1))
-    return pt.logsumexp(terms, axis=1)
+
+def rank_setup(y, sigma, log_upper):
+    """``(log sigma, A, a, b, narrow?, log D)`` of the rank transform on ``[0, A]``."""
+    log_sigma, upper, a, b, mid, w, log_w = _standardise(y, sigma, log_upper)
+    narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
+    log_d = log_ndtr_diff(a, b, mid, w, log_w)      # log D = log(Phi(b) - Phi(a))
+    return log_sigma, upper, a, b, narrow, log_d
+
+
+def _rank_quantile(value, y, sigma, log_upper):
+    log_sigma, upper, a, b, narrow, log_d = rank_setup(y, sigma, log_upper)
+    log_u = -pt.softplus(-value)
+    log_1mu = -pt.softplus(value)
+    # Phi(z) = Phi(a) + u D  or, resolving the upper tail,  Phi(-z) = Phi(-b) + (1 - u) D
+    lp_lo = pt.logaddexp(log_ndtr(a), log_u + log_d)
+    lp_hi = pt.logaddexp(log_ndtr(-b), log_1mu + log_d)
+    use_lo = lp_lo < _LOG_HALF
+    z = pt.switch(use_lo, pt.ndtri_exp(pt.minimum(lp_lo, _LOG_HALF)),
+                  -pt.ndtri_exp(pt.minimum(lp_hi, _LOG_HALF)))
+    return log_sigma, upper, narrow, log_d, log_u, log_1mu, z
+
+
+def rank_backward_graph(value, y, sigma, log_upper):
+    """Return the rank transform's ``backward`` from PyTensor's own ops (the op's twin)."""
+    _, upper, narrow, _, _, _, z = _rank_quantile(value, y, sigma, log_upper)
+    rank = pt.clip(y + sigma * z, 0.0, upper)
+    return pt.switch(narrow, pt.exp(log_upper + log_u_of(value)), rank)
+
+
+def rank_log_jac_graph(value, y, sigma, log_upper):
+    """Return the rank transform's ``log_jac_det`` from PyTensor's ops (the op's twin)."""
+    log_sigma, upper, narrow, log_d, log_u, log_1mu, z = _rank_quantile(value, y, sigma,
+                                                                         log_upper)
+    rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
+    return pt.switch(narrow, log_upper, rank) + log_u + log_1mu

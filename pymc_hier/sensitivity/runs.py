@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pymc_hier.reweight import weighted_stats
+from pymc_hier.sensitivity.reweight import weighted_stats
 
 __all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "exact_sample",
            "refit_all", "sample", "stack", "summarise"]
@@ -102,6 +102,7 @@ class RefitJob:
             compile=self.sampler != "exact")
 
     def __call__(self) -> dict:
+        """Draw this setting's posterior and return its summaries by variable."""
         if self.sampler == "exact":
             posterior = exact_sample(self._compiled(), self.hyper, self.sample_kwargs,
                                      self.var_names)
@@ -111,10 +112,12 @@ class RefitJob:
 
 
 def run_job(job: RefitJob) -> dict:
+    """Run ``job`` (a module-level function, so that executors can pickle the call)."""
     return job()
 
 
 def sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
+    """Sample the nutpie-compiled model with ``hyper``'s data values; return the posterior."""
     import nutpie
 
     trace = nutpie.sample(compiled.with_data(**{k: np.asarray(v) for k, v in hyper.items()}),
@@ -129,7 +132,7 @@ def exact_sample(model, hyper: Mapping, sample_kwargs: Mapping, var_names) -> xr
     ``t0``/``N0``, the hierarchical normal's ``theta``); ``sample_kwargs`` holds ``draws``,
     ``chains`` and ``seed``.
     """
-    from pymc_hier.models._spec import factory_hook, get_spec
+    from pymc_hier.family import factory_hook, get_spec
 
     post = factory_hook(get_spec(model), "exact_posterior")(model, hyper=hyper)
     options = inspect.signature(post.sample).parameters
@@ -143,6 +146,7 @@ def exact_sample(model, hyper: Mapping, sample_kwargs: Mapping, var_names) -> xr
 
 
 def stack(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """Return the draws of ``name`` as an array ``(chain * draw, *rest)``."""
     da = posterior[name]
     rest = [d for d in da.dims if d not in ("chain", "draw")]
     x = da.transpose("chain", "draw", *rest).values
@@ -160,6 +164,7 @@ def _r_eff(posterior: xr.Dataset, name: str) -> np.ndarray:
 
 
 def summarise(posterior: xr.Dataset, var_names, log_weights, quantiles) -> dict:
+    """Weighted mean, sd, MCSE and quantiles of each variable (``log_weights`` None: equal)."""
     out = {}
     for name in var_names:
         st = weighted_stats(stack(posterior, name), log_weights, quantiles=quantiles,
@@ -169,6 +174,7 @@ def summarise(posterior: xr.Dataset, var_names, log_weights, quantiles) -> dict:
 
 
 def refit_all(jobs: Mapping[int, RefitJob], rows, executor, *, total, done, progressbar):
+    """Run every job (in ``executor`` or here), storing each outcome in its row."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, initial=done, desc="prior_sweep", unit="setting",

@@ -17,11 +17,10 @@ import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
-from pymc_hier.exact._decay_kernels import HALF_LOG_2PI, LOG_SERIES_TAU
-from pymc_hier.models._decay_logp import _standardise, log_ndtr, log_ndtr_diff
-from pymc_hier.models._decay_rank_op import rank_outputs
+from pymc_hier.decay.graph import log_ndtr_diff, rank_setup
+from pymc_hier.decay.kernels import HALF_LOG_2PI
+from pymc_hier.decay.rank_op import rank_outputs
 
-_LOG_HALF = float(np.log(0.5))
 _SQRT1_2 = float(1.0 / np.sqrt(2.0))
 
 
@@ -31,11 +30,6 @@ def _log_upper(inputs):
         raise ValueError("AmountRankTransform: the distribution must have log A as its only "
                          f"floating-point parameter, got {len(floats)}")
     return floats[0]
-
-
-def log_u_of(r):
-    """``log sigmoid(r)``."""
-    return -pt.softplus(-r)
 
 
 class ScaledLogTransform(Transform):
@@ -71,7 +65,7 @@ class SkewLogTransform(Transform):
 
     A log transform whose scale changes smoothly from ``a - b`` (``z -> -inf``) to
     ``a + b`` (``z -> +inf``): with ``(u0, a, b)`` from a pilot of the posterior
-    (:func:`pymc_hier.models._decay_pilot.skew_log_map`) the unconstrained value is close
+    (:func:`pymc_hier.decay.pilot.skew_log_map`) the unconstrained value is close
     to a standard normal even when the posterior of ``log x`` is skewed.
     """
 
@@ -180,7 +174,7 @@ class AmountRankTransform(Transform):
         """Map the amount ``M`` to ``logit F(M)`` (used for initial points)."""
         y, sigma = self.y, self.sigma
         log_upper = _log_upper(inputs)
-        log_sigma, upper, a, b, narrow, _ = _rank_setup(y, sigma, log_upper)
+        log_sigma, upper, a, b, narrow, _ = rank_setup(y, sigma, log_upper)
         z = (value - y) / sigma
         below = log_ndtr_diff(a, z, (0.5 * value - y) / sigma, value / sigma,
                               pt.log(value) - log_sigma)
@@ -197,38 +191,3 @@ class AmountRankTransform(Transform):
     def log_jac_det(self, value, *inputs):
         """``log |dM / dr| = log sigma + log D - log phi(z) + log u + log(1 - u)``."""
         return rank_outputs(value, self.y, self.sigma, _log_upper(inputs))[3]
-
-
-def _rank_setup(y, sigma, log_upper):
-    log_sigma, upper, a, b, mid, w, log_w = _standardise(y, sigma, log_upper)
-    narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
-    log_d = log_ndtr_diff(a, b, mid, w, log_w)      # log D = log(Phi(b) - Phi(a))
-    return log_sigma, upper, a, b, narrow, log_d
-
-
-def _rank_quantile(value, y, sigma, log_upper):
-    log_sigma, upper, a, b, narrow, log_d = _rank_setup(y, sigma, log_upper)
-    log_u = -pt.softplus(-value)
-    log_1mu = -pt.softplus(value)
-    # Phi(z) = Phi(a) + u D  or, resolving the upper tail,  Phi(-z) = Phi(-b) + (1 - u) D
-    lp_lo = pt.logaddexp(log_ndtr(a), log_u + log_d)
-    lp_hi = pt.logaddexp(log_ndtr(-b), log_1mu + log_d)
-    use_lo = lp_lo < _LOG_HALF
-    z = pt.switch(use_lo, pt.ndtri_exp(pt.minimum(lp_lo, _LOG_HALF)),
-                  -pt.ndtri_exp(pt.minimum(lp_hi, _LOG_HALF)))
-    return log_sigma, upper, narrow, log_d, log_u, log_1mu, z
-
-
-def rank_backward_graph(value, y, sigma, log_upper):
-    """Return the rank transform's ``backward`` from PyTensor's own ops (the op's twin)."""
-    _, upper, narrow, _, _, _, z = _rank_quantile(value, y, sigma, log_upper)
-    rank = pt.clip(y + sigma * z, 0.0, upper)
-    return pt.switch(narrow, pt.exp(log_upper + log_u_of(value)), rank)
-
-
-def rank_log_jac_graph(value, y, sigma, log_upper):
-    """Return the rank transform's ``log_jac_det`` from PyTensor's ops (the op's twin)."""
-    log_sigma, upper, narrow, log_d, log_u, log_1mu, z = _rank_quantile(value, y, sigma,
-                                                                         log_upper)
-    rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
-    return pt.switch(narrow, log_upper, rank) + log_u + log_1mu

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from pymc_hier.decay_data import DecayData
+from pymc_hier.decay.data import DecayData
 
 SECONDS_PER_DAY = 86_400.0
 _UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "day": SECONDS_PER_DAY}

@@ -1,4 +1,4 @@
-"""A fused PyTensor op for :class:`~pymc_hier.models._decay_transforms.AmountRankTransform`.
+"""A fused PyTensor op for :class:`~pymc_hier.decay.transforms.AmountRankTransform`.
 
 The transform maps a widget's rank ``r`` (the logit of the amount's conditional CDF given
 the measurement) back to the amount ``M`` and supplies ``log |dM / dr|``. Written with
@@ -16,7 +16,7 @@ only the branch it needs, with the derivatives in closed form:
 
 The transform's ``backward`` and ``log_jac_det`` each take one output of the same node,
 which PyTensor merges, so one kernel call serves both. Backends as for
-:mod:`pymc_hier.models._decay_op`: Numba kernels, a rewrite to the symbolic twin for
+:mod:`pymc_hier.decay.ops`: Numba kernels, a rewrite to the symbolic twin for
 JAX-like backends, Python kernels otherwise.
 """
 
@@ -29,8 +29,9 @@ from pytensor.gradient import DisconnectedType, grad, grad_not_implemented
 from pytensor.tensor.elemwise import Elemwise
 from scipy import special
 
-from pymc_hier.exact._decay_kernels import HALF_LOG_2PI
-from pymc_hier.models._decay_op import (
+from pymc_hier.decay.graph import rank_backward_graph, rank_log_jac_graph
+from pymc_hier.decay.kernels import HALF_LOG_2PI
+from pymc_hier.decay.ops import (
     PY_FUNCTIONS,
     _DecayScalarOp,
     kernel_key,
@@ -128,8 +129,6 @@ class AmountRank(_DecayScalarOp):
                 d_lu]
 
     def expand(self, r, y, sigma, log_upper):
-        from pymc_hier.models._decay_transforms import rank_backward_graph, rank_log_jac_graph
-
         # inputs of the output's shape: gradients of sums are elementwise derivatives
         r, y, sigma, log_upper = pt.broadcast_arrays(r, y, sigma, log_upper)
         m = rank_backward_graph(r, y, sigma, log_upper)

@@ -23,7 +23,11 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from pymc_hier.exact._grid import (
+from pymc_hier.exceptions import PriorDominatedWarning
+from pymc_hier.family import get_spec
+from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
+from pymc_hier.normal.problem import as_schools_data, check_proper, resolve_schools_priors
+from pymc_hier.numerics.grid import (
     LogGrid,
     adaptive_log_grid,
     mixture_cdf,
@@ -49,7 +53,7 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
     ----------
     data : SchoolsData, mapping, DataFrame, Dataset or pymc.Model
         The estimates and standard errors (see
-        :func:`pymc_hier.models.hierarchical_normal.as_schools_data`), or a model built by
+        :func:`pymc_hier.normal.model.as_schools_data`), or a model built by
         ``hierarchical_normal_model``/``eight_schools_model``, whose data and priors are
         then used (``priors`` must be None).
     priors : str or mapping, optional
@@ -83,9 +87,6 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
     >>> round(float(post.quantile(0.5, var="tau")), 2)
     5.24
     """
-    from pymc_hier.models._spec import get_spec
-    from pymc_hier.models.hierarchical_normal import as_schools_data
-
     spec = get_spec(data) if hasattr(data, "free_RVs") else None
     if spec is not None:
         if spec.factory not in ("hierarchical_normal_model", "eight_schools_model"):
@@ -125,12 +126,6 @@ class HierarchicalNormalPosterior:
     """
 
     def __init__(self, data, *, priors, grid_size: int):
-        from pymc_hier.models.hierarchical_normal import (
-            PriorDominatedWarning,
-            check_proper,
-            resolve_schools_priors,
-        )
-
         tau_fn = None
         if isinstance(priors, Mapping) and callable(priors.get("tau")) \
                 and not isinstance(priors.get("tau"), Prior):
@@ -333,8 +328,6 @@ class HierarchicalNormalPosterior:
             ``constant_data`` (``sigma``).
         """
         from arviz_base import from_dict
-
-        from pymc_hier.models._hierarchical_marginal import THETA_STORAGE, draw_theta
 
         for name, v in (("draws", draws), ("chains", chains)):
             if not (isinstance(v, int | np.integer) and v >= 1):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from pymc_hier.decay_data import DecayData
-from pymc_hier.exact._decay_kernels import log_uniform_normal_pdf
+from pymc_hier.decay.data import DecayData
+from pymc_hier.decay.kernels import log_uniform_normal_pdf
+from pymc_hier.decay.problem import prior_logpdf
 from pymc_hier.priors import Prior
 
 #: The half-widths are taken where the log density has dropped by this (z = +-2).
@@ -34,9 +35,7 @@ def skew_log_map(data: DecayData, prior: Prior, scale: float, *, t0: str = "know
     scanned range ``alpha * T`` in ``[1e-8, 1e4]`` (the caller then keeps the plain scaled
     log transform).
     """
-    from pymc_hier.exact.decay import _prior_logpdf
-
-    log_prior = _prior_logpdf(prior)
+    log_prior = prior_logpdf(prior)
     y, sigma = np.asarray(data.n_measured), np.asarray(data.sigma)
     t_made = (np.asarray(data.t0) if t0 == "known"
               else 0.5 * (np.asarray(data.day_start) + np.asarray(data.day_end)))

@@ -1,0 +1,6 @@
+"""Figures built on arviz-plots and matplotlib, axes labelled with the data's own names.
+
+- :mod:`~pymc_hier.plots.ppc`: predictive checks (distributions, test statistics, PIT,
+  per-unit intervals);
+- :mod:`~pymc_hier.plots.sweep`: posterior quantities against a swept hyperparameter.
+"""

@@ -1,0 +1,185 @@
+"""Predictive-check figures through arviz-plots, returned as matplotlib figures.
+
+Each function draws with ``backend="matplotlib"`` and labels the axes with the data's own
+coordinate names and values (school names, widget ids), so the figure can go straight
+into a report. Extra keyword arguments go to the arviz-plots function.
+"""
+
+from __future__ import annotations
+
+import arviz_plots as azp
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator
+
+from pymc_hier.ppc import _predictive, _resolve_stats
+
+
+def _figure(pc) -> Figure:
+    fig = pc.get_viz("figure")
+    return fig.item() if isinstance(fig, xr.DataArray) else fig
+
+
+def _subset(idata: xr.DataTree, group: str, var_name: str | None):
+    """Return (tree with only what arviz-plots needs, predictive group name, var_name)."""
+    _, y, var_name = _predictive(idata, group, var_name)
+    keep = [f"{group}_predictive", "observed_data"]
+    if group == "posterior":
+        keep += [g for g in ("posterior", "log_likelihood") if g in idata.children]
+    tree = xr.DataTree.from_dict({g: idata[g].to_dataset()[[var_name]] if g != "posterior"
+                                  else idata[g].to_dataset() for g in keep})
+    return tree, f"{group}_predictive", var_name, y
+
+
+def _value_label(y: xr.DataArray, var_name: str) -> str:
+    units = y.attrs.get("units")
+    return f"{var_name} [{units}]" if units else var_name
+
+
+def plot_ppc_dist(idata: xr.DataTree, *, group: str = "posterior", var_name: str | None = None,
+                  num_samples: int = 50, **kwargs) -> Figure:
+    """Densities of predictive draws against the observations' density.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and ``{group}_predictive``.
+    group : {"posterior", "prior"}, default "posterior"
+        Which predictive distribution.
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    num_samples : int, default 50
+        Number of predictive draws shown.
+    **kwargs
+        Passed to :func:`arviz_plots.plot_ppc_dist`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tree, pred, var_name, y = _subset(idata, group, var_name)
+    pc = azp.plot_ppc_dist(tree, group=pred, num_samples=num_samples, backend="matplotlib",
+                           **kwargs)
+    fig = _figure(pc)
+    for ax in fig.axes:
+        ax.set_xlabel(_value_label(y, var_name))
+    return fig
+
+
+def plot_ppc_tstat(idata: xr.DataTree, *, stat: str = "mean", group: str = "posterior",
+                   var_name: str | None = None, **kwargs) -> Figure:
+    """Distribution of a test statistic over predictive draws, with its observed value.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and ``{group}_predictive``.
+    stat : str or callable, default "mean"
+        A name from :data:`pymc_hier.ppc.STATISTICS` or a callable ``f(x, axis=-1)``,
+        computed exactly as :func:`pymc_hier.ppc_table` does.
+    group : {"posterior", "prior"}, default "posterior"
+        Which predictive distribution.
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    **kwargs
+        Passed to :func:`arviz_plots.plot_ppc_tstat`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ((name, fn),) = _resolve_stats([stat]).items()
+    tree, pred, var_name, y = _subset(idata, group, var_name)
+
+    def t_stat(x):
+        return fn(np.ravel(x), axis=-1)
+
+    t_stat.__name__ = name
+    pc = azp.plot_ppc_tstat(tree, group=pred, t_stat=t_stat, backend="matplotlib", **kwargs)
+    fig = _figure(pc)
+    for ax in fig.axes:
+        ax.set_xlabel(f"T = {name}({_value_label(y, var_name)})")
+    return fig
+
+
+def plot_ppc_pit(idata: xr.DataTree, *, loo: bool = False, group: str = "posterior",
+                 var_name: str | None = None, **kwargs) -> Figure:
+    """PIT (or LOO-PIT) ECDF difference plot with its simultaneous envelope.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data``, ``{group}_predictive`` and, for ``loo=True``,
+        ``posterior`` and ``log_likelihood``.
+    loo : bool, default False
+        Use :func:`arviz_plots.plot_loo_pit` (leave-one-out PIT).
+    group : {"posterior", "prior"}, default "posterior"
+        Which predictive distribution (``loo`` needs ``"posterior"``).
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    **kwargs
+        Passed to :func:`arviz_plots.plot_ppc_pit` or :func:`arviz_plots.plot_loo_pit`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tree, pred, var_name, _ = _subset(idata, group, var_name)
+    if loo:
+        if group != "posterior" or "log_likelihood" not in tree.children:
+            raise ValueError("loo: LOO-PIT needs group='posterior' and a 'log_likelihood' "
+                             "group (sample_predictive(..., log_likelihood=True))")
+        pc = azp.plot_loo_pit(tree, var_names=[var_name], backend="matplotlib", **kwargs)
+    else:
+        pc = azp.plot_ppc_pit(tree, group=pred, backend="matplotlib", **kwargs)
+    fig = _figure(pc)
+    for ax in fig.axes:
+        ax.set_xlabel(f"{'LOO-PIT' if loo else 'PIT'} of {var_name}")
+        ax.set_ylabel("ECDF difference")
+    return fig
+
+
+def plot_ppc_intervals(idata: xr.DataTree, *, group: str = "posterior",
+                       var_name: str | None = None, max_labels: int = 40,
+                       **kwargs) -> Figure:
+    """Predictive intervals per observation with the observed values.
+
+    The x axis is the observations' dimension, ticked with its coordinate values (school
+    names, widget ids; at most ``max_labels`` of them, evenly spaced).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and ``{group}_predictive``.
+    group : {"posterior", "prior"}, default "posterior"
+        Which predictive distribution.
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+    max_labels : int, default 40
+        Most tick labels drawn on the x axis.
+    **kwargs
+        Passed to :func:`arviz_plots.plot_ppc_interval`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tree, pred, var_name, y = _subset(idata, group, var_name)
+    if y.ndim != 1:
+        raise ValueError(f"var_name: interval plots need one observation dim; {var_name!r} "
+                         f"has dims {y.dims}")
+    dim = y.dims[0]
+    pc = azp.plot_ppc_interval(tree, group=pred, backend="matplotlib",
+                               visuals={"xlabel": {"text": dim}, **kwargs.pop("visuals", {})},
+                               **kwargs)
+    fig = _figure(pc)
+    labels = [str(v) for v in (y[dim].values if dim in y.coords else range(y.sizes[dim]))]
+    step = max(1, int(np.ceil(len(labels) / max_labels)))
+    ticks = np.arange(0, len(labels), step)
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([labels[i] for i in ticks], rotation=90 if step > 1 else 0)
+        ax.set_xlabel(dim)
+        ax.set_ylabel(_value_label(y, var_name))
+    return fig

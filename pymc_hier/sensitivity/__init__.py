@@ -1,0 +1,30 @@
+"""How conclusions move when priors move: sweeps, reweighting and power-scaling.
+
+- :mod:`~pymc_hier.sensitivity.sweep`: :func:`~pymc_hier.prior_sweep`, posterior summaries
+  over a range of one hyperparameter (PSIS reweighting where reliable, refits elsewhere);
+- :mod:`~pymc_hier.sensitivity.settings`: how ``param`` and ``values`` name the settings;
+- :mod:`~pymc_hier.sensitivity.runs`: refits through executors, one compiled model;
+- :mod:`~pymc_hier.sensitivity.reweight`: PSIS weights and the joint log density;
+- :mod:`~pymc_hier.sensitivity.power`: power-scaling sensitivity (ArviZ's psense).
+"""
+
+from importlib import import_module
+
+_LAZY = {
+    "prior_sweep": "pymc_hier.sensitivity.sweep",
+    "prior_sensitivity": "pymc_hier.sensitivity.power",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pymc_hier.sensitivity' has no attribute {name!r}") from None
+    return getattr(import_module(module), name)
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,349 @@
+"""Prior-sensitivity sweeps: :func:`prior_sweep`.
+
+A sweep asks how posterior summaries move when one hyperparameter moves. Each setting is
+answered in one of two ways:
+
+- **reweight**: importance-weight the draws of one base fit by the change of the joint log
+  density, smoothed with PSIS (:mod:`pymc_hier.sensitivity.reweight`); free, but only valid when the
+  new prior's support is not wider than the old and the Pareto k-hat is below 0.7;
+- **refit**: sample again with the *same* compiled model (the factory is built once with
+  ``hyper_data=True`` and compiled once with nutpie; each setting only changes the values
+  of the ``pm.Data`` hyperparameters), optionally in parallel through any
+  :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, or Dask's
+  ``Client.get_executor()`` for a cluster). With ``fit_kwargs={"sampler": "exact"}`` a
+  refit is an independent draw from the factory's exact posterior (decay and
+  hierarchical-normal models): no compile, no tuning, no Monte Carlo error beyond that
+  of independent draws, a fraction of a second per setting.
+
+See :mod:`pymc_hier.sensitivity.settings` for how ``param`` names a hyperparameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from pymc_hier.sensitivity.reweight import (
+    joint_logp_function,
+    psis_log_weights,
+    support_function,
+    wider_support,
+)
+from pymc_hier.sensitivity.runs import (
+    STATS,
+    RefitJob,
+    cached_compile,
+    clear_compile_cache,
+    exact_sample,
+    refit_all,
+    sample,
+    stack,
+    summarise,
+)
+from pymc_hier.sensitivity.settings import Setting, resolve_settings
+
+__all__ = ["METHODS", "SAMPLERS", "clear_compile_cache", "prior_sweep"]
+
+#: Accepted values of ``method``.
+METHODS = ("auto", "reweight", "refit")
+#: Accepted values of ``fit_kwargs["sampler"]``.
+SAMPLERS = ("nutpie", "exact")
+_FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None,
+                 "sampler": "nutpie"}
+
+def _factory(factory) -> tuple[Callable, str]:
+    from pymc_hier.family import get_factory
+
+    if isinstance(factory, str):
+        return get_factory(factory), factory
+    if callable(factory):
+        return factory, getattr(factory, "__name__", repr(factory))
+    raise ValueError(f"factory: expected a factory function or its registered name, got "
+                     f"{factory!r}")
+
+
+def _fit_settings(fit_kwargs) -> dict:
+    fit_kwargs = dict(fit_kwargs or {})
+    unknown = set(fit_kwargs) - set(_FIT_DEFAULTS)
+    if unknown:
+        raise ValueError(f"fit_kwargs: unknown option(s) {sorted(unknown)} (accepted: "
+                         f"{', '.join(_FIT_DEFAULTS)})")
+    out = {**_FIT_DEFAULTS, **fit_kwargs}
+    if out["random_seed"] is None:
+        out["random_seed"] = int(np.random.SeedSequence().generate_state(1)[0])
+    for key in ("draws", "tune", "chains"):
+        if not isinstance(out[key], int) or out[key] < 1:
+            raise ValueError(f"fit_kwargs[{key!r}]: must be a positive integer, got {out[key]!r}")
+    if out["sampler"] not in SAMPLERS:
+        raise ValueError(f"fit_kwargs['sampler']: unknown value {out['sampler']!r} (accepted: "
+                         f"{', '.join(SAMPLERS)})")
+    return out
+
+
+def _seed(seed: int, i: int) -> int:
+    return int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0])
+
+
+def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "auto",
+                fit_kwargs: Mapping | None = None, model_kwargs: Mapping | None = None,
+                executor=None, var_names: Sequence[str] | None = None,
+                quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
+                progressbar: bool = True) -> xr.Dataset:
+    """Posterior summaries over a range of one hyperparameter.
+
+    Parameters
+    ----------
+    factory : callable or str
+        A model factory or its registered name (``"eight_schools_model"``).
+    data : DecayData or SchoolsData
+        The data passed to the factory.
+    param : str
+        What to sweep: ``"tau.beta"`` (one parameter of a prior; numeric values), ``"tau"``
+        (a whole prior; :class:`~pymc_hier.Prior` values of the same distribution) or the
+        name of a fixed input held as ``pm.Data`` such as ``"N0_max"`` (numeric values).
+    values : sequence
+        The settings, non-empty and unique.
+    base : DataTree or Dataset, optional
+        An existing fit of ``factory(data, **model_kwargs)`` (with a ``posterior`` group)
+        to reweight; when None it is sampled here with the compiled model (not needed, and
+        not sampled, with ``method="refit"``). With a base and only reliable settings
+        nothing is compiled at all.
+    method : {"auto", "reweight", "refit"}
+        ``"auto"`` reweights where reliable (support not wider and k-hat below
+        ``khat_threshold``) and refits the rest. With ``sampler="exact"`` it refits every
+        setting: exact draws are cheaper than reweighting and never unreliable.
+    fit_kwargs : mapping, optional
+        ``sampler`` (``"nutpie"``, the default, or ``"exact"``: independent draws from
+        the factory's exact posterior, see :func:`pymc_hier.fit`), ``draws``, ``tune``
+        (nutpie only), ``chains`` (1000, 1000, 4) and ``random_seed`` (drawn and recorded
+        in the attrs when None).
+    model_kwargs : mapping, optional
+        Options passed to the factory (``priors``, ``parametrization`` ...).
+    executor : concurrent.futures.Executor, optional
+        Runs the refits (e.g. ``ThreadPoolExecutor`` or Dask ``client.get_executor()``);
+        sequential in this process when None.
+    var_names : sequence of str, optional
+        Posterior variables to summarise; all free and deterministic variables by default
+        (with ``sampler="exact"``: those of them that the exact draws hold).
+    quantiles : sequence of float, default (0.05, 0.5, 0.95)
+        Quantiles to report.
+    khat_threshold : float, default 0.7
+        Pareto k-hat above which reweighting is unreliable.
+    progressbar : bool, default True
+        Show a tqdm progress bar over the settings.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``setting`` (labels such as ``"tau.beta=2"``; a coordinate with the swept
+        value(s) named after the parameter) and ``stat`` (``mean``, ``sd``, ``mcse_mean``
+        and ``q{p}`` per quantile). One variable per posterior variable with dims
+        ``(setting, stat, *its dims)``, and per setting: ``method`` (used), ``status``
+        (``"ok"``, ``"unreliable"`` for a reweighted setting over the k-hat threshold, or
+        ``"failed"``), ``error`` (why), ``note`` (why ``"auto"`` refitted), ``pareto_k``,
+        ``ess_weights`` (of the PSIS weights; NaN where not computed) and
+        ``support_wider``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, empty
+        or repeated ``values``, or ``sampler="exact"`` with a model that has no exact
+        posterior. A refit that fails (also inside an executor) does not
+        raise: its setting gets ``status="failed"`` and the error message.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: unknown value {method!r} (accepted: {', '.join(METHODS)})")
+    if not 0 < khat_threshold:
+        raise ValueError(f"khat_threshold: must be > 0, got {khat_threshold!r}")
+    quantiles = tuple(float(q) for q in quantiles)
+    if not all(0 <= q <= 1 for q in quantiles):
+        raise ValueError(f"quantiles: must lie in [0, 1], got {quantiles!r}")
+    func, fname = _factory(factory)
+    model_kwargs = dict(model_kwargs or {})
+    model_kwargs.pop("hyper_data", None)
+    fit = _fit_settings(fit_kwargs)
+    from pymc_hier.family import get_spec
+
+    model = func(data, hyper_data=True, **model_kwargs)
+    spec = get_spec(model)
+    settings, base_hyper = resolve_settings(model, spec, param, values)
+    exact = fit["sampler"] == "exact"
+    var_names = _var_names(model, var_names, _exact_variables(model, spec) if exact else None)
+    key = spec.config_hash() if spec is not None else None
+    sample_kw = {k: fit[k] for k in (("draws", "chains") if exact else
+                                     ("draws", "tune", "chains"))}
+
+    def draw(hyper, seed):
+        if exact:
+            return exact_sample(model, hyper, {**sample_kw, "seed": seed}, var_names)
+        return sample(cached_compile(key, lambda: model), hyper, {**sample_kw, "seed": seed})
+
+    posterior = None
+    if base is not None:
+        posterior = _base_posterior(base, model)
+    elif method == "reweight" or (method == "auto" and not exact):
+        posterior = draw(base_hyper, fit["random_seed"])
+
+    n = len(settings)
+    rows: list[dict] = [{"method": "", "status": "pending", "error": "", "note": "",
+                         "pareto_k": np.nan,
+                         "ess_weights": np.nan, "support_wider": False, "stats": None}
+                        for _ in range(n)]
+    if exact and method == "auto":
+        todo = list(range(n))
+        for row in rows:
+            row["note"] = "refitted: exact posterior (independent draws)"
+    else:
+        todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names,
+                             quantiles, method=method, khat_threshold=khat_threshold)
+    # compiled on first need: a given base that reweights well needs none
+    compiled = (model if exact else cached_compile(key, lambda: model)) if todo else None
+    jobs = {i: RefitJob(func, data, model_kwargs, key, settings[i].hyper,
+                         {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
+                         quantiles, compiled, fit["sampler"]) for i in todo}
+    refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
+    return _assemble(settings, rows, model, var_names, quantiles, attrs={
+        "factory": spec.factory if spec is not None else fname,
+        "param": param,
+        "method": method,
+        "base": str({k: v.tolist() for k, v in base_hyper.items()}),
+        "khat_threshold": khat_threshold,
+        "random_seed": fit["random_seed"],
+        "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
+        "sampler": fit["sampler"],
+        "config_hash": key or "",
+        "quantiles": list(quantiles),
+    })
+
+
+def _exact_variables(model, spec) -> tuple[str, ...]:
+    from pymc_hier.family import factory_hook
+
+    variables = factory_hook(spec, "exact_variables")
+    if variables is None or factory_hook(spec, "exact_posterior") is None:
+        what = "a custom model" if spec is None else f"{spec.factory!r}"
+        raise ValueError(f"fit_kwargs['sampler']: 'exact' needs a model whose posterior "
+                         f"pymc_hier can compute exactly (decay_model, "
+                         f"hierarchical_normal_model, eight_schools_model), got {what}")
+    return tuple(variables(model))
+
+
+def _var_names(model, var_names, exact_variables=None) -> list[str]:
+    known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
+    if exact_variables is not None:
+        known = [name for name in known if name in exact_variables]
+    if var_names is None:
+        return known
+    if isinstance(var_names, str):
+        var_names = [var_names]
+    for name in var_names:
+        if name not in known:
+            what = ("a variable of the model's exact draws" if exact_variables is not None
+                    else "a free or deterministic variable of the model")
+            raise ValueError(f"var_names: {name!r} is not {what} (known: {', '.join(known)})")
+    return list(var_names)
+
+
+def _check_provenance(base, spec) -> None:
+    """Refuse a base fit whose recorded factory, data or priors differ from the sweep's."""
+    import json
+
+    attrs = getattr(base, "attrs", {}) or {}
+    if spec is None or "priors" not in attrs:
+        return
+    described = spec.to_dict()
+    priors = attrs["priors"]
+    priors = json.loads(priors) if isinstance(priors, str) else priors
+    for key, theirs, ours in (("factory", attrs.get("factory"), described["factory"]),
+                              ("data_hash", attrs.get("data_hash"), described["data_hash"]),
+                              ("priors", priors, described["priors"])):
+        if theirs is not None and theirs != ours:
+            raise ValueError(f"base: fitted with another {key} ({theirs!r}) than the sweep's "
+                             f"base model ({ours!r}); pass model_kwargs that match the fit")
+
+
+def _base_posterior(base, model) -> xr.Dataset:
+    from pymc_hier.family import get_spec
+
+    _check_provenance(base, get_spec(model))
+    posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
+        isinstance(base, Mapping) and "posterior" in base) else base
+    if hasattr(posterior, "to_dataset"):
+        posterior = posterior.to_dataset()
+    missing = [rv.name for rv in model.free_RVs if rv.name not in posterior]
+    if missing:
+        raise ValueError(f"base: the posterior lacks the model's free variables {missing}")
+    return posterior
+
+
+def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, rows, var_names,
+                  quantiles, *, method, khat_threshold) -> list[int]:
+    """Fill the rows that are reweighted; return the indices still to refit."""
+    if method == "refit":
+        return list(range(len(settings)))
+    names = list(base_hyper)
+    logp = joint_logp_function(model, names)
+    support = support_function(model, names)
+    draws = {name: stack(posterior, name) for name in logp.free_names}
+    old_logp = logp(draws, base_hyper)
+    old_support = support(draws, base_hyper)
+    todo = []
+    for i, s in enumerate(settings):
+        row = rows[i]
+        same = all(np.array_equal(s.hyper[k], base_hyper[k]) for k in base_hyper)
+        wider = [] if same else wider_support(old_support, support(draws, s.hyper))
+        row["support_wider"] = bool(wider)
+        reason = ""
+        if wider:
+            reason = f"support of {', '.join(wider)} is wider than in the base fit"
+        else:
+            log_ratio = logp(draws, s.hyper) - old_logp
+            try:
+                log_w, khat, ess = psis_log_weights(log_ratio)
+            except ValueError as err:
+                reason = f"reweighting failed: {err}"
+            else:
+                row["pareto_k"], row["ess_weights"] = khat, ess
+                if not khat <= khat_threshold:  # NaN counts as unreliable
+                    reason = f"pareto_k={khat:.2f} > {khat_threshold}"
+                if not reason or method == "reweight":
+                    row["stats"] = summarise(posterior, var_names, log_w, quantiles)
+        if method == "auto" and reason:
+            row["note"] = f"refitted: {reason}"
+            todo.append(i)
+            continue
+        row["method"] = "reweight"
+        row["status"] = ("ok" if not reason else
+                         "unreliable" if row["stats"] is not None else "failed")
+        row["error"] = reason
+    return todo
+
+
+def _assemble(settings, rows, model, var_names, quantiles, *, attrs) -> xr.Dataset:
+    stat = list(STATS) + [f"q{q:g}" for q in quantiles]
+    labels = [s.label for s in settings]
+    data_vars = {}
+    coords = {"setting": labels, "stat": stat}
+    for name in var_names:
+        dims = tuple(model.named_vars_to_dims.get(name, ()) or ())
+        shape = (len(stat),) + tuple(len(model.coords[d]) for d in dims)
+        arr = np.stack([r["stats"][name] if r["stats"] is not None else np.full(shape, np.nan)
+                        for r in rows])
+        if arr.ndim != 2 + len(dims):  # a variable without named dims
+            dims = tuple(f"{name}_dim_{k}" for k in range(arr.ndim - 2))
+        data_vars[name] = (("setting", "stat", *dims), arr)
+        for d in dims:
+            if d in model.coords and model.coords[d] is not None:
+                coords[d] = list(model.coords[d])
+    for field_, dtype in (("method", str), ("status", str), ("error", str), ("note", str),
+                          ("pareto_k", float), ("ess_weights", float), ("support_wider", bool)):
+        data_vars[field_] = ("setting", np.array([r[field_] for r in rows], dtype=dtype))
+    for name in settings[0].coords:
+        coords[name] = ("setting", np.array([s.coords[name] for s in settings]))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds["pareto_k"].attrs["description"] = "Pareto k-hat of the PSIS weights (> 0.7: unreliable)"
+    ds["ess_weights"].attrs["description"] = "effective sample size of the PSIS weights"
+    return ds
