@@ -169,16 +169,27 @@ def run_nutpie(name: str, build, var: str, *, draws: int, tune: int, chains: int
                postprocess=None, note: str = "") -> Result:
     """Build a PyMC model with ``build()``, compile and sample it with nutpie, diagnose ``var``.
 
-    ``postprocess(idata, model)`` (optional) runs after sampling and is timed separately.
+    A family's model starts where :func:`pymc_hier.fit` starts it (the family's
+    ``initial_values``) and gets the family's post-processing; ``postprocess(idata, model)``
+    (optional) replaces the latter. Post-processing is timed separately.
     """
     import nutpie
+
+    from pymc_hier.spec import get_spec
 
     res = Result(name=name, engine="nutpie", draws=draws, chains=chains, tune=tune, note=note)
     with Timer() as t:
         model = build()
     res.build_s = t.seconds
+    spec = get_spec(model)
+    start = {}
+    if spec is not None and spec.family.initial_values is not None:
+        start = spec.family.initial_values(model, spec)
+    if postprocess is None and spec is not None and spec.family.postprocess is not None:
+        def postprocess(idata, model):
+            return spec.family.postprocess(idata, model, spec, random_seed=seed)
     with Timer() as t:
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = nutpie.compile_pymc_model(model, initial_points=start or None)
     res.compile_s = t.seconds
     with Timer() as t:
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,

@@ -78,10 +78,10 @@ def our_variants(selected=None) -> list[dict]:
     ``selected`` is an optional list of ``"t0/n0"`` strings (e.g. ``["known/marginal"]``);
     a combination the factory does not offer raises ``ValueError``.
     """
-    from pymc_hier.decay import problem as decay_module
+    from pymc_hier import DECAY
 
-    t0_values = list(getattr(decay_module, "T0_OPTIONS", ("latent", "known")))
-    n0_values = list(getattr(decay_module, "N0_OPTIONS", ("marginal", "latent")))
+    t0_values = list(DECAY.options["t0"])
+    n0_values = list(DECAY.options["n0"])
     combos = []
     for t0 in t0_values:
         for n0 in n0_values:
@@ -100,19 +100,13 @@ def our_variants(selected=None) -> list[dict]:
 def run_ours(data, options: dict, cfg: dict) -> common.Result:
     """Sample ``decay_model(data, **options)`` with nutpie, with its post-processing hook."""
     from pymc_hier import decay_model
-    from pymc_hier.decay import model as decay_module
 
     model_data = data if options["t0"] == "known" else data.without_t0()
-    hook = getattr(decay_module, "postprocess_posterior", None)
-    post = None
-    if hook is not None:
-        def post(idata, model):
-            return hook(idata, model, random_seed=cfg["seed"])
     name = f"decay_model(t0={options['t0']}, n0={options['n0']})"
     return common.run_nutpie(
         name, lambda: decay_model(model_data, **options), "alpha",
         draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
-        postprocess=post, note="nutpie, default init, default priors")
+        note="nutpie, the family's init, default priors")
 
 
 def run_exact_rows(data, cfg: dict, *, t0_values=("known", "latent")) -> list[common.Result]:

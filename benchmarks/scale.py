@@ -63,10 +63,12 @@ _WORKER_FLAG = "--worker"
 
 
 # -- one run, in its own process ----------------------------------------------------------
-def _decay_options(module, t0: str = "auto") -> dict:
+def _decay_options(t0: str = "auto") -> dict:
+    from pymc_hier import DECAY
+
     if t0 != "auto":
         return {"t0": t0, "n0": "marginal"}
-    if "marginal" in getattr(module, "T0_OPTIONS", ()):
+    if "marginal" in DECAY.options["t0"]:
         return {"t0": "marginal"}
     return {"t0": "latent", "n0": "marginal"}
 
@@ -100,10 +102,9 @@ def worker(job: dict) -> dict:
         options = {"parametrization": "marginal", "theta_storage": job["theta_storage"]}
         model = pymc_hier.hierarchical_normal_model(data, **options)
     else:
-        from pymc_hier.decay import problem as decay_module
 
         data = pymc_hier.simulate_decay(job["seed"], n_widgets=n, time_unit="day")
-        options = _decay_options(decay_module, job.get("decay_t0", "auto"))
+        options = _decay_options(job.get("decay_t0", "auto"))
         model = pymc_hier.decay_model(data, **options)
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -42,29 +42,22 @@ def stan_data(data) -> dict:
 def run_ours(data, parametrization: str, cfg: dict) -> common.Result:
     """Sample ``eight_schools_model(data, parametrization=...)`` with nutpie.
 
-    The factory module's ``postprocess_posterior`` hook (exact theta draws for the marginal
-    form) runs after sampling and is timed as post-processing.
+    The family's post-processing (exact theta draws for the marginal form) runs after
+    sampling and is timed as post-processing.
     """
     import warnings
 
     from pymc_hier import eight_schools_model
-    from pymc_hier.normal import model as module
 
     def build():
         return eight_schools_model(data, parametrization=parametrization)
-
-    hook = getattr(module, "postprocess_posterior", None)
-    post = None
-    if hook is not None:
-        def post(idata, model):
-            return hook(idata, model, random_seed=cfg["seed"])
 
     with warnings.catch_warnings():
         # The centered form's funnel warning is expected here; the table shows divergences.
         warnings.simplefilter("ignore", UserWarning)
         return common.run_nutpie(
             f"ours {parametrization}", build, "tau", draws=cfg["draws"], tune=cfg["tune"],
-            chains=cfg["chains"], seed=cfg["seed"], postprocess=post,
+            chains=cfg["chains"], seed=cfg["seed"],
             note="nutpie, default init")
 
 
@@ -118,10 +111,9 @@ def main(argv=None) -> dict:
     print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
           f"{warm:.1f} s", flush=True)
     if common.available("pymc_hier.normal.model", "eight_schools_model"):
-        from pymc_hier.normal import problem as module
+        from pymc_hier import EIGHT_SCHOOLS_FAMILY
 
-        offered = (*getattr(module, "PARAMETRIZATIONS", ("noncentered", "centered")),
-                   *getattr(module, "SCALABLE_PARAMETRIZATIONS", ()))
+        offered = EIGHT_SCHOOLS_FAMILY.options["parametrization"]
         chosen = offered if args.parametrizations is None else [
             v.strip() for v in args.parametrizations.split(",") if v.strip()]
         for parametrization in chosen:

@@ -80,9 +80,9 @@ def base_fit(factory, data, fit):
     """A base fit as a user would already have it (timed separately; warms numba up)."""
     import nutpie
 
-    from pymc_hier.family import get_factory
+    from pymc_hier import get_family
 
-    model = get_factory(factory)(data)
+    model = get_family(factory)(data)
     trace = nutpie.sample(nutpie.compile_pymc_model(model, backend="numba"),
                           draws=fit["draws"], tune=fit["tune"], chains=fit["chains"],
                           seed=fit["random_seed"], progress_bar=False)
@@ -147,8 +147,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--only", choices=["schools", "decay"], help="run one case")
     args = parser.parse_args(argv)
 
-    from pymc_hier import EIGHT_SCHOOLS, Prior, simulate_decay
-    from pymc_hier.family import get_factory
+    from pymc_hier import EIGHT_SCHOOLS, Prior, decay_model, eight_schools_model, simulate_decay
 
     if args.quick:
         fit = {"draws": 200, "tune": 200, "chains": 2, "random_seed": SEED}
@@ -158,7 +157,7 @@ def main(argv=None) -> list[dict]:
         n_schools, n_decay = 20, 10
     rows = []
     if args.only in (None, "schools"):
-        schools = get_factory("eight_schools_model")
+        schools = eight_schools_model
         betas = [float(b) for b in np.round(np.geomspace(1.0, 25.0, n_schools), 4)]
         rows.append(run_case(
             "eight schools, tau.beta", "eight_schools_model", EIGHT_SCHOOLS,
@@ -166,7 +165,7 @@ def main(argv=None) -> list[dict]:
             build=lambda b: schools(EIGHT_SCHOOLS, priors={"tau": Prior("HalfCauchy", beta=b)}),
         ))
     if args.only in (None, "decay"):
-        decay = get_factory("decay_model")
+        decay = decay_model
         data = simulate_decay()
         n0 = [float(v) for v in np.round(np.linspace(1.0, 2.0, n_decay) * data.n0_max, 4)]
         rows.append(run_case(

@@ -1,35 +1,64 @@
 """Hierarchical Bayesian models for PyMC.
 
-The public names are imported lazily so that ``import pymc_hier`` stays cheap; PyMC and
-PyTensor are loaded the first time a name that needs them is used.
+Every public name is listed here, once, with the module that defines it. The names are
+imported lazily so that ``import pymc_hier`` stays cheap; PyMC and PyTensor are loaded the
+first time a name that needs them is used.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("pymc_hier")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+from pymc_hier._version import pymc_hier_version as _version
+
+__version__ = _version()
 
 # public name -> module that defines it
 _LAZY = {
+    # data
     "DecayData": "pymc_hier.decay.data",
     "SchoolsData": "pymc_hier.normal.data",
     "EIGHT_SCHOOLS": "pymc_hier.normal.data",
     "simulate_decay": "pymc_hier.decay.simulate",
     "Prior": "pymc_hier.priors",
-    "decay_model": "pymc_hier.decay.model",
-    "hierarchical_normal_model": "pymc_hier.normal.model",
-    "eight_schools_model": "pymc_hier.normal.model",
-    "export_pgm": "pymc_hier.pgm",
+    # model families and their factories
+    "ModelFamily": "pymc_hier.family",
+    "ModelSpec": "pymc_hier.spec",
+    "get_spec": "pymc_hier.spec",
+    "register_family": "pymc_hier.registry",
+    "get_family": "pymc_hier.registry",
+    "families": "pymc_hier.registry",
+    "model_from_fit": "pymc_hier.registry",
+    "DECAY": "pymc_hier.decay.family",
+    "HIERARCHICAL_NORMAL": "pymc_hier.normal.family",
+    "EIGHT_SCHOOLS_FAMILY": "pymc_hier.normal.family",
+    "decay_model": "pymc_hier.decay.family",
+    "hierarchical_normal_model": "pymc_hier.normal.family",
+    "eight_schools_model": "pymc_hier.normal.family",
+    "GenerativeModel": "pymc_hier.generative",
+    "Node": "pymc_hier.generative",
+    "Symbol": "pymc_hier.generative",
+    # exact posteriors
+    "decay_posterior": "pymc_hier.decay.exact",
+    "DecayPosterior": "pymc_hier.decay.exact",
+    "hierarchical_normal_posterior": "pymc_hier.normal.exact",
+    "HierarchicalNormalPosterior": "pymc_hier.normal.exact",
+    # the workflow
+    "export_pgm": "pymc_hier.pgm.export",
     "fit": "pymc_hier.fitting",
+    "provenance": "pymc_hier.records",
     "save": "pymc_hier.persistence",
     "load": "pymc_hier.persistence",
     "sample_predictive": "pymc_hier.ppc",
     "ppc_table": "pymc_hier.ppc",
+    "pit": "pymc_hier.ppc",
     "prior_sweep": "pymc_hier.sensitivity.sweep",
+    "prior_sensitivity": "pymc_hier.sensitivity.power",
     "report": "pymc_hier.reports.build",
+    # warnings and errors
+    "SamplingWarning": "pymc_hier.exceptions",
+    "PriorDominatedWarning": "pymc_hier.exceptions",
+    "PowerScalingBlindWarning": "pymc_hier.exceptions",
+    "FamilyWarning": "pymc_hier.exceptions",
+    "PGMRenderError": "pymc_hier.exceptions",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -12,18 +12,12 @@ internal failure.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
 
-MODELS = ("decay", "schools")
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-
-# Default sweeps of the main job: (parameter, values).
-DEFAULT_SWEEPS = {
-    "decay": ("n0_max", (8.0, 9.0, 10.0, 12.0, 15.0)),
-    "schools": ("tau.beta", (1.0, 2.5, 5.0, 10.0, 25.0)),
-}
 
 
 class UserError(Exception):
@@ -36,32 +30,61 @@ def _log(args, message: str) -> None:
 
 
 # -- building blocks -----------------------------------------------------------------------
-def load_data(kind: str, path: str | None):
-    """Return the data for ``kind`` from a CSV file, or the built-in lecture data."""
-    from pymc_hier import EIGHT_SCHOOLS, DecayData, SchoolsData, simulate_decay
+def find_family(name: str):
+    """Return the model family called ``name`` on the command line (see :func:`get_family`)."""
+    from pymc_hier.registry import get_family
 
-    if kind not in MODELS:
-        raise UserError(f"unknown model {kind!r} (choose from {', '.join(MODELS)})")
+    try:
+        return get_family(name)
+    except (TypeError, ValueError) as err:
+        raise UserError(str(err).removeprefix("family: ")) from None
+
+
+def load_data(family, path: str | None):
+    """Return the data for ``family`` from a CSV file, or the family's example data."""
     if path is None:
-        return simulate_decay() if kind == "decay" else EIGHT_SCHOOLS
+        if family.example_data is None:
+            raise UserError(f"--data: the {family.command!r} model has no built-in data; give "
+                            "a CSV file")
+        return family.example_data()
     p = Path(path)
     if not p.is_file():
         raise UserError(f"--data: no such file {path!r}")
-    cls = DecayData if kind == "decay" else SchoolsData
-    return cls.from_csv(p)
+    return family.data_from_csv(p)
 
 
-def build_model(kind: str, data, args):
-    """Build the model for ``kind`` with the options given on the command line."""
-    if kind == "decay":
-        from pymc_hier import decay_model
+def model_options(family, args) -> dict:
+    """Return the family's options given on the command line (``--t0 known``, ``--option k=v``)."""
+    options = {}
+    for name in family.options:
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    for item in getattr(args, "option", None) or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--option: expected KEY=VALUE, got {item!r}")
+        if key not in family.options:
+            raise UserError(f"--option: the {family.command!r} model has no option {key!r} "
+                            f"(options: {', '.join(family.options) or 'none'})")
+        options[key] = _option_value(value, family.options[key])
+    return options
 
-        t0 = args.t0 or ("known" if data.has_t0 and args.data else "latent")
-        return decay_model(data, t0=t0, n0=args.n0 or "marginal")
-    from pymc_hier import hierarchical_normal_model
 
-    return hierarchical_normal_model(data, parametrization=args.parametrization or "noncentered",
-                                     priors=args.priors or "default")
+def _option_value(text: str, accepted: tuple):
+    for value in accepted:
+        if str(value) == text:
+            return value
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def build_model(family, data, args):
+    """Build ``family``'s model on ``data`` with the options given on the command line."""
+    priors = getattr(args, "priors", None)
+    return family(data, priors=priors, **model_options(family, args))
 
 
 def _prepare_out(out: str) -> Path:
@@ -86,42 +109,32 @@ def _fit(model, args):
                sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
-def _attach_input(idata, data):
-    """Keep the input data with the fit so later subcommands can rebuild the model."""
-    import xarray as xr
-
-    idata["input_data"] = xr.DataTree(data.to_dataset())
-    return idata
-
-
 def _model_from_saved(idata):
     """Rebuild the model a saved DataTree came from (needs its ``input_data`` group)."""
-    import json
+    from pymc_hier.registry import model_from_fit
+    from pymc_hier.spec import get_spec
 
-    from pymc_hier import DecayData, Prior, SchoolsData
-    from pymc_hier.family import get_factory
-
-    if "input_data" not in idata.children:
-        raise UserError("the DataTree holds no input_data group; was it written by pymc-hier?")
-    factory = idata.attrs.get("factory")
-    ds = idata["input_data"].to_dataset()
-    data = (DecayData if factory == "decay_model" else SchoolsData).from_dataset(ds)
-    options = json.loads(idata.attrs.get("factory_options", "{}"))
-    priors = {k: Prior.from_dict(v) for k, v in json.loads(idata.attrs.get("priors", "{}")).items()}
-    return get_factory(factory)(data, priors=priors, **options), data
+    try:
+        model = model_from_fit(idata)
+    except (TypeError, ValueError) as err:
+        raise UserError(str(err)) from None
+    return model, get_spec(model).data
 
 
-def _sweep(kind, data, idata, args, model, param=None, values=None):
-    from pymc_hier import prior_sweep
-    from pymc_hier.models import get_spec
+def _sweep(idata, args, model, param=None, values=None):
+    from pymc_hier.sensitivity.sweep import prior_sweep
+    from pymc_hier.spec import get_spec
 
     spec = get_spec(model)
-
-    factory = spec.factory
-    default_param, default_values = DEFAULT_SWEEPS[kind]
-    return prior_sweep(factory, data, param=param or default_param,
+    family = spec.family
+    if family.default_sweep is None and (param is None or values is None):
+        raise UserError(f"the {family.command!r} model has no default sweep; give --param and "
+                        "--values")
+    default_param, default_values = family.default_sweep or (None, ())
+    options = {k: v for k, v in spec.options.items() if k != "hyper_data"}
+    return prior_sweep(family, spec.data, param=param or default_param,
                        values=list(values or default_values), base=idata,
-                       model_kwargs={**spec.options, "priors": dict(spec.priors)},
+                       model_kwargs={**options, "priors": dict(spec.priors)},
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed},
                        progressbar=not args.quiet)
@@ -133,9 +146,10 @@ def cmd_run(args) -> int:
     from pymc_hier import export_pgm, report, sample_predictive, save
 
     out = _prepare_out(args.out)
-    data = load_data(args.model, args.data)
-    _log(args, f"building the {args.model} model ({len(data)} units)")
-    model = build_model(args.model, data, args)
+    family = find_family(args.model)
+    data = load_data(family, args.data)
+    _log(args, f"building the {family.command} model")
+    model = build_model(family, data, args)
     _log(args, "exporting the PGM")
     export_pgm(model, out / "pgm")
     _log(args, f"sampling with {args.sampler} (seed {args.seed})")
@@ -145,9 +159,8 @@ def cmd_run(args) -> int:
     sweep = None
     if not args.no_sweep:
         _log(args, "prior sweep")
-        sweep = _sweep(args.model, data, idata, args, model)
+        sweep = _sweep(idata, args, model)
         sweep.to_netcdf(out / "sweep.nc")
-    _attach_input(idata, data)
     save(idata, out / "idata.nc")
     path = report(idata, model, out / "report.html", sweep=sweep, command=args.command_line)
     _log(args, f"wrote {path}")
@@ -159,8 +172,8 @@ def cmd_pgm(args) -> int:
     from pymc_hier import export_pgm
 
     out = _prepare_out(args.out)
-    data = load_data(args.model, args.data)
-    paths = export_pgm(build_model(args.model, data, args), out / "pgm")
+    family = find_family(args.model)
+    paths = export_pgm(build_model(family, load_data(family, args.data), args), out / "pgm")
     for p in paths.values():
         _log(args, f"wrote {p}")
     return EXIT_OK
@@ -171,8 +184,8 @@ def cmd_fit(args) -> int:
     from pymc_hier import save
 
     out = _prepare_out(args.out)
-    data = load_data(args.model, args.data)
-    idata = _attach_input(_fit(build_model(args.model, data, args), args), data)
+    family = find_family(args.model)
+    idata = _fit(build_model(family, load_data(family, args.data), args), args)
     path = save(idata, out / "idata.nc")
     _log(args, f"wrote {path}")
     return EXIT_OK
@@ -202,10 +215,9 @@ def cmd_ppc(args) -> int:
 def cmd_sweep(args) -> int:
     """Run a prior sweep from a saved fit."""
     idata = _load_saved(args.idata)
-    model, data = _model_from_saved(idata)
-    kind = "decay" if idata.attrs.get("factory") == "decay_model" else "schools"
+    model, _ = _model_from_saved(idata)
     values = [float(v) for v in args.values.split(",")] if args.values else None
-    result = _sweep(kind, data, idata, args, model, param=args.param, values=values)
+    result = _sweep(idata, args, model, param=args.param, values=values)
     print(result.to_dataframe().to_string())
     if args.out:
         result.to_netcdf(args.out)
@@ -250,13 +262,28 @@ def _sampling_options(p) -> None:
 
 
 def _model_options(p) -> None:
-    p.add_argument("model", help="decay or schools")
-    p.add_argument("--data", help="CSV file (default: the built-in lecture data)")
-    p.add_argument("--t0", choices=("latent", "known"), help="decay: manufacture times")
-    p.add_argument("--n0", choices=("marginal", "latent"), help="decay: initial amounts")
-    p.add_argument("--parametrization", choices=("noncentered", "centered"),
-                   help="schools: parametrization")
-    p.add_argument("--priors", help="schools: prior preset (default, bda)")
+    from pymc_hier.registry import families
+
+    known = families()
+    p.add_argument("model", help="the model family: " + ", ".join(
+        f"{f.command} ({f.summary})" if f.summary else f.command for f in known)
+        + "; or module:attribute naming a ModelFamily")
+    p.add_argument("--data", help="CSV file (default: the family's example data)")
+    choices: dict[str, list] = {}
+    owners: dict[str, list] = {}
+    for family in known:
+        for name, accepted in family.options.items():
+            if name == "hyper_data":
+                continue
+            choices.setdefault(name, [])
+            choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
+            owners.setdefault(name, []).append(family.command)
+    for name, values in choices.items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values or None,
+                       help=f"option of {', '.join(owners[name])}")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="any option of the family (repeatable)")
+    p.add_argument("--priors", help="a prior preset of the family (schools: default, bda)")
 
 
 def make_parser() -> argparse.ArgumentParser:

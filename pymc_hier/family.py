@@ -1,178 +1,334 @@
-"""What a factory built: :class:`ModelSpec`, attached to every model it returns."""
+"""The model-family contract: :class:`ModelFamily`.
+
+A model family is everything pymc_hier knows about one kind of model, in one frozen record:
+how to build it from data, its options and default priors, and the optional pieces the
+tools use when they exist. Every tool (``fit``, ``sample_predictive``, ``prior_sweep``,
+``report``, ``export_pgm``, the CLI) asks the family of a model (through its
+:class:`~pymc_hier.spec.ModelSpec`) and never looks anything up by name. A model with no
+family goes through every tool as a plain PyMC model.
+
+=======================  ==================================================================
+piece                    used by
+=======================  ==================================================================
+``build``                calling the family: ``family(data, priors=..., **options)``
+``data_type``            checking the data; ``to_dataset``/``from_dataset``/``read_csv``
+                         keep it with fits and read it from files (the CLI)
+``options``              checked when building; the CLI offers them
+``default_priors``       merged with the user's priors (``resolve_priors`` for presets)
+``population``           report headlines, prior sensitivity (population parameters)
+``internal``             variables of the parametrisation, hidden from summaries
+``exact_posterior``      ``fit(sampler="exact")``, exact sweeps, references in reports
+``postprocess``          ``fit`` adds exact conditional draws after sampling
+``generative``           the PGM and the report's equations (the model as written)
+``initial_values``       where samplers start (passed to ``pm.sample(initvals=...)``)
+``example_data``         ``pymc-hier run NAME`` without ``--data``
+``default_sweep``        the sweep of ``pymc-hier run``
+``cli_name``             the name on the command line
+=======================  ==================================================================
+
+The built-in families are :data:`pymc_hier.decay.family.DECAY` and
+:data:`pymc_hier.normal.family.HIERARCHICAL_NORMAL` (with :data:`EIGHT_SCHOOLS_FAMILY`);
+:func:`pymc_hier.register_family` makes a user's family known by name as well.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from types import MappingProxyType
-from typing import Any
+from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pymc as pm
+import xarray as xr
 
-from pymc_hier.priors import Prior
+from pymc_hier.pgm.export import export_pgm
+from pymc_hier.priors import Prior, resolve_priors
+from pymc_hier.spec import ModelSpec, attach_spec
 
-#: factory name -> "module:function"; the CLI, reports and sweeps look factories up here.
-FACTORIES = MappingProxyType({
-    "decay_model": "pymc_hier.decay.model:decay_model",
-    "hierarchical_normal_model": "pymc_hier.normal.model:hierarchical_normal_model",
-    "eight_schools_model": "pymc_hier.normal.model:eight_schools_model",
-})
+__all__ = ["ExactPosterior", "ModelFamily"]
 
-_ATTR = "_pymc_hier_spec"
+
+@runtime_checkable
+class ExactPosterior(Protocol):
+    """What a family's ``exact_posterior`` returns: independent draws on request.
+
+    ``variables`` names the posterior variables its draws hold; ``sample`` returns a
+    :class:`xarray.DataTree` with a ``posterior`` group shaped like an MCMC fit, holding
+    only ``var_names`` (and what they need) when given.
+    """
+
+    variables: tuple[str, ...]
+
+    def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None,
+               var_names=None) -> xr.DataTree:
+        """Independent draws, ``(chain, draw, ...)``."""
+
+
+def _default_fingerprint(data) -> str:
+    if hasattr(data, "fingerprint"):
+        return data.fingerprint()
+    ds = data if isinstance(data, xr.Dataset) else None
+    if ds is None:
+        raise TypeError(f"data: cannot fingerprint a {type(data).__name__}; give the family a "
+                        "to_dataset or the data a fingerprint() method")
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        arr = np.ascontiguousarray(ds[name].values)
+        h.update(name.encode() + str(arr.dtype).encode() + str(arr.shape).encode())
+        h.update(arr.tobytes() if arr.dtype.kind != "O" else repr(arr.tolist()).encode())
+    h.update(json.dumps({k: str(v) for k, v in ds.attrs.items()}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _tuple(value) -> tuple:
+    return tuple(value) if not isinstance(value, str) else (value,)
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Record of how a model was built: factory name, options, priors and data.
+class ModelFamily:
+    """One kind of model: how to build it and everything the tools may ask of it.
 
-    Attributes
-    ----------
-    factory : str
-        Name of the factory (a key of :data:`FACTORIES`).
-    options : mapping
-        The keyword options, JSON-serialisable (``pgm`` excluded).
-    priors : mapping of str to Prior
-        The priors actually used (defaults merged with the user's).
-    data : DecayData or SchoolsData
-        The data the model was built on.
-    """
-
-    factory: str
-    options: Mapping[str, Any]
-    priors: Mapping[str, Prior]
-    data: Any = field(repr=False)
-
-    def to_dict(self) -> dict:
-        """Return a JSON-serialisable description (data by fingerprint)."""
-        return {
-            "factory": self.factory,
-            "options": dict(self.options),
-            "priors": {k: p.to_dict() for k, p in self.priors.items()},
-            "data_hash": self.data.fingerprint(),
-        }
-
-    def config_hash(self) -> str:
-        """SHA-256 of :meth:`to_dict` (data + configuration), hex."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def attach_spec(model: pm.Model, spec: ModelSpec) -> pm.Model:
-    """Attach ``spec`` to ``model`` and return the model."""
-    setattr(model, _ATTR, spec)
-    return model
-
-
-def get_spec(model: pm.Model) -> ModelSpec | None:
-    """Return the :class:`ModelSpec` of a model built by a pymc_hier factory, else None."""
-    return getattr(model, _ATTR, None)
-
-
-def get_factory(name: str):
-    """Return the factory function registered under ``name``."""
-    try:
-        target = FACTORIES[name]
-    except KeyError:
-        raise ValueError(
-            f"factory: unknown model factory {name!r} (known: {', '.join(FACTORIES)})"
-        ) from None
-    module, func = target.split(":")
-    return getattr(import_module(module), func)
-
-
-def rebuild(spec: ModelSpec, *, data=None, priors=None, **options) -> pm.Model:
-    """Build the model described by ``spec`` again, optionally with changes."""
-    factory = get_factory(spec.factory)
-    merged_priors = {**spec.priors, **(priors or {})}
-    return factory(spec.data if data is None else data, priors=merged_priors,
-                   **{**spec.options, **options})
-
-
-def finish_model(model: pm.Model, spec: ModelSpec, *, pgm=None) -> pm.Model:
-    """Attach the spec and, when ``pgm`` is a path, export the model's PGM there.
-
-    Every factory ends with ``return finish_model(model, spec, pgm=pgm)``. ``pgm`` is a path
-    stem handed to :func:`pymc_hier.export_pgm` with its defaults: ``pgm="figs/decay"``
-    writes ``figs/decay.dot``, ``figs/decay.svg`` and ``figs/decay.png`` in the lecture style.
-    """
-    attach_spec(model, spec)
-    if pgm is not None:
-        from pymc_hier.pgm import export_pgm
-
-        export_pgm(model, pgm)
-    return model
-
-
-HYPER_SEP = "__"
-
-
-def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = False, **kwargs):
-    """Create the random variable ``name`` from ``prior`` in the current model.
+    Call the family to build a model: ``family(data, priors=..., pgm=..., **options)``
+    checks the data and options, merges the priors with the defaults, calls ``build`` and
+    attaches a :class:`~pymc_hier.spec.ModelSpec` to the model it returns.
 
     Parameters
     ----------
     name : str
-        Variable name.
-    prior : Prior
-        Its prior.
-    dims : str or tuple of str, optional
-        Model dims.
-    hyper_data : bool, default False
-        When True every numeric parameter of the prior becomes ``pm.Data`` named
-        ``f"{name}__{param}"`` (see :data:`HYPER_SEP`), so that a compiled model can be
-        refitted with other hyperparameter values without rebuilding or recompiling
-        (``prior_sweep`` relies on this).
-    **kwargs
-        Passed to the distribution (``transform``, ``initval``, ...).
+        Unique name (``"decay"``); the key of :func:`pymc_hier.register_family`.
+    build : callable
+        ``build(data, *, priors, **options) -> pm.Model``: ``priors`` is the resolved
+        mapping of :class:`~pymc_hier.Prior` by parameter name, options are checked.
+    data_type : type or tuple of types, default xarray.Dataset
+        What ``data`` must be (a ``TypeError`` otherwise).
+    options : mapping of str to tuple
+        Keyword options and their accepted values, the first being the default; an empty
+        tuple accepts any JSON-serialisable value (default None).
+    default_priors : mapping or callable, optional
+        The priors by parameter name, or ``default_priors(data)`` returning them.
+    resolve_priors : callable, optional
+        ``resolve_priors(priors, data) -> dict`` for families that accept more than a
+        mapping (a preset name); the default merges the user's mapping into the defaults and
+        refuses unknown names.
+    population : tuple of str
+        The population-level parameters (``("alpha",)``, ``("mu", "tau")``).
+    internal : tuple of str or callable, optional
+        Variables of the parametrisation that are not part of the model as written
+        (``theta_scaled``), or ``internal(spec)`` returning them.
+    exact_posterior : callable, optional
+        ``exact_posterior(model, spec, hyper=None, **kwargs)`` returning an
+        :class:`ExactPosterior` (``hyper``: prior and data values by ``pm.Data`` name that
+        replace the model's, without changing it).
+    postprocess : callable, optional
+        ``postprocess(idata, model, spec, *, random_seed) -> idata`` run by
+        :func:`pymc_hier.fit` after MCMC (exact conditional draws, units).
+    generative : callable, optional
+        ``generative(spec) -> GenerativeModel`` (:mod:`pymc_hier.generative`).
+    initial_values : callable, optional
+        ``initial_values(spec) -> dict`` of starting values by variable name.
+    units : callable, optional
+        ``units(spec) -> dict`` of units by variable name.
+    group_dim : str or callable, optional
+        The dim of the units (``"widget"``), or ``group_dim(data)``.
+    example_data : callable, optional
+        ``example_data() -> data``: the data ``pymc-hier run`` fits without ``--data``.
+    read_csv : callable, optional
+        ``read_csv(path) -> data`` (``--data``); default: the data type's ``from_csv``.
+    to_dataset, from_dataset : callable, optional
+        Data to and from an :class:`xarray.Dataset` (kept with fits as ``input_data``);
+        default: the data type's methods of those names, or the identity for Datasets.
+    default_sweep : tuple, optional
+        ``(param, values)`` of the sweep ``pymc-hier run`` makes.
+    cli_name : str, optional
+        Name on the command line (``pymc-hier run decay``); default ``name``.
+    summary : str
+        One line saying what the family is.
     """
-    if hyper_data:
-        symbolic = {p: pm.Data(f"{name}{HYPER_SEP}{p}", v) for p, v in prior.params.items()}
-        kwargs = {**symbolic, **kwargs}
-    return prior.create_variable(name, dims=dims, **kwargs)
 
+    name: str
+    build: Callable[..., pm.Model] = field(repr=False)
+    data_type: type | tuple = xr.Dataset
+    options: Mapping[str, tuple] = field(default_factory=dict)
+    default_priors: Mapping[str, Prior] | Callable | None = field(default=None, repr=False)
+    resolve_priors: Callable | None = field(default=None, repr=False)
+    population: tuple[str, ...] = ()
+    internal: tuple[str, ...] | Callable = ()
+    exact_posterior: Callable | None = field(default=None, repr=False)
+    postprocess: Callable | None = field(default=None, repr=False)
+    generative: Callable | None = field(default=None, repr=False)
+    initial_values: Callable | None = field(default=None, repr=False)
+    units: Callable | None = field(default=None, repr=False)
+    group_dim: str | Callable | None = field(default=None, repr=False)
+    example_data: Callable | None = field(default=None, repr=False)
+    read_csv: Callable | None = field(default=None, repr=False)
+    to_dataset: Callable | None = field(default=None, repr=False)
+    from_dataset: Callable | None = field(default=None, repr=False)
+    default_sweep: tuple | None = None
+    cli_name: str | None = None
+    summary: str = ""
 
-def current_data(model: pm.Model, name: str, hyper: Mapping | None = None):
-    """Value of the model's ``pm.Data`` ``name``, or its override in ``hyper``."""
-    if hyper is not None and name in hyper:
-        return hyper[name]
-    return model[name].get_value()
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"name: expected an identifier such as 'radon', got {self.name!r}")
+        if not callable(self.build):
+            raise TypeError(f"build: expected a callable, got {type(self.build).__name__}")
+        options = {}
+        for key, accepted in dict(self.options).items():
+            if key in ("data", "priors", "pgm"):
+                raise ValueError(f"options: {key!r} is not an option (every family takes it)")
+            options[key] = _tuple(accepted)
+        object.__setattr__(self, "options", MappingProxyType(options))
+        object.__setattr__(self, "population", _tuple(self.population))
+        if not callable(self.internal):
+            object.__setattr__(self, "internal", _tuple(self.internal))
+        if self.default_sweep is not None:
+            param, values = self.default_sweep
+            object.__setattr__(self, "default_sweep", (str(param), tuple(values)))
 
+    # -- building ------------------------------------------------------------------------
+    def __call__(self, data, *, priors=None, pgm=None, **options) -> pm.Model:
+        """Build the family's model on ``data``; see the class docstring."""
+        return self.make(data, priors=priors, pgm=pgm, factory=self.name, **options)
 
-def current_priors(model: pm.Model, spec: ModelSpec,
-                   hyper: Mapping | None = None) -> dict[str, Prior]:
-    """Return the spec's priors with hyperparameters read from the model's ``pm.Data``.
+    def make(self, data, *, priors=None, pgm=None, factory: str | None = None,
+             **options) -> pm.Model:
+        """Build the model as :meth:`__call__` does, recording ``factory`` as its builder."""
+        factory = factory or self.name
+        self.check_data(data, factory=factory)
+        chosen = self.check_options(options, factory=factory)
+        resolved = self.priors_for(priors, data, factory=factory)
+        model = self.build(data, priors=resolved, **chosen)
+        if not isinstance(model, pm.Model):
+            raise TypeError(f"{factory}: build returned {type(model).__name__}, not a "
+                            "pymc.Model")
+        attach_spec(model, ModelSpec(self, MappingProxyType(chosen),
+                                     MappingProxyType(resolved), data, factory))
+        if pgm is not None:
+            export_pgm(model, pgm)
+        return model
 
-    A model built with ``hyper_data=True`` holds each hyperparameter as ``pm.Data``
-    (``"alpha__beta"``), which ``pm.set_data`` may have changed since the model was built.
-    ``hyper`` overrides some of those values by name without touching the model (so that
-    threads can share it).
-    """
-    data = {v.name for v in model.data_vars}
-    out = {}
-    for name, prior in spec.priors.items():
-        keys = {p: f"{name}{HYPER_SEP}{p}" for p in prior.params}
-        if all(k in data for k in keys.values()):
-            prior = Prior(prior.dist, **{p: current_data(model, k, hyper)
-                                         for p, k in keys.items()})
-        out[name] = prior
-    return out
+    def check_data(self, data, *, factory: str | None = None) -> None:
+        """Raise ``TypeError`` unless ``data`` is of the family's data type."""
+        if not isinstance(data, self.data_type):
+            want = (" or ".join(t.__name__ for t in self.data_type)
+                    if isinstance(self.data_type, tuple) else self.data_type.__name__)
+            raise TypeError(f"data: {factory or self.name} expects {want}, got "
+                            f"{type(data).__name__}")
 
+    def check_options(self, options: Mapping, *, factory: str | None = None) -> dict:
+        """Return every option with its value (defaults filled in), or raise.
 
-def factory_module(name: str):
-    """Return the module that defines the factory registered under ``name``."""
-    get_factory(name)  # validates the name
-    return import_module(FACTORIES[name].split(":")[0])
+        Raises
+        ------
+        TypeError
+            For an option the family does not have.
+        ValueError
+            For a value that is not accepted.
+        """
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise TypeError(f"{factory or self.name}() got unexpected keyword argument(s) "
+                            f"{', '.join(map(repr, unknown))} (options: "
+                            f"{', '.join(self.options) or 'none'})")
+        out = {}
+        for key, accepted in self.options.items():
+            if key in options:
+                value = options[key]
+                if accepted and value not in accepted:
+                    raise ValueError(f"{key}: must be one of {', '.join(map(repr, accepted))}, "
+                                     f"got {value!r}")
+            else:
+                value = accepted[0] if accepted else None
+            out[key] = value
+        try:
+            json.dumps(out)
+        except TypeError as err:
+            raise TypeError(f"options: must be JSON-serialisable ({err})") from None
+        return out
 
+    def defaults(self, data) -> dict[str, Prior]:
+        """Return the default priors for ``data``."""
+        priors = self.default_priors
+        if callable(priors):
+            priors = priors(data)
+        return dict(priors or {})
 
-def factory_hook(spec: ModelSpec | None, name: str):
-    """Return the function ``name`` of the spec's factory module, or None.
+    def priors_for(self, priors, data, *, factory: str | None = None) -> dict[str, Prior]:
+        """Return the priors the model uses: the user's merged into the defaults."""
+        if self.resolve_priors is not None:
+            return dict(self.resolve_priors(priors, data))
+        if priors is not None and not isinstance(priors, Mapping):
+            raise TypeError(f"priors: expected a mapping of Prior by parameter name, got "
+                            f"{type(priors).__name__}")
+        return resolve_priors(priors, self.defaults(data), factory=factory or self.name)
 
-    None for a model without a spec, a factory that is not registered here (a user's own
-    factory built on :func:`finish_model`) or a module without that hook.
-    """
-    if spec is None or spec.factory not in FACTORIES:
-        return None
-    return getattr(factory_module(spec.factory), name, None)
+    # -- data ----------------------------------------------------------------------------
+    def fingerprint(self, data) -> str:
+        """SHA-256 of the data (hex): equal data, equal fingerprint."""
+        if hasattr(data, "fingerprint"):
+            return data.fingerprint()
+        return _default_fingerprint(self.data_to_dataset(data))
+
+    def data_to_dataset(self, data) -> xr.Dataset:
+        """Return the data as an :class:`xarray.Dataset` (kept with fits as ``input_data``)."""
+        if self.to_dataset is not None:
+            return self.to_dataset(data)
+        if isinstance(data, xr.Dataset):
+            return data
+        if hasattr(data, "to_dataset"):
+            return data.to_dataset()
+        raise TypeError(f"data: the {self.name!r} family cannot store a "
+                        f"{type(data).__name__}; give it to_dataset and from_dataset")
+
+    def data_from_dataset(self, ds: xr.Dataset):
+        """Inverse of :meth:`data_to_dataset`."""
+        if self.from_dataset is not None:
+            return self.from_dataset(ds)
+        types = self.data_type if isinstance(self.data_type, tuple) else (self.data_type,)
+        for t in types:
+            if t is xr.Dataset:
+                return ds
+            if hasattr(t, "from_dataset"):
+                return t.from_dataset(ds)
+        raise TypeError(f"the {self.name!r} family cannot read its data from a Dataset; "
+                        "give it from_dataset")
+
+    def data_from_csv(self, path):
+        """Read the family's data from a CSV file (``read_csv`` or the type's ``from_csv``)."""
+        if self.read_csv is not None:
+            return self.read_csv(path)
+        types = self.data_type if isinstance(self.data_type, tuple) else (self.data_type,)
+        for t in types:
+            if hasattr(t, "from_csv"):
+                return t.from_csv(path)
+        raise TypeError(f"the {self.name!r} family reads no CSV files; give it read_csv")
+
+    # -- questions the tools ask -----------------------------------------------------------
+    def internal_names(self, spec: ModelSpec) -> tuple[str, ...]:
+        """Variables of the parametrisation that are not part of the model as written."""
+        return tuple(self.internal(spec)) if callable(self.internal) else self.internal
+
+    def group_dim_of(self, data) -> str | None:
+        """Return the dim of the units for ``data``."""
+        return self.group_dim(data) if callable(self.group_dim) else self.group_dim
+
+    @property
+    def command(self) -> str:
+        """Name on the command line."""
+        return self.cli_name or self.name
+
+    @property
+    def signature(self) -> inspect.Signature:
+        """The keyword options as a signature (for documentation and the CLI)."""
+        params = [inspect.Parameter("data", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY,
+                                     default=v[0] if v else None)
+                   for k, v in self.options.items()]
+        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
+                   for k in ("priors", "pgm")]
+        return inspect.Signature(params)
+

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from pymc_hier.fitting import MARKER
+from pymc_hier._version import pymc_hier_version
+from pymc_hier.records import MARKER
 
 #: File suffix -> format.
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
@@ -56,9 +57,7 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
         raise ValueError(f"path: {path} exists; pass overwrite=True to replace it")
     tree = idata.copy(deep=False)
     if MARKER not in tree.attrs:
-        from pymc_hier import __version__
-
-        tree.attrs[MARKER] = __version__
+        tree.attrs[MARKER] = pymc_hier_version()
     dtypes = {}
     for node in tree.subtree:
         kinds = {name: _dtype_tag(var.dtype) for name, var in node.variables.items()

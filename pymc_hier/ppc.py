@@ -19,7 +19,8 @@ import pymc as pm
 import xarray as xr
 from arviz_base import rcParams
 
-from pymc_hier.fitting import _resolve_seed, model_hash
+from pymc_hier.records import model_hash
+from pymc_hier.seeds import resolve_seed
 
 _SAMPLE_DIMS = ("chain", "draw")
 _GROUPS = ("posterior", "prior")
@@ -98,7 +99,7 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
         raise ValueError(f"idata: no 'posterior' group (groups: {list(idata.children)}); "
                          "fit the model first or pass posterior=False")
     check_model_matches(idata, model)
-    seed, source = _resolve_seed(random_seed)
+    seed, source = resolve_seed(random_seed)
     prior_rng, post_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     tree = idata.copy()
     new: dict[str, xr.Dataset] = {}

@@ -7,13 +7,14 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
+from pymc.initial_point import make_initial_point_fn
 from scipy import stats
 
 import pymc_hier as ph
-from pymc_hier.decay.model import decay_model, postprocess_posterior
+from pymc_hier.decay.family import decay_model, postprocess
 from pymc_hier.decay.problem import time_scale
 from pymc_hier.exact import decay_posterior
-from pymc_hier.models import get_spec
+from pymc_hier.spec import get_spec
 
 VARIANTS = [("latent", "marginal"), ("known", "marginal"), ("known", "latent"),
             ("latent", "latent"), ("marginal", "marginal")]
@@ -34,13 +35,19 @@ def test_variant_builds_starts_and_samples_its_prior(small, t0, n0):
     model = decay_model(small, t0=t0, n0=n0)
     assert {v.name for v in model.free_RVs} == FREE[(t0, n0)]
     assert list(model.coords["widget"]) == list(small.widget)
-    # PyMC's default initial point: alpha * T = 1, finite log density
+    # PyMC's default initial point has a finite log density ...
     point = model.initial_point()
     logps = model.point_logps(point)
     assert all(np.isfinite(v) for v in logps.values()), logps
-    # alpha starts at alpha * T = 1 (scaled log), or at the pilot's mode (1-D model)
+    # ... and fit starts alpha at alpha * T = 1 (scaled log), or at the pilot's mode (1-D
+    # model): the family's initial values, passed to the sampler (the model has none, so
+    # that pm.do and clone_model work on it)
+    assert not any(v is not None for v in model.rvs_to_initial_values.values())
+    start = make_initial_point_fn(
+        model=model, overrides=ph.DECAY.initial_values(model, get_spec(model)),
+        jitter_rvs=set(), return_transformed=True)(SEED)
     value_var = "alpha_log_skew__" if (t0, n0) in ONE_DIM else "alpha_log_scaled__"
-    assert point[value_var] == pytest.approx(0.0)
+    assert start[value_var] == pytest.approx(0.0, abs=1e-12)
     with model:
         prior = pm.sample_prior_predictive(draws=200, random_seed=SEED)
     y = prior["prior_predictive"]["n_measured"]
@@ -87,7 +94,7 @@ def test_t0_marginal_postprocess_draws_t0_and_n0(small):
     alpha = np.full((2, 50), small.truth["alpha"])
     idata = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {"alpha": (("chain", "draw"), alpha)})})
-    post = postprocess_posterior(idata, model, random_seed=SEED)["posterior"]
+    post = postprocess(idata, model, get_spec(model), random_seed=SEED)["posterior"]
     assert post["t0"].dims == ("chain", "draw", "widget") and post["t0"].attrs["units"] == "s"
     t_made = post["t0"].values
     assert np.all((t_made >= small.day_start) & (t_made <= small.day_end))
@@ -135,7 +142,7 @@ def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
     alpha = np.full((2, 3000), small.truth["alpha"])
     idata = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {"alpha": (("chain", "draw"), alpha)})})
-    out = postprocess_posterior(idata, model, random_seed=SEED)
+    out = postprocess(idata, model, get_spec(model), random_seed=SEED)
     post = out["posterior"]
     assert post["alpha"].attrs["units"] == "1/s"
     n0 = post["N0"]
@@ -156,7 +163,8 @@ def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {"alpha": (("chain", "draw"), alpha[:, :5]),
          "N0": (("chain", "draw", "widget"), np.ones((2, 5, len(small))))})})
-    assert np.all(postprocess_posterior(tree, latent, random_seed=1)["posterior"]["N0"] == 1)
+    out = postprocess(tree, latent, get_spec(latent), random_seed=1)
+    assert np.all(out["posterior"]["N0"] == 1)
 
 
 def test_flat_prior_and_hyper_data(small):
@@ -190,7 +198,7 @@ def test_bad_input(small):
         decay_model(small, priors={"alpha": ph.Prior("HalfNormal", sigma=-1)})
     with pytest.raises(ValueError, match="no parameter 'N0'"):
         decay_model(small, priors={"N0": ph.Prior("HalfNormal", sigma=1)})
-    with pytest.raises(ValueError, match="data"):
+    with pytest.raises(TypeError, match="data: decay_model expects DecayData"):
         decay_model(small.to_dataframe())
     too_high = small.n_measured.copy()
     too_high[7] = small.n0_max + 50 * small.sigma[7]
@@ -231,7 +239,7 @@ def fits(lecture):
             compiled = nutpie.compile_pymc_model(model)
             idata = nutpie.sample(compiled, chains=4, draws=1000, tune=1000,
                                   seed=FIT_SEEDS[(t0, n0)], progress_bar=False, cores=2)
-            cache[(t0, n0)] = postprocess_posterior(idata, model, random_seed=1)
+            cache[(t0, n0)] = postprocess(idata, model, get_spec(model), random_seed=1)
         return cache[(t0, n0)]
 
     return fit

@@ -80,7 +80,7 @@ def test_decay_through_jax_matches_nutpie(small_decay, small_decay_nutpie, sampl
     error (Bonferroni over 2 samplers x 41 quantities, 0.1% family-wise)."""
     _, model = small_decay
     idata = ph.fit(model, sampler=sampler, random_seed=FIT_SEED, progressbar=False)
-    assert provenance(idata)["postprocess"] == "pymc_hier.decay.model.postprocess_posterior"
+    assert provenance(idata)["postprocess"] == "decay.postprocess"
     post_j = idata["posterior"].to_dataset()[["alpha", "t0", "N0"]]
     post_n = small_decay_nutpie["posterior"].to_dataset()[["alpha", "t0", "N0"]]
     assert post_j["alpha"].attrs["units"] == "1/s" and post_j["N0"].dims[-1] == "widget"

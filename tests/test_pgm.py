@@ -14,7 +14,7 @@ import pytest
 from pgm_dot import parse_dot, plain_label
 
 from pymc_hier import export_pgm
-from pymc_hier.family import ModelSpec, finish_model
+from pymc_hier.family import ModelFamily
 from pymc_hier.pgm import PGMRenderError, pgm_digraph
 from pymc_hier.pgm.lecture import _wrap
 from pymc_hier.pgm.notation import format_number, index_letters, parse_number, symbol, text_width
@@ -381,12 +381,13 @@ def test_pdf_needs_system_dot(tmp_path, pure_env, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_finish_model_hook_exports(tmp_path, pure_env, monkeypatch):
+def test_a_users_family_exports_its_pgm(tmp_path, pure_env, monkeypatch):
     monkeypatch.setenv("PATH", pure_env["PATH"])
-    from pymc_hier import EIGHT_SCHOOLS
+    from pymc_hier import EIGHT_SCHOOLS, SchoolsData
 
-    spec = ModelSpec(factory="eight_schools_model", options={}, priors={}, data=EIGHT_SCHOOLS)
-    finish_model(schools_model(), spec, pgm=tmp_path / "pgm" / "schools")
+    family = ModelFamily("schools_by_hand", build=lambda data, *, priors: schools_model(),
+                         data_type=SchoolsData)
+    family(EIGHT_SCHOOLS, pgm=tmp_path / "pgm" / "schools")
     assert sorted(p.name for p in (tmp_path / "pgm").iterdir()) == [
         "schools.dot", "schools.png", "schools.svg"]
 

@@ -15,9 +15,8 @@ import xarray as xr
 from scipy import stats
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData
-from pymc_hier.family import ModelSpec, finish_model, get_spec, prior_variable
+from pymc_hier.family import ModelFamily
 from pymc_hier.plots.sweep import plot_sweep
-from pymc_hier.priors import resolve_priors
 from pymc_hier.sensitivity.power import PowerScalingBlindWarning, prior_sensitivity
 from pymc_hier.sensitivity.reweight import (
     joint_logp_function,
@@ -27,6 +26,7 @@ from pymc_hier.sensitivity.reweight import (
     wider_support,
 )
 from pymc_hier.sensitivity.sweep import prior_sweep
+from pymc_hier.spec import get_spec, prior_variable
 
 SEED = 20261124
 DATA = SchoolsData(y=[2.0, 4.0, 3.0, 5.0], sigma=[2.0, 2.0, 1.5, 3.0])
@@ -34,16 +34,22 @@ DEFAULTS = MappingProxyType({"mu": Prior("Normal", mu=0.0, sigma=5.0)})
 FAST_FIT = {"draws": 400, "tune": 300, "chains": 2, "random_seed": SEED}
 
 
-def normal_mean_model(data, *, priors=None, pgm=None, hyper_data=False):
-    """y_j ~ Normal(mu, sigma_j) with known sigma_j; a real (tiny) factory for the tests."""
-    priors = resolve_priors(priors, DEFAULTS, factory="normal_mean_model")
+def _build_normal_mean(data, *, priors, hyper_data=False):
     with pm.Model(coords={"school": list(data.names)}) as model:
         sigma = pm.Data("sigma", np.asarray(data.sigma), dims="school")
         mu = prior_variable("mu", priors["mu"], hyper_data=hyper_data)
         pm.Normal("y", mu, sigma, observed=np.asarray(data.y), dims="school")
-    spec = ModelSpec(factory="normal_mean_model", options={}, priors=MappingProxyType(priors),
-                     data=data)
-    return finish_model(model, spec, pgm=pgm)
+    return model
+
+
+NORMAL_MEAN = ModelFamily("normal_mean", build=_build_normal_mean, data_type=SchoolsData,
+                          options={"hyper_data": (False, True)}, default_priors=DEFAULTS)
+
+
+def normal_mean_model(data, *, priors=None, pgm=None, hyper_data=False):
+    """y_j ~ Normal(mu, sigma_j) with known sigma_j; a real (tiny) user family for the tests."""
+    return NORMAL_MEAN.make(data, priors=priors, pgm=pgm, factory="normal_mean_model",
+                            hyper_data=hyper_data)
 
 
 def likelihood_moments(data=DATA):
@@ -307,7 +313,7 @@ def test_prior_sensitivity_flags_a_strong_prior_and_warns_for_uniform(rng):
     ({"method": "magic"}, "method: unknown value"),
     ({"fit_kwargs": {"draw": 10}}, "fit_kwargs: unknown"),
     ({"fit_kwargs": {"sampler": "magic"}}, r"fit_kwargs\['sampler'\]: unknown value 'magic'"),
-    ({"fit_kwargs": {"sampler": "exact"}}, "'exact' needs a model whose posterior"),
+    ({"fit_kwargs": {"sampler": "exact"}}, "'exact' needs a model family with an exact posterior"),
     ({"var_names": ["theta"]}, "var_names: 'theta'"),
     ({"quantiles": [0.5, 1.5]}, "quantiles"),
 ])
@@ -319,7 +325,7 @@ def test_bad_input_is_rejected(kwargs, match):
 
 
 def test_unknown_factory_name_and_base_without_variables(rng):
-    with pytest.raises(ValueError, match="unknown model factory"):
+    with pytest.raises(ValueError, match="unknown model family"):
         prior_sweep("nope_model", DATA, param="mu.sigma", values=[1.0])
     base = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": (("chain", "draw"),
                                                                  np.zeros((1, 5)))})})
@@ -361,7 +367,7 @@ def test_base_fitted_with_other_priors_is_refused(rng):
     import json
 
     base = as_posterior(exact_normal(0, 5), rng)
-    base.attrs.update(factory="normal_mean_model", priors=json.dumps(
+    base.attrs.update(pymc_hier_version="0.1", factory="normal_mean_model", priors=json.dumps(
         {"mu": Prior("Normal", mu=0.0, sigma=1.0).to_dict()}))
     with pytest.raises(ValueError, match="base: fitted with another priors"):
         prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,

@@ -156,8 +156,13 @@ class DecayPosterior:
         """Draw every widget's ``t0`` given each ``alpha`` (shape ``(n,)``) from its conditional."""
         return self._draw_widgets(alpha, rng)[0]
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Posterior variables of :meth:`sample`'s draws."""
+        return ("alpha", "N0") if self.t0 == "known" else ("alpha", "t0", "N0")
+
     def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None,
-               widgets: bool = True) -> xr.DataTree:
+               widgets: bool | None = None, var_names=None) -> xr.DataTree:
         """Exact i.i.d. draws of ``(alpha, t0, N0)``, shaped like an MCMC result.
 
         Parameters
@@ -166,9 +171,13 @@ class DecayPosterior:
             Shape of the result (``chains * draws`` independent draws).
         random_seed : int or numpy.random.Generator, optional
             Seed.
-        widgets : bool, default True
+        widgets : bool, optional
             Also draw every widget's ``t0`` and ``N0`` (``chains * draws * 2`` numbers per
             widget: 1.6 GB for 10^5 widgets and 1000 draws). ``False`` draws ``alpha`` only.
+            Default: True, unless ``var_names`` names only ``alpha``.
+        var_names : sequence of str, optional
+            The variables wanted (of :attr:`variables`); the per-widget draws are made only
+            when one of them is asked for.
 
         Returns
         -------
@@ -178,6 +187,14 @@ class DecayPosterior:
         """
         if int(draws) < 1 or int(chains) < 1:
             raise ValueError(f"draws, chains: must be >= 1, got {draws}, {chains}")
+        if var_names is not None:
+            unknown = sorted(set(var_names) - set(self.variables))
+            if unknown:
+                raise ValueError(f"var_names: {unknown} are not drawn here (variables: "
+                                 f"{', '.join(self.variables)})")
+            if widgets is None:
+                widgets = bool(set(var_names) - {"alpha"})
+        widgets = True if widgets is None else bool(widgets)
         draws, chains = int(draws), int(chains)
         rng = np.random.default_rng(random_seed)
         d = self.data

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from pymc_hier.exceptions import PriorDominatedWarning
-from pymc_hier.family import get_spec
+from pymc_hier.normal.data import SchoolsData
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
 from pymc_hier.normal.problem import as_schools_data, check_proper, resolve_schools_priors
 from pymc_hier.numerics.grid import (
@@ -35,6 +35,7 @@ from pymc_hier.numerics.grid import (
     mixture_quantile,
 )
 from pymc_hier.priors import Prior
+from pymc_hier.spec import get_spec
 
 __all__ = ["HierarchicalNormalPosterior", "hierarchical_normal_posterior"]
 
@@ -89,9 +90,9 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
     """
     spec = get_spec(data) if hasattr(data, "free_RVs") else None
     if spec is not None:
-        if spec.factory not in ("hierarchical_normal_model", "eight_schools_model"):
-            raise ValueError(f"data: a model built by {spec.factory}, not a hierarchical "
-                             f"normal model")
+        if not isinstance(spec.data, SchoolsData):
+            raise ValueError(f"data: a {spec.family.name!r} model, not a hierarchical normal "
+                             "model")
         if priors is not None:
             raise ValueError("priors: must be None when data is a model (its own priors "
                              "are used)")
@@ -305,8 +306,13 @@ class HierarchicalNormalPosterior:
                 "data_hash": self.data.fingerprint(), **extra}
 
     # -- i.i.d. draws -------------------------------------------------------------------------
+    #: Posterior variables of :meth:`sample`'s draws.
+    variables = ("mu", "tau", "theta", "theta_new")
+    #: Default ``theta_storage`` of :meth:`sample`.
+    theta_storage = "float64"
+
     def sample(self, draws: int = 1000, chains: int = 4, random_seed=None, *,
-               theta_storage: str = "float64") -> xr.DataTree:
+               theta_storage: str | None = None, var_names=None) -> xr.DataTree:
         """Draw i.i.d. from the posterior, shaped like an MCMC result.
 
         Parameters
@@ -315,10 +321,14 @@ class HierarchicalNormalPosterior:
             Output shape ``(chains, draws)``; all draws are independent.
         random_seed : int or numpy.random.Generator, optional
             Seed of the draws (recorded in the attrs when an int).
-        theta_storage : {"float64", "float32", "none"}, default "float64"
+        theta_storage : {"float64", "float32", "none"}, optional
             Dtype of the ``theta`` draws (drawn in cache-sized blocks, so memory beyond
             the result stays bounded), or ``"none"`` to skip them: ``chains * draws``
-            numbers per group, 8 GB in float64 for 10^6 groups and 1000 draws.
+            numbers per group, 8 GB in float64 for 10^6 groups and 1000 draws. Default:
+            the attribute :attr:`theta_storage`, or ``"none"`` when ``var_names`` leaves
+            ``theta`` out.
+        var_names : sequence of str, optional
+            The variables wanted (of :attr:`variables`).
 
         Returns
         -------
@@ -332,6 +342,15 @@ class HierarchicalNormalPosterior:
         for name, v in (("draws", draws), ("chains", chains)):
             if not (isinstance(v, int | np.integer) and v >= 1):
                 raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+        if var_names is not None:
+            unknown = sorted(set(var_names) - set(self.variables))
+            if unknown:
+                raise ValueError(f"var_names: {unknown} are not drawn here (variables: "
+                                 f"{', '.join(self.variables)})")
+            if theta_storage is None and "theta" not in var_names:
+                theta_storage = "none"
+        if theta_storage is None:
+            theta_storage = self.theta_storage
         if theta_storage not in THETA_STORAGE:
             raise ValueError(f"theta_storage: unknown value {theta_storage!r} (accepted: "
                              f"{', '.join(map(repr, THETA_STORAGE))})")

@@ -33,7 +33,7 @@ Normal(0, 1)``; sampled directly in the centered form) is part of every form.
 ``"marginal"`` (for many groups: 10**5 and more)
     ``theta`` is integrated out analytically: ``y_j ~ Normal(mu, sqrt(sigma_j**2 + tau**2))``.
     NUTS samples only ``mu`` and ``tau`` (two dimensions whatever J, so the trees stay
-    shallow and a gradient costs O(J) with small constants). :func:`postprocess_posterior`
+    shallow and a gradient costs O(J) with small constants). The family's post-processing
     (called by :func:`pymc_hier.fit`) then draws ``theta`` from its exact normal conditional
     given each draw of ``(mu, tau)`` and ``theta_new ~ Normal(mu, tau)``, so the posterior
     has the same variables as the other forms. Storing ``theta`` takes chains x draws x J
@@ -47,129 +47,43 @@ Normal(0, 1)``; sampled directly in the centered form) is part of every form.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from types import MappingProxyType
 
 import numpy as np
 import pymc as pm
 
-from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.exceptions import PriorDominatedWarning
-from pymc_hier.family import (
-    ModelSpec,
-    current_priors,
-    finish_model,
-    get_spec,
-    prior_variable,
-)
-from pymc_hier.normal.data import EIGHT_SCHOOLS
-from pymc_hier.normal.exact import hierarchical_normal_posterior
-from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
+from pymc_hier.normal.data import SchoolsData
+from pymc_hier.normal.kernels import THETA_STORAGE
 from pymc_hier.normal.problem import (
     PARAMETRIZATIONS,
     SCALABLE_PARAMETRIZATIONS,
-    as_schools_data,
     check_proper,
     is_flat,
-    resolve_schools_priors,
 )
+from pymc_hier.spec import prior_variable
 
-__all__ = [
-    "eight_schools_model",
-    "exact_posterior",
-    "exact_variables",
-    "hierarchical_normal_model",
-    "postprocess_posterior",
-]
+__all__ = ["build"]
 
-def hierarchical_normal_model(data, *, priors=None, pgm=None, hyper_data: bool = False,
-                              parametrization: str = "noncentered",
-                              theta_storage: str = "float64") -> pm.Model:
-    """Build the hierarchical normal model for groups with known standard errors.
+
+def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
+          theta_storage: str = "float64", hyper_data: bool = False) -> pm.Model:
+    """Build the hierarchical normal model's PyMC graph (no spec; the factories add it).
 
     Parameters
     ----------
-    data : SchoolsData or mapping or DataFrame or Dataset
-        Estimates ``y`` and standard errors ``sigma``, one per group (see
-        :func:`as_schools_data`). The group dimension is ``data.dim``.
-    priors : str or mapping, optional
-        A preset name, ``"default"`` (mu ~ Normal(0, 5), tau ~ HalfCauchy(5)) or ``"bda"``
-        (p(mu, tau) ∝ 1), or a mapping of :class:`~pymc_hier.Prior` by parameter (``mu``,
-        ``tau``) merged into the default preset.
-    pgm : str or path, optional
-        Path prefix to export the model's PGM to.
+    data : SchoolsData
+        Estimates and standard errors.
+    priors : mapping
+        ``{"mu": Prior, "tau": Prior}``, resolved.
+    parametrization, theta_storage : str
+        See :func:`pymc_hier.hierarchical_normal_model`.
     hyper_data : bool, default False
-        Register prior hyperparameters as ``pm.Data`` (for prior sweeps).
-    parametrization : {"noncentered", "noncentered_standard", "centered", "marginal"}
-        ``"noncentered"`` (default) samples ``theta_scaled``, effects rescaled by their
-        conditional posterior sd; ``"noncentered_standard"`` samples the textbook
-        ``theta_tilde ~ Normal(0, 1)``; ``"centered"`` samples ``theta`` directly and is
-        offered for teaching: its funnel makes NUTS diverge on weak data. All three define
-        the same posterior (see the module docstring). ``"marginal"`` integrates ``theta``
-        out and samples only ``mu`` and ``tau`` (for 10**5 groups and more); ``theta`` and
-        ``theta_new`` are then drawn exactly by :func:`postprocess_posterior`.
-    theta_storage : {"float64", "float32", "none"}
-        With ``parametrization="marginal"`` only: dtype of the ``theta`` draws added after
-        sampling, or ``"none"`` to add only ``theta_new`` (chains x draws x groups values
-        otherwise).
-
-    Returns
-    -------
-    pymc.Model
-        With free variables ``mu``, ``tau`` and the effects, deterministic or free
-        ``theta`` (dim ``data.dim``) and ``theta_new``, fixed data ``sigma`` and observed
-        ``y``; the marginal form has only ``mu`` and ``tau`` (``theta`` and ``theta_new``
-        come from :func:`postprocess_posterior`).
-
-    Raises
-    ------
-    ValueError
-        For invalid data, an unknown preset, parametrization or theta_storage (or
-        theta_storage set without ``parametrization="marginal"``), a tau prior that allows
-        tau <= 0, or flat priors that give an improper posterior for this many groups.
-
-    Warns
-    -----
-    PriorDominatedWarning
-        With a single group: the data then say (almost) nothing about tau.
-
-    Examples
-    --------
-    >>> from pymc_hier import EIGHT_SCHOOLS, hierarchical_normal_model
-    >>> model = hierarchical_normal_model(EIGHT_SCHOOLS, priors="bda")
-    >>> sorted(v.name for v in model.free_RVs)
-    ['mu', 'tau', 'theta_new_tilde', 'theta_scaled']
-    """
-    factory = "hierarchical_normal_model"
-    return _build(data, factory=factory, priors=priors, pgm=pgm, hyper_data=hyper_data,
-                  parametrization=parametrization, theta_storage=theta_storage)
-
-
-def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
-                        hyper_data: bool = False,
-                        parametrization: str = "noncentered",
-                        theta_storage: str = "float64") -> pm.Model:
-    """Build the eight-schools model (BDA section 5.5); see :func:`hierarchical_normal_model`.
-
-    Parameters
-    ----------
-    data : SchoolsData, default EIGHT_SCHOOLS
-        The table of estimated coaching effects and standard errors.
-    priors, pgm, hyper_data, parametrization, theta_storage
-        As for :func:`hierarchical_normal_model`.
+        Hold the priors' parameters as ``pm.Data`` (``"tau__beta"``).
 
     Returns
     -------
     pymc.Model
     """
-    return _build(data, factory="eight_schools_model", priors=priors, pgm=pgm,
-                  hyper_data=hyper_data, parametrization=parametrization,
-                  theta_storage=theta_storage)
-
-
-def _build(data, *, factory, priors, pgm, hyper_data, parametrization,
-           theta_storage) -> pm.Model:
-    data = as_schools_data(data)
     accepted = PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS
     if parametrization not in accepted:
         raise ValueError(f"parametrization: unknown value {parametrization!r} (accepted: "
@@ -181,14 +95,13 @@ def _build(data, *, factory, priors, pgm, hyper_data, parametrization,
     if theta_storage != "float64" and not marginal:
         raise ValueError(f"theta_storage: only applies to parametrization='marginal' "
                          f"(got parametrization={parametrization!r})")
-    priors = resolve_schools_priors(priors, factory=factory)
     n = data.n_groups
     check_proper(n, mu_flat=is_flat(priors["mu"]), tau_flat=is_flat(priors["tau"]))
     if n == 1:
         warnings.warn(
             "a single group cannot inform the between-group scale tau: its posterior is "
             "prior-dominated (with a flat prior on mu it equals the prior exactly)",
-            PriorDominatedWarning, stacklevel=3,
+            PriorDominatedWarning, stacklevel=4,
         )
     dim = data.dim
     with pm.Model(coords={dim: list(data.names)}) as model:
@@ -213,89 +126,6 @@ def _build(data, *, factory, priors, pgm, hyper_data, parametrization,
             pm.Deterministic("theta_new", mu + tau * theta_new_tilde)
         if not marginal:
             pm.Normal("y", theta, sigma, observed=np.asarray(data.y), dims=dim)
-    options = {"parametrization": parametrization, "hyper_data": bool(hyper_data)}
-    if marginal:
-        options["theta_storage"] = theta_storage
-    spec = ModelSpec(factory=factory, options=options,
-                     priors=MappingProxyType(priors), data=data)
-    return finish_model(model, spec, pgm=pgm)
+    return model
 
 
-def exact_posterior(model: pm.Model, *, hyper: Mapping | None = None, **kwargs):
-    """Return the exact posterior of a model built here (``fit(sampler="exact")``).
-
-    Every parametrization has the same posterior; the model's current prior
-    hyperparameters are used (``pm.set_data`` may have changed them).
-
-    Parameters
-    ----------
-    model : pymc.Model
-        Built by :func:`hierarchical_normal_model` or :func:`eight_schools_model`.
-    hyper : mapping, optional
-        Values of the model's prior hyperparameters held as ``pm.Data`` (``"tau__beta"``)
-        to use instead of the current ones; the model is not modified.
-    **kwargs
-        Passed to :func:`pymc_hier.exact.hierarchical_normal_posterior` (``grid_size``).
-
-    Returns
-    -------
-    pymc_hier.exact.HierarchicalNormalPosterior
-    """
-    spec = get_spec(model)
-    return hierarchical_normal_posterior(spec.data, priors=current_priors(model, spec, hyper),
-                                         **kwargs)
-
-
-def exact_variables(model: pm.Model) -> tuple[str, ...]:
-    """Posterior variables of :func:`exact_posterior`'s draws."""
-    return ("mu", "tau", "theta", "theta_new")
-
-
-def postprocess_posterior(idata, model: pm.Model, *, random_seed):
-    """Add exact ``theta`` and ``theta_new`` draws to a fit of the marginal form.
-
-    Called by :func:`pymc_hier.fit` after sampling. For ``parametrization="marginal"`` it
-    draws, for every posterior draw of ``(mu, tau)``, ``theta_j`` from its normal
-    conditional given ``mu``, ``tau`` and ``y_j`` (unless ``theta_storage="none"``) and
-    ``theta_new ~ Normal(mu, tau)``; the other forms already carry them and are returned
-    unchanged.
-
-    Parameters
-    ----------
-    idata : xarray.DataTree
-        The sampler's result, with ``mu`` and ``tau`` in its ``posterior`` group.
-    model : pymc.Model
-        The model that was fitted (built by this module's factories).
-    random_seed : int or numpy.random.Generator
-        Seed of the conditional draws.
-
-    Returns
-    -------
-    xarray.DataTree
-        ``idata`` with ``theta`` (dims chain, draw, group dim; dtype ``theta_storage``)
-        and ``theta_new`` added to its ``posterior``. ``theta`` is left out of
-        :func:`pymc_hier.fit`'s diagnostics (attr ``pymc_hier_diagnostics="skip"``): its
-        draws are exact given ``(mu, tau)``, whose R-hat and ESS are checked.
-    """
-    import xarray as xr
-
-    spec = get_spec(model)
-    if spec is None or spec.options.get("parametrization") not in SCALABLE_PARAMETRIZATIONS:
-        return idata
-    rng = np.random.default_rng(random_seed)
-    post = idata["posterior"].to_dataset()
-    mu, tau = post["mu"], post["tau"]
-    data = spec.data
-    sigma = np.asarray(model["sigma"].get_value(), dtype=float)
-    storage = spec.options.get("theta_storage", "float64")
-    note = "exact conditional draw given mu, tau and y (parametrization='marginal')"
-    theta_new = mu + tau * rng.standard_normal(mu.shape)
-    post["theta_new"] = theta_new.assign_attrs(method="Normal(mu, tau) given each draw")
-    if storage != "none":
-        values = draw_theta(mu.values, tau.values, np.asarray(data.y, dtype=float), sigma,
-                            rng=rng, dtype=storage)
-        post["theta"] = xr.DataArray(values, dims=(*mu.dims, data.dim),
-                                     coords={**mu.coords, data.dim: list(data.names)},
-                                     attrs={"method": note, SKIP_ATTR: "skip"})
-    idata["posterior"] = xr.DataTree(post)
-    return idata

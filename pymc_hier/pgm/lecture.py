@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from pymc.model_graph import NodeType, make_graph
 from pytensor.compile import SharedVariable
 
-from pymc_hier.family import HYPER_SEP
 from pymc_hier.pgm.graph import SafeModelGraph
 from pymc_hier.pgm.labels import Labeller
 from pymc_hier.pgm.notation import format_value, index_letters, symbol, text_width
+from pymc_hier.spec import HYPER_SEP
 
 __all__ = ["GRAPH_ATTR", "hidden_names", "lecture_digraph"]
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from pymc_hier.family import get_spec
 from pymc_hier.reports import html as H
+from pymc_hier.spec import get_spec
 
 _TIMESTAMP_ENV = "PYMC_HIER_REPORT_TIMESTAMP"
 

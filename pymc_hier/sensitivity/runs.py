@@ -11,7 +11,6 @@ small cache keyed by the model's config hash (factory, options, priors, data).
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from pymc_hier.sensitivity.reweight import weighted_stats
+from pymc_hier.spec import get_spec
 
 __all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "exact_sample",
            "refit_all", "sample", "stack", "summarise"]
@@ -42,7 +42,11 @@ _COMPILED_MAX = 4
 def _compile(model):
     import nutpie
 
-    return nutpie.compile_pymc_model(model, backend="numba")
+    spec = get_spec(model)
+    start = None
+    if spec is not None and spec.family.initial_values is not None:
+        start = spec.family.initial_values(model, spec) or None
+    return nutpie.compile_pymc_model(model, backend="numba", initial_points=start)
 
 
 def cached_compile(key: str | None, build: Callable, *, compile: bool = True):
@@ -128,21 +132,15 @@ def sample(compiled, hyper: Mapping, sample_kwargs: Mapping) -> xr.Dataset:
 def exact_sample(model, hyper: Mapping, sample_kwargs: Mapping, var_names) -> xr.Dataset:
     """Independent draws from the exact posterior of ``model`` with ``hyper``'s values.
 
-    Per-group draws are made only when ``var_names`` asks for them (the decay's per-widget
+    Only ``var_names`` are drawn (per-group draws are costly: the decay's per-widget
     ``t0``/``N0``, the hierarchical normal's ``theta``); ``sample_kwargs`` holds ``draws``,
     ``chains`` and ``seed``.
     """
-    from pymc_hier.family import factory_hook, get_spec
-
-    post = factory_hook(get_spec(model), "exact_posterior")(model, hyper=hyper)
-    options = inspect.signature(post.sample).parameters
-    extra = {}
-    if "widgets" in options:
-        extra["widgets"] = any(model.named_vars_to_dims.get(n) for n in var_names)
-    if "theta_storage" in options and "theta" not in var_names:
-        extra["theta_storage"] = "none"
+    spec = get_spec(model)
+    post = spec.family.exact_posterior(model, spec, hyper=hyper)
     return post.sample(sample_kwargs["draws"], sample_kwargs["chains"],
-                       random_seed=sample_kwargs["seed"], **extra)["posterior"].to_dataset()
+                       random_seed=sample_kwargs["seed"],
+                       var_names=list(var_names))["posterior"].to_dataset()
 
 
 def stack(posterior: xr.Dataset, name: str) -> np.ndarray:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pymc_hier.family import HYPER_SEP
 from pymc_hier.priors import Prior
+from pymc_hier.spec import HYPER_SEP
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
+from pymc_hier.records import MARKER, provenance
+from pymc_hier.registry import get_family
 from pymc_hier.sensitivity.reweight import (
     joint_logp_function,
     psis_log_weights,
@@ -43,6 +45,7 @@ from pymc_hier.sensitivity.runs import (
     summarise,
 )
 from pymc_hier.sensitivity.settings import Setting, resolve_settings
+from pymc_hier.spec import get_spec
 
 __all__ = ["METHODS", "SAMPLERS", "clear_compile_cache", "prior_sweep"]
 
@@ -54,10 +57,9 @@ _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None,
                  "sampler": "nutpie"}
 
 def _factory(factory) -> tuple[Callable, str]:
-    from pymc_hier.family import get_factory
-
     if isinstance(factory, str):
-        return get_factory(factory), factory
+        family = get_family(factory)
+        return family, factory
     if callable(factory):
         return factory, getattr(factory, "__name__", repr(factory))
     raise ValueError(f"factory: expected a factory function or its registered name, got "
@@ -165,8 +167,6 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     model_kwargs = dict(model_kwargs or {})
     model_kwargs.pop("hyper_data", None)
     fit = _fit_settings(fit_kwargs)
-    from pymc_hier.family import get_spec
-
     model = func(data, hyper_data=True, **model_kwargs)
     spec = get_spec(model)
     settings, base_hyper = resolve_settings(model, spec, param, values)
@@ -220,15 +220,11 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
 
 
 def _exact_variables(model, spec) -> tuple[str, ...]:
-    from pymc_hier.family import factory_hook
-
-    variables = factory_hook(spec, "exact_variables")
-    if variables is None or factory_hook(spec, "exact_posterior") is None:
-        what = "a custom model" if spec is None else f"{spec.factory!r}"
-        raise ValueError(f"fit_kwargs['sampler']: 'exact' needs a model whose posterior "
-                         f"pymc_hier can compute exactly (decay_model, "
-                         f"hierarchical_normal_model, eight_schools_model), got {what}")
-    return tuple(variables(model))
+    if spec is None or spec.family.exact_posterior is None:
+        what = "a plain PyMC model" if spec is None else f"the {spec.family.name!r} family"
+        raise ValueError(f"fit_kwargs['sampler']: 'exact' needs a model family with an exact "
+                         f"posterior (decay, hierarchical_normal, eight_schools), got {what}")
+    return tuple(spec.family.exact_posterior(model, spec).variables)
 
 
 def _var_names(model, var_names, exact_variables=None) -> list[str]:
@@ -249,25 +245,19 @@ def _var_names(model, var_names, exact_variables=None) -> list[str]:
 
 def _check_provenance(base, spec) -> None:
     """Refuse a base fit whose recorded factory, data or priors differ from the sweep's."""
-    import json
-
-    attrs = getattr(base, "attrs", {}) or {}
-    if spec is None or "priors" not in attrs:
+    if spec is None or not isinstance(base, xr.DataTree) or MARKER not in base.attrs:
         return
+    attrs = provenance(base)
     described = spec.to_dict()
-    priors = attrs["priors"]
-    priors = json.loads(priors) if isinstance(priors, str) else priors
     for key, theirs, ours in (("factory", attrs.get("factory"), described["factory"]),
                               ("data_hash", attrs.get("data_hash"), described["data_hash"]),
-                              ("priors", priors, described["priors"])):
+                              ("priors", attrs.get("priors"), described["priors"])):
         if theirs is not None and theirs != ours:
             raise ValueError(f"base: fitted with another {key} ({theirs!r}) than the sweep's "
                              f"base model ({ours!r}); pass model_kwargs that match the fit")
 
 
 def _base_posterior(base, model) -> xr.Dataset:
-    from pymc_hier.family import get_spec
-
     _check_provenance(base, get_spec(model))
     posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
         isinstance(base, Mapping) and "posterior" in base) else base

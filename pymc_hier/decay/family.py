@@ -1,0 +1,287 @@
+"""The decay family: :func:`decay_model` and the record :data:`DECAY` every tool reads.
+
+The model as the lecture writes it (:func:`generative`), whatever the sampler's
+parametrisation::
+
+    alpha  ~ prior                                    (decay rate, per the data's time unit)
+    N0_i   ~ Uniform(0, N0_max)                       (initial amount)
+    t0_i   ~ Uniform(day_start_i, day_end_i)          (manufacture time; fixed if known)
+    N̂1_i   ~ Normal(N0_i exp(-alpha (t1_i - t0_i)), sigma_i)   (the measurement)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from pymc_hier.decay.data import DecayData
+from pymc_hier.decay.draws import draw_widgets
+from pymc_hier.decay.exact import decay_posterior
+from pymc_hier.decay.model import build
+from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
+from pymc_hier.decay.simulate import simulate_decay
+from pymc_hier.decay.transforms import ScaledLogTransform, SkewLogTransform
+from pymc_hier.diagnostics import SKIP_ATTR
+from pymc_hier.family import ModelFamily
+from pymc_hier.generative import GenerativeModel, Node, Symbol
+from pymc_hier.spec import ModelSpec, current_data, current_priors
+
+__all__ = ["DECAY", "decay_model", "exact_posterior", "generative", "postprocess"]
+
+
+def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
+                pgm=None, hyper_data: bool = False) -> pm.Model:
+    """Build the decay model for radioactive widgets.
+
+    Parameters
+    ----------
+    data : DecayData
+        One measurement per widget with its manufacture window; ``time_unit`` sets the
+        unit of ``alpha`` (per that unit).
+    t0 : {"latent", "known", "marginal"}, default "latent"
+        ``"latent"``: ``t0_i ~ Uniform(day_start_i, day_end_i)``; ``"known"``: the exact
+        manufacture times ``data.t0`` (then required); ``"marginal"`` (with
+        ``n0="marginal"``): each ``t0_i`` integrated over its day by piecewise
+        Gauss-Legendre quadrature, leaving ``alpha`` as the only free variable (for many
+        widgets: the cost of a gradient grows linearly with their number; exact ``t0`` and
+        ``N0`` draws are added after sampling).
+    n0 : {"marginal", "latent"}, default "marginal"
+        ``"marginal"``: ``N0`` integrated out in closed form (exact ``N0`` draws are added
+        after sampling by :func:`pymc_hier.fit`); ``"latent"``: ``N0`` sampled by NUTS
+        (as ``N1``, the amount at the measurement, through its conditional rank).
+    priors : mapping, optional
+        ``{"alpha": Prior(...)}`` in the data's time unit; any prior on ``alpha >= 0``
+        (``Prior("HalfFlat")`` reproduces the lecture). Default:
+        :func:`pymc_hier.decay.problem.default_priors`.
+    pgm : str or path, optional
+        Path prefix to export the model's PGM to.
+    hyper_data : bool, default False
+        Register prior hyperparameters as ``pm.Data`` (for prior sweeps).
+
+    Returns
+    -------
+    pymc.Model
+        Dims ``widget``; fixed inputs as ``pm.Data`` (``t_measured``, ``sigma``,
+        ``n0_max``, and ``day_start``/``day_end`` or ``t0``); variables ``alpha`` (per
+        ``data.time_unit``), ``t0`` (``t0="latent"``), ``N1`` and ``N0``
+        (``n0="latent"``) and the observed ``n_measured``. When ``alpha`` is the only free
+        variable it is sampled in pilot-standardised coordinates
+        (:mod:`pymc_hier.decay.pilot`); :func:`pymc_hier.fit` starts it at the pilot's
+        mode, otherwise at ``alpha * T = 1`` (:func:`initial_values`).
+
+    Raises
+    ------
+    TypeError
+        For data that is not a :class:`~pymc_hier.DecayData`, or an unknown option.
+    ValueError
+        For an option value not accepted, ``t0="known"`` without ``data.t0``, a prior on
+        ``alpha`` that allows negative rates, an unknown prior name, or data the model
+        cannot produce (see :func:`pymc_hier.decay.problem.check_consistent`).
+
+    Notes
+    -----
+    Posterior predictive draws of ``n_measured`` from the ``n0="marginal"`` model are for
+    a *new* initial amount at each widget's times (the "mixed" predictive); the
+    ``n0="latent"`` model replicates the measurement of the fitted amount.
+
+    Examples
+    --------
+    >>> import pymc_hier as ph
+    >>> model = ph.decay_model(ph.simulate_decay(), t0="latent", n0="marginal")
+    >>> sorted(v.name for v in model.free_RVs)
+    ['alpha', 't0']
+    """
+    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0,
+                      hyper_data=hyper_data)
+
+
+def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = None,
+                    **kwargs):
+    """Return the exact posterior of a decay model (``fit(sampler="exact")``).
+
+    Every ``(t0, n0)`` variant has the same posterior: that of ``t0="known"`` or of a latent
+    ``t0`` (``"latent"``/``"marginal"``). The model's current ``n0_max`` and prior
+    hyperparameters are used (``pm.set_data`` may have changed them).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Built by :func:`decay_model`.
+    spec : ModelSpec
+        Its spec.
+    hyper : mapping, optional
+        Values of the model's ``pm.Data`` (``"n0_max"``, ``"alpha__beta"``) to use instead
+        of the current ones; the model is not modified.
+    **kwargs
+        Passed to :func:`pymc_hier.decay_posterior` (``method``).
+
+    Returns
+    -------
+    pymc_hier.exact.DecayPosterior
+    """
+    data = spec.data
+    n0_max = float(current_data(model, "n0_max", hyper))
+    if n0_max != data.n0_max:
+        data = data._replace(n0_max=n0_max)
+    t0 = "known" if spec.options["t0"] == "known" else "latent"
+    return decay_posterior(data, t0=t0, prior=current_priors(model, spec, hyper)["alpha"],
+                           **kwargs)
+
+
+def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
+                random_seed) -> xr.DataTree:
+    """Label the decay rate's unit and add exact ``N0`` draws to a marginal fit.
+
+    Called by :func:`pymc_hier.fit` after sampling. Sets ``units`` attrs (``alpha`` per
+    the data's time unit, ``t0`` in it) and, for ``n0="marginal"``, draws every widget's
+    ``N0`` from its exact conditional given each posterior draw of ``alpha`` and ``t0``:
+    the amount at measurement is ``Normal(y, sigma)`` truncated to ``[0, A]``,
+    ``A = N0_max exp(-alpha dt)``, and ``N0 = amount * exp(alpha dt)``.
+
+    The arguments are those of the family contract's ``postprocess``
+    (:class:`pymc_hier.ModelFamily`): the sampler's result (with ``alpha`` (and ``t0``) in its
+    ``posterior``), the fitted model, its spec and the seed of the conditional draws.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``idata`` with ``N0`` (dims chain, draw, widget; and ``t0`` for ``t0="marginal"``)
+        in its posterior and units set. Draws added here are left out of
+        :func:`pymc_hier.fit`'s diagnostics (attr ``pymc_hier_diagnostics="skip"``): they
+        are exact given ``alpha`` (and ``t0``), whose R-hat and ESS are checked.
+    """
+    unit = spec.data.time_unit
+    post = idata["posterior"].to_dataset()
+    if spec.options["n0"] == "marginal" and "N0" not in post:
+        rng = np.random.default_rng(random_seed)
+        shape = post["alpha"].shape
+        alpha = post["alpha"].values.ravel()
+        widget = {"widget": np.asarray(model.coords["widget"])}
+        t1, sigma = (np.asarray(model[k].get_value(), dtype=float)
+                     for k in ("t_measured", "sigma"))
+        log_n0_max = float(np.log(model["n0_max"].get_value()))
+        if spec.options["t0"] == "marginal":
+            days = {k: np.asarray(model[k].get_value(), dtype=float)
+                    for k in ("day_start", "day_end")}
+        elif "t0" in post:
+            days = {"t0": post["t0"].values.reshape(alpha.size, -1)}
+        else:
+            days = {"t0": np.asarray(model["t0"].get_value(), dtype=float)}
+        t_made, n0_draws = draw_widgets(np.asarray(spec.data.n_measured, dtype=float), sigma,
+                                        t1, log_n0_max, alpha, rng, **days)
+        if spec.options["t0"] == "marginal":
+            post["t0"] = xr.DataArray(
+                t_made.reshape(shape + (-1,)), dims=("chain", "draw", "widget"), coords=widget,
+                attrs={"method": "exact conditional draw given alpha and the measurement "
+                                 "(t0='marginal')", SKIP_ATTR: "skip"})
+        post["N0"] = xr.DataArray(
+            n0_draws.reshape(shape + (-1,)), dims=("chain", "draw", "widget"), coords=widget,
+            attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
+                             "(n0='marginal')", SKIP_ATTR: "skip"},
+        )
+    post["alpha"].attrs.update(units=f"1/{unit}", long_name="decay rate")
+    if "t0" in post:
+        post["t0"].attrs.update(units=unit, long_name="manufacture time")
+    if "N0" in post:
+        post["N0"].attrs.update(long_name="initial amount")
+    idata["posterior"] = post
+    return idata
+
+
+def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
+    """Where NUTS starts ``alpha``: the pilot's mode, or ``alpha * T = 1``.
+
+    The lecture's Stan program starts at ``alpha ~ 1 / s``, where every widget has decayed
+    to nothing, the likelihood is flat and alpha drifts off to infinity; a prior's own
+    starting point (1 for ``HalfFlat``) can be as bad. Other variables start at PyMC's
+    default (the rank transform of latent amounts starts at the conditional median).
+    """
+    transform = model.rvs_to_transforms.get(model["alpha"])
+    if isinstance(transform, SkewLogTransform):
+        return {"alpha": float(np.exp(transform.u0))}
+    if isinstance(transform, ScaledLogTransform):
+        return {"alpha": float(np.exp(-transform.log_scale))}
+    return {}
+
+
+def internal(spec: ModelSpec) -> tuple[str, ...]:
+    """``N1`` (the amount at measurement) of ``n0="latent"``: a sampler coordinate."""
+    return ("N1",) if spec.options["n0"] == "latent" else ()
+
+
+def units(spec: ModelSpec) -> dict[str, str]:
+    """Units by variable name (times in the data's time unit)."""
+    unit = spec.data.time_unit
+    return {"alpha": f"1/{unit}", "t0": unit, "t_measured": unit, "day_start": unit,
+            "day_end": unit}
+
+
+def generative(spec: ModelSpec) -> GenerativeModel:
+    """Describe the decay model as the lecture writes it, the same for every variant.
+
+    ``t0`` is latent (uniform over its day) unless the manufacture times are known; ``N0``
+    is always a latent uniform, whether the sampler integrates it out or not.
+    """
+    prior = spec.priors["alpha"]
+    known = spec.options["t0"] == "known"
+    unit = spec.data.time_unit
+    w = ("widget",)
+    nodes = [
+        Node("alpha", "latent", Symbol("α"), dist=prior.dist,
+             params=tuple((k, repr(float(v)) if np.ndim(v) == 0 else str(v))
+                          for k, v in prior.params.items()),
+             description="decay rate", unit=f"1/{unit}"),
+        Node("n0_max", "fixed", Symbol("N", ("0", "max")), description="largest initial amount"),
+        Node("N0", "latent", Symbol("N", ("0",)), dist="Uniform",
+             params=(("lower", "0"), ("upper", "n0_max")), dims=w,
+             description="initial amount"),
+    ]
+    if known:
+        nodes.append(Node("t0", "fixed", Symbol("t", ("0",)), dims=w,
+                          description="manufacture time", unit=unit))
+    else:
+        nodes += [
+            Node("day_start", "fixed", Symbol("t", ("0", "min")), dims=w,
+                 description="start of the manufacture day", unit=unit),
+            Node("day_end", "fixed", Symbol("t", ("0", "max")), dims=w,
+                 description="end of the manufacture day", unit=unit),
+            Node("t0", "latent", Symbol("t", ("0",)), dist="Uniform",
+                 params=(("lower", "day_start"), ("upper", "day_end")), dims=w,
+                 description="manufacture time", unit=unit),
+        ]
+    nodes += [
+        Node("t_measured", "fixed", Symbol("t", ("1",)), dims=w,
+             description="measurement time", unit=unit),
+        Node("sigma", "fixed", Symbol("σ"), dims=w, description="measurement error"),
+        Node("n_measured", "observed", Symbol("N", ("1",), accent="hat"), dist="Normal",
+             params=(("mu", "N0 * exp(-alpha * (t_measured - t0))"), ("sigma", "sigma")),
+             dims=w, description="measured amount"),
+    ]
+    return GenerativeModel(tuple(nodes), dim_names={"widget": "widget"},
+                           index_letters={"widget": "i"})
+
+
+#: The decay family (:func:`decay_model`).
+DECAY = ModelFamily(
+    name="decay",
+    build=build,
+    data_type=DecayData,
+    options={"t0": T0_OPTIONS, "n0": N0_OPTIONS, "hyper_data": (False, True)},
+    default_priors=default_priors,
+    population=("alpha",),
+    internal=internal,
+    exact_posterior=exact_posterior,
+    postprocess=postprocess,
+    generative=generative,
+    initial_values=initial_values,
+    units=units,
+    group_dim="widget",
+    example_data=simulate_decay,
+    default_sweep=("n0_max", (8.0, 9.0, 10.0, 12.0, 15.0)),
+    cli_name="decay",
+    summary="radioactive widgets: one decay rate, per-widget initial amount and "
+            "manufacture time, one noisy measurement each",
+)

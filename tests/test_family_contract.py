@@ -1,0 +1,211 @@
+"""One contract for every model family, a user-registered one included (BlackJAX's idea:
+one parametrized test over every implementation of the interface)."""
+
+import warnings
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from pymc.model.fgraph import clone_model
+
+import pymc_hier as ph
+from pymc_hier.exceptions import FamilyWarning
+from pymc_hier.family import ExactPosterior, ModelFamily
+from pymc_hier.generative import GenerativeModel
+from pymc_hier.registry import families, get_family, register_family, unregister_family
+from pymc_hier.spec import get_spec
+
+SEED = 20261124
+
+
+# -- a user's own family: varying intercepts, observations reach their group through g ------
+def _varying_intercepts(data, *, priors):
+    with pm.Model(coords={"county": data["county"].values, "obs": data["obs"].values}) as m:
+        g = pm.Data("g", data["g"].values, dims="obs")
+        mu = priors["mu"].create_variable("mu")
+        tau = priors["tau"].create_variable("tau")
+        z = pm.Normal("z", 0.0, 1.0, dims="county")
+        a = pm.Deterministic("a", mu + tau * z, dims="county")
+        pm.Normal("y", a[g], 1.0, observed=data["y"].values, dims="obs")
+    return m
+
+
+def _counties(seed=SEED, n_obs=40, n_groups=5):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, n_groups, size=n_obs)
+    a = rng.normal(1.0, 0.5, size=n_groups)
+    return xr.Dataset({"y": ("obs", rng.normal(a[g], 1.0)), "g": ("obs", g)},
+                      coords={"obs": np.arange(n_obs),
+                              "county": [f"c{k}" for k in range(n_groups)]})
+
+
+USER = ModelFamily(
+    "varying_intercepts_test", build=_varying_intercepts, data_type=xr.Dataset,
+    default_priors={"mu": ph.Prior("Normal", mu=0, sigma=5),
+                    "tau": ph.Prior("HalfNormal", sigma=1)},
+    population=("mu", "tau"), internal=("z",), group_dim="county",
+    example_data=_counties, summary="a user's family in the contract test")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered_user_family():
+    register_family(USER)
+    yield
+    unregister_family(USER.name)
+
+
+# (family name, options, data) -- every built-in variant and the user's family
+def _decay_data():
+    return ph.simulate_decay(seed=5, n_widgets=12)
+
+
+CASES = [
+    ("decay", {"t0": "latent", "n0": "marginal"}, _decay_data),
+    ("decay", {"t0": "latent", "n0": "latent"}, _decay_data),
+    ("decay", {"t0": "known", "n0": "marginal"}, _decay_data),
+    ("decay", {"t0": "known", "n0": "latent"}, _decay_data),
+    ("decay", {"t0": "marginal"}, _decay_data),
+    ("hierarchical_normal", {"parametrization": "noncentered"}, lambda: ph.EIGHT_SCHOOLS),
+    ("hierarchical_normal", {"parametrization": "centered"}, lambda: ph.EIGHT_SCHOOLS),
+    ("hierarchical_normal", {"parametrization": "marginal"}, lambda: ph.EIGHT_SCHOOLS),
+    ("eight_schools", {}, lambda: ph.EIGHT_SCHOOLS),
+    ("varying_intercepts_test", {}, _counties),
+]
+IDS = [f"{name}-{'-'.join(map(str, opts.values())) or 'default'}" for name, opts, _ in CASES]
+
+
+def _build(name, options, data):
+    return get_family(name)(data(), **options)
+
+
+def test_every_registered_family_is_in_the_cases():
+    assert {f.name for f in families()} <= {name for name, _, _ in CASES}
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
+def test_family_contract(name, options, data):
+    family = get_family(name)
+    assert isinstance(family, ModelFamily) and family.name == name
+    assert get_family(family.command) is family
+    model = family(data(), **options)
+    assert isinstance(model, pm.Model)
+
+    # the spec: family, every option (defaults filled in), priors, data
+    spec = get_spec(model)
+    assert spec is not None and spec.family is family
+    assert set(spec.options) == set(family.options)
+    for key, value in options.items():
+        assert spec.options[key] == value
+    assert set(spec.priors) == set(family.defaults(spec.data)) or family.resolve_priors
+    assert len(spec.config_hash()) == 64
+
+    # named coords on the group dim
+    dim = family.group_dim_of(spec.data)
+    if dim is not None:
+        assert dim in model.coords and len(model.coords[dim]) > 0
+
+    # the spec is enough to build the same model again
+    again = spec.rebuild()
+    point = model.initial_point(random_seed=1)
+    logp = model.compile_logp()(point)
+    assert np.isfinite(logp)
+    assert again.compile_logp()(point) == pytest.approx(logp)
+    assert get_spec(again).config_hash() == spec.config_hash()
+
+    # the data round-trip through a Dataset (kept with fits) and keep their fingerprint
+    back = family.data_from_dataset(family.data_to_dataset(spec.data))
+    assert family.fingerprint(back) == family.fingerprint(spec.data)
+
+    # named pieces point at the model's own variables
+    free = {v.name for v in model.free_RVs}
+    assert set(family.population) <= free
+    assert set(family.internal_names(spec)) <= free
+    if family.initial_values is not None:
+        assert set(family.initial_values(model, spec)) <= free
+
+    # the generative description: observed nodes are the model's observations, fixed
+    # nodes its data, and it is the same picture whatever the parametrisation
+    if family.generative is not None:
+        gen = family.generative(spec)
+        assert isinstance(gen, GenerativeModel)
+        observed = {n.name for n in gen.nodes if n.kind == "observed"}
+        assert observed == {v.name for v in model.observed_RVs}
+        fixed = {n.name for n in gen.nodes if n.kind == "fixed"}
+        assert fixed <= {v.name for v in model.data_vars}
+        assert not set(family.internal_names(spec)) & {n.name for n in gen.nodes}
+
+    # an exact posterior draws the variables it names
+    if family.exact_posterior is not None:
+        post = family.exact_posterior(model, spec)
+        assert isinstance(post, ExactPosterior)
+        tree = post.sample(20, 2, random_seed=1, var_names=list(family.population))
+        assert set(family.population) <= set(tree["posterior"].data_vars)
+        assert tree["posterior"].sizes["chain"] == 2 and tree["posterior"].sizes["draw"] == 20
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
+def test_specs_survive_clone_and_modified_models_are_plain(name, options, data):
+    model = _build(name, options, data)
+    spec = get_spec(model)
+    assert get_spec(clone_model(model)) == spec
+    # pm.do works (no custom initial values in the model) and the result is no longer the
+    # family's model: a FamilyWarning says so, and the model is treated as a plain one
+    fixed = pm.do(model, {spec.family.population[0]: 1.0})
+    with pytest.warns(FamilyWarning, match="treated as a plain PyMC model"):
+        assert get_spec(fixed) is None
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
+def test_rejects_wrong_data_unknown_options_and_priors(name, options, data):
+    family = get_family(name)
+    with pytest.raises(TypeError, match="data"):
+        family(object(), **options)
+    with pytest.raises(TypeError, match="bogus"):
+        family(data(), bogus=1, **options)
+    with pytest.raises(ValueError, match="no_such_parameter"):
+        family(data(), priors={"no_such_parameter": ph.Prior("Normal", mu=0, sigma=1)},
+               **options)
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES[::4], ids=IDS[::4])
+def test_pgm_keyword_writes_the_graph(name, options, data, tmp_path):
+    get_family(name)(data(), pgm=tmp_path / "graph", **options)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "graph.dot" in written and "graph.svg" in written
+
+
+def test_public_factories_are_their_families():
+    assert get_spec(ph.decay_model(_decay_data())).family is ph.DECAY
+    assert get_spec(ph.eight_schools_model()).family is ph.EIGHT_SCHOOLS_FAMILY
+    assert get_spec(ph.hierarchical_normal_model(ph.EIGHT_SCHOOLS)).family \
+        is ph.HIERARCHICAL_NORMAL
+    for factory in (ph.decay_model, ph.hierarchical_normal_model, ph.eight_schools_model):
+        assert factory.__doc__
+
+
+def test_registry_refuses_clashes_and_finds_import_paths():
+    with pytest.raises(ValueError, match="taken"):
+        register_family(ModelFamily("decay", build=_varying_intercepts))
+    with pytest.raises(TypeError, match="ModelFamily"):
+        register_family(object())
+    with pytest.raises(ValueError, match="unknown model family"):
+        get_family("no_such_family")
+    assert get_family("pymc_hier.decay.family:DECAY") is ph.DECAY
+    with pytest.raises(ValueError, match="not a ModelFamily"):
+        get_family("pymc_hier.decay.family:decay_model")
+    with pytest.raises(ValueError, match="built in"):
+        unregister_family("decay")
+
+
+def test_options_are_checked_and_recorded():
+    with pytest.raises(ValueError, match="t0: must be one of"):
+        ph.decay_model(_decay_data(), t0="sometimes")
+    with pytest.raises(ValueError, match="not an option"):
+        ModelFamily("bad_options", build=_varying_intercepts, options={"priors": ()})
+    with pytest.raises(ValueError, match="identifier"):
+        ModelFamily("not a name", build=_varying_intercepts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = get_spec(ph.decay_model(_decay_data()))
+    assert dict(spec.options) == {"t0": "latent", "n0": "marginal", "hyper_data": False}
