@@ -33,6 +33,7 @@ _LAZY = {
     "decay_model": "pymc_hier.decay.family",
     "hierarchical_normal_model": "pymc_hier.normal.family",
     "eight_schools_model": "pymc_hier.normal.family",
+    "describe_model": "pymc_hier.describe",
     "GenerativeModel": "pymc_hier.generative",
     "Node": "pymc_hier.generative",
     "Symbol": "pymc_hier.generative",

@@ -13,7 +13,10 @@ PGM (:mod:`pymc_hier.pgm`) and the report's equations are drawn from it; model f
 supply one (:attr:`pymc_hier.ModelFamily.generative`).
 
 Expressions use Python's syntax, restricted to numbers, node names, ``+ - * / **``, unary
-minus and the functions in :data:`FUNCTIONS`; :func:`parse` checks them and
+minus, the functions in :data:`FUNCTIONS`, indexing by another node (``a[g]``: the group
+``g`` of each observation picks its ``a``), other calls (``f(mu, tau)``: a function of its
+arguments that is not written out) and ``...`` (something not written out); :func:`parse`
+checks them and
 :func:`render_unicode` writes them in Unicode with the nodes' symbols (``N₀,ᵢ e^(−α (t₁,ᵢ −
 t₀,ᵢ))``). Other renderers (MathML, LaTeX) walk the same tree (:class:`Expr`).
 
@@ -30,6 +33,7 @@ from types import MappingProxyType
 
 __all__ = [
     "FUNCTIONS",
+    "GREEK_NAMES",
     "KINDS",
     "Expr",
     "GenerativeModel",
@@ -39,12 +43,21 @@ __all__ = [
     "render_unicode",
 ]
 
-#: Node kinds: drawn as circles (latent), shaded circles (observed), dots (fixed) and
-#: boxes (deterministic).
-KINDS = ("latent", "observed", "fixed", "deterministic")
+#: Node kinds: drawn as circles (latent), shaded circles (observed), dots (fixed), boxes
+#: (deterministic) and factors (potential: a term added to the log density).
+KINDS = ("latent", "observed", "fixed", "deterministic", "potential")
 #: Functions an expression may call, with their written names.
 FUNCTIONS = MappingProxyType({"exp": "exp", "log": "log", "sqrt": "√", "abs": "abs",
                               "logit": "logit", "invlogit": "logit⁻¹", "Phi": "Φ"})
+#: Variable-name words written as Greek letters (``"lam"`` is PyMC's spelling of lambda).
+GREEK_NAMES = MappingProxyType({
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "lam": "λ",
+    "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
+    "upsilon": "υ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π",
+    "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+})
 #: Accents a symbol may carry.
 ACCENTS = ("hat", "tilde", "bar")
 
@@ -148,8 +161,8 @@ class Node:
         random = self.kind in ("latent", "observed")
         if random and self.dist is None and self.expr is None:
             raise ValueError(f"dist: the {self.kind} node {self.name!r} needs a distribution")
-        if self.kind == "deterministic" and self.expr is None:
-            raise ValueError(f"expr: the deterministic node {self.name!r} needs an expression")
+        if self.kind in ("deterministic", "potential") and self.expr is None:
+            raise ValueError(f"expr: the {self.kind} node {self.name!r} needs an expression")
 
     def expressions(self) -> list[str]:
         """Every expression of the node (its parameters', or its own)."""
@@ -265,9 +278,12 @@ class GenerativeModel:
         head = symbols[name]
         if node.kind == "fixed":
             return head
+        bare = {n.name: n.symbol.unicode() for n in self.nodes}
         if node.kind == "deterministic":
-            return f"{head} = {render_unicode(parse(node.expr), symbols)}"
-        args = ", ".join(render_unicode(parse(v), symbols) for _, v in node.params)
+            return f"{head} = {render_unicode(parse(node.expr), symbols, bare)}"
+        if node.kind == "potential":
+            return f"{head}: log p += {render_unicode(parse(node.expr), symbols, bare)}"
+        args = ", ".join(render_unicode(parse(v), symbols, bare) for _, v in node.params)
         return f"{head} ~ {node.dist}({args})"
 
 
@@ -276,9 +292,10 @@ class GenerativeModel:
 class Expr:
     """A parsed expression, a node of the tree the renderers walk.
 
-    ``op`` is ``"num"``, ``"name"``, ``"neg"``, ``"call"`` or a binary operator (``"+"``,
-    ``"-"``, ``"*"``, ``"/"``, ``"**"``); ``args`` its operands (an :class:`Expr` each, or
-    the number, name or function name).
+    ``op`` is ``"num"``, ``"name"``, ``"neg"``, ``"call"`` (one of :data:`FUNCTIONS`),
+    ``"apply"`` (another function, not written out), ``"index"`` (``a[g]``), ``"opaque"``
+    (``...``) or a binary operator (``"+"``, ``"-"``, ``"*"``, ``"/"``, ``"**"``); ``args``
+    its operands (an :class:`Expr` each, or the number, name or function name).
     """
 
     op: str
@@ -288,7 +305,7 @@ class Expr:
         """Node names used."""
         if self.op == "name":
             return {self.args[0]}
-        if self.op == "num":
+        if self.op in ("num", "opaque"):
             return set()
         return set().union(*(a.names() for a in self.args if isinstance(a, Expr)))
 
@@ -315,6 +332,10 @@ def parse(text: str) -> Expr:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
                 and not isinstance(node.value, bool):
             return Expr("num", (float(node.value),))
+        if isinstance(node, ast.Constant) and node.value is Ellipsis:
+            return Expr("opaque", ())
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            return Expr("index", (walk(node.value), walk(node.slice)))
         if isinstance(node, ast.Name):
             if node.id in ("inf", "pi"):
                 return Expr("num", (math.inf if node.id == "inf" else math.pi,))
@@ -324,17 +345,20 @@ def parse(text: str) -> Expr:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             return Expr(_BINARY[type(node.op)], (walk(node.left), walk(node.right)))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in FUNCTIONS and len(node.args) == 1 and not node.keywords:
-            return Expr("call", (node.func.id, walk(node.args[0])))
+                and not node.keywords:
+            if node.func.id in FUNCTIONS and len(node.args) == 1:
+                return Expr("call", (node.func.id, walk(node.args[0])))
+            if node.func.id not in FUNCTIONS:
+                return Expr("apply", (node.func.id, *(walk(a) for a in node.args)))
         raise ValueError(f"expression: {ast.unparse(node)!r} in {text!r} is not allowed "
-                         f"(numbers, names, + - * / **, unary minus, "
+                         f"(numbers, names, + - * / **, unary minus, a[g], f(...), ..., "
                          f"{', '.join(FUNCTIONS)})")
 
     return walk(tree)
 
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4, "call": 5, "num": 6,
-               "name": 6}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4, "call": 5, "apply": 5,
+               "index": 6, "num": 6, "name": 6, "opaque": 6}
 _SUPERSCRIPT = str.maketrans("0123456789-+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
 
 
@@ -352,12 +376,15 @@ def format_number(x: float) -> str:
     return text.replace("-", "−")
 
 
-def render_unicode(expr: Expr, symbols: Mapping[str, str]) -> str:
+def render_unicode(expr: Expr, symbols: Mapping[str, str],
+                   bare: Mapping[str, str] | None = None) -> str:
     """Write ``expr`` in Unicode, node names replaced by ``symbols`` (names otherwise).
 
     Products are written by juxtaposition (``N₀ e^(…)``), ``exp(x)`` as ``e^(x)`` unless
-    ``x`` is long, minus signs as ``−``.
+    ``x`` is long, minus signs as ``−``; ``a[g]`` as ``a[gₙ]``, the indexed node by its
+    symbol without indices (``bare``).
     """
+    bare = symbols if bare is None else bare
 
     def wrap(child: Expr, parent_prec: int, right: bool = False) -> str:
         text = go(child)
@@ -374,6 +401,14 @@ def render_unicode(expr: Expr, symbols: Mapping[str, str]) -> str:
             return format_number(args[0])
         if op == "name":
             return symbols.get(args[0], args[0])
+        if op == "opaque":
+            return "…"
+        if op == "index":
+            base, index = args
+            name = base.args[0]
+            return f"{bare.get(name, name)}[{go(index)}]"
+        if op == "apply":
+            return f"{args[0]}({', '.join(go(a) for a in args[1:])})"
         if op == "neg":
             return "−" + wrap(args[0], _PRECEDENCE["neg"])
         if op == "call":
