@@ -193,7 +193,7 @@ def main(argv=None) -> dict:
             note="nutpie, default init, flat alpha"))
         common.progress(results[-1:], "alpha")
 
-    if common.available("pymc_hier.decay.model", "decay_model"):
+    if common.available("pymc_hier.decay.family", "decay_model"):
         for options in our_variants(args.variants):
             results.append(run_ours(data, options, cfg))
             common.progress(results[-1:], "alpha")

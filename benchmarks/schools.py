@@ -110,7 +110,7 @@ def main(argv=None) -> dict:
     warm = common.warm_up_pymc()
     print(f"PyMC/nutpie warm-up (imports, first numba JIT; not charged to any row): "
           f"{warm:.1f} s", flush=True)
-    if common.available("pymc_hier.normal.model", "eight_schools_model"):
+    if common.available("pymc_hier.normal.family", "eight_schools_model"):
         from pymc_hier import EIGHT_SCHOOLS_FAMILY
 
         offered = EIGHT_SCHOOLS_FAMILY.options["parametrization"]

@@ -249,7 +249,7 @@ def _check_provenance(base, spec) -> None:
         return
     attrs = provenance(base)
     described = spec.to_dict()
-    for key, theirs, ours in (("factory", attrs.get("factory"), described["factory"]),
+    for key, theirs, ours in (("family", attrs.get("family") or None, described["family"]),
                               ("data_hash", attrs.get("data_hash"), described["data_hash"]),
                               ("priors", attrs.get("priors"), described["priors"])):
         if theirs is not None and theirs != ours:
