@@ -18,6 +18,8 @@ _LAZY = {
     "SchoolsData": "pymc_hier.normal.data",
     "EIGHT_SCHOOLS": "pymc_hier.normal.data",
     "simulate_decay": "pymc_hier.decay.simulate",
+    "LineData": "pymc_hier.line.data",
+    "simulate_line": "pymc_hier.line.data",
     "Prior": "pymc_hier.priors",
     # model families and their factories
     "ModelFamily": "pymc_hier.family",
@@ -30,6 +32,8 @@ _LAZY = {
     "DECAY": "pymc_hier.decay.family",
     "HIERARCHICAL_NORMAL": "pymc_hier.normal.family",
     "EIGHT_SCHOOLS_FAMILY": "pymc_hier.normal.family",
+    "STRAIGHT_LINE": "pymc_hier.line.family",
+    "straight_line_model": "pymc_hier.line.family",
     "decay_model": "pymc_hier.decay.family",
     "hierarchical_normal_model": "pymc_hier.normal.family",
     "eight_schools_model": "pymc_hier.normal.family",
@@ -37,6 +41,7 @@ _LAZY = {
     "GenerativeModel": "pymc_hier.generative",
     "Node": "pymc_hier.generative",
     "Symbol": "pymc_hier.generative",
+    "pgm_digraph": "pymc_hier.pgm.export",
     # exact posteriors
     "decay_posterior": "pymc_hier.decay.exact",
     "DecayPosterior": "pymc_hier.decay.exact",

@@ -20,9 +20,11 @@ import re
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.scalar as ps
 from pymc.model_graph import NodeType, get_node_type
 from pytensor.compile import SharedVariable
+from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
@@ -32,9 +34,9 @@ from pytensor.tensor.subtensor import AdvancedSubtensor
 from pytensor.tensor.type_other import NoneTypeT
 
 from pymc_hier.generative import GREEK_NAMES, GenerativeModel, Node, Symbol
-from pymc_hier.spec import HYPER_SEP, get_spec
+from pymc_hier.spec import HYPER_SEP, ModelSpec, current_priors, get_spec
 
-__all__ = ["VIEWS", "describe_model", "symbol_of"]
+__all__ = ["VIEWS", "describe_model", "evaluate_constant", "symbol_of", "variable_shapes"]
 
 #: Views :func:`describe_model` draws.
 VIEWS = ("generative", "sampler")
@@ -42,7 +44,11 @@ VIEWS = ("generative", "sampler")
 # Parameter names of PyMC's distributions, in the order of their ``dist_params``; a name
 # starting with "1/" is stored as the reciprocal of what PyMC users give (a rate).
 _PARAMS: dict[str, tuple[str, ...]] = {
-    "Normal": ("mu", "sigma"), "HalfNormal": ("loc", "sigma"), "HalfCauchy": ("loc", "beta"),
+    "Normal": ("mu", "sigma"), "HalfNormal": ("loc", "sigma"), "HalfCauchy": ("beta",),
+    "HalfStudentT": ("nu", "sigma"), "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
+    "SkewNormal": ("mu", "sigma", "alpha"), "Triangular": ("lower", "c", "upper"),
+    "LogitNormal": ("mu", "sigma"), "ExGaussian": ("mu", "sigma", "nu"),
+    "Moyal": ("mu", "sigma"),
     "Cauchy": ("alpha", "beta"), "Uniform": ("lower", "upper"),
     "StudentT": ("nu", "mu", "sigma"), "LogNormal": ("mu", "sigma"),
     "Beta": ("alpha", "beta"), "Poisson": ("mu",), "Exponential": ("1/lam",),
@@ -131,8 +137,56 @@ def describe_model(model: pm.Model, *, view: str = "generative") -> GenerativeMo
     if view == "generative":
         spec = get_spec(model)
         if spec is not None and spec.family.generative is not None:
+            # prior parameters held as pm.Data may have been changed since the build
+            spec = ModelSpec(spec.family, spec.options, current_priors(model, spec), spec.data,
+                             spec.factory, spec.structure)
             return spec.family.generative(spec)
     return _from_graph(model)
+
+
+# Shape rewrites on, C compilation off: shapes come from the parameters, not from draws.
+_SHAPE_MODE = Mode(linker="py", optimizer="fast_compile")
+
+
+def evaluate_constant(outputs: list) -> list | None:
+    """Evaluate PyTensor expressions that need no input (shapes), or None if that fails.
+
+    Compiled with the ``fast_compile`` rewrites, which read shapes off the parameters, so
+    that no random variable is drawn (``Flat`` and a ``CustomDist`` without ``random``
+    cannot be, pymc#8024 and pymc#8077).
+    """
+    if not outputs:
+        return []
+    try:
+        fn = pytensor.function([], outputs, mode=_SHAPE_MODE, on_unused_input="ignore")
+        return fn()
+    except Exception:  # any failure: the caller falls back to static shapes
+        return None
+
+
+def variable_shapes(model: pm.Model, names) -> dict[str, tuple]:
+    """Shape of each named variable, without drawing any (static lengths, ``None``, where
+    one cannot be evaluated)."""
+    names = list(names)
+    values = evaluate_constant([model[n].shape for n in names])
+    if values is not None:
+        return {n: tuple(int(s) for s in v) for n, v in zip(names, values, strict=True)}
+    shapes = {}
+    for name in names:  # one at a time: only the failing ones fall back
+        value = evaluate_constant([model[name].shape])
+        shapes[name] = (tuple(int(s) for s in value[0]) if value is not None
+                        else tuple(getattr(model[name].type, "shape", ()) or ()))
+    return shapes
+
+
+def dim_lengths(model: pm.Model) -> dict[str, int | None]:
+    """Current length of every model dim (None where it cannot be evaluated)."""
+    dims = list(model.dim_lengths)
+    values = evaluate_constant([model.dim_lengths[d] for d in dims])
+    if values is None:
+        values = [(v[0] if (v := evaluate_constant([model.dim_lengths[d]])) else None)
+                  for d in dims]
+    return {d: (None if v is None else int(v)) for d, v in zip(dims, values, strict=True)}
 
 
 def _hidden(model) -> set[str]:
@@ -145,16 +199,42 @@ def _hidden(model) -> set[str]:
     return hidden
 
 
+def _dims(model: pm.Model, names) -> tuple[dict[str, tuple[str, ...]], dict[str, int | None]]:
+    """Dims of every variable and their lengths; axes without a dim get one of their own.
+
+    An unnamed axis is called ``"#k:n"`` (axis ``k`` of length ``n``), so that variables
+    of the same shape share their plates, as in PyMC's graph.
+    """
+    lengths = dim_lengths(model)
+    shapes = variable_shapes(model, names)
+    dims = {}
+    for name in names:
+        given = model.named_vars_to_dims.get(name)
+        shape = shapes[name]
+        if given is None:
+            given = (None,) * len(shape)
+        own = []
+        for k, dim in enumerate(given):
+            if dim is None:
+                n = shape[k] if k < len(shape) else None
+                dim = f"#{k}:{'?' if n is None else n}"
+                lengths.setdefault(dim, n)
+            own.append(dim)
+        dims[name] = tuple(own)
+    return dims, lengths
+
+
 def _from_graph(model: pm.Model) -> GenerativeModel:
     hidden = _hidden(model)
     names = {var: name for name, var in model.named_vars.items() if name not in hidden}
     writer = _Writer(names, model)
+    all_dims, lengths = _dims(model, list(names.values()))
     nodes = []
     for name, var in model.named_vars.items():
         if name in hidden:
             continue
         kind = get_node_type(name, model)
-        dims = tuple(model.named_vars_to_dims.get(name) or ())
+        dims = all_dims[name]
         symbol = symbol_of(name)
         if kind in (NodeType.FREE_RV, NodeType.OBSERVED_RV):
             dist, params = writer.distribution(var)
@@ -170,7 +250,11 @@ def _from_graph(model: pm.Model) -> GenerativeModel:
         else:
             nodes.append(Node(name, "potential", symbol, dims=dims,
                               expr=writer.expression(var, skip=var)))
-    return GenerativeModel(tuple(nodes))
+    used = {d for n in nodes for d in n.dims}
+    return GenerativeModel(tuple(nodes),
+                           dim_names={d: ("" if d.startswith("#") else d) for d in used},
+                           dim_lengths={d: n for d, n in lengths.items()
+                                        if d in used and n is not None})
 
 
 class _Writer:
@@ -180,7 +264,8 @@ class _Writer:
         self.names = names
         self.model = model
 
-    def distribution(self, var: Variable) -> tuple[str, tuple[tuple[str, str], ...]]:
+    def distribution(self, var: Variable, *, depth: int = 0
+                     ) -> tuple[str, tuple[tuple[str, str], ...]]:
         op = var.owner.op
         name = getattr(op, "_print_name", (None,))[0] or type(op).__name__.removesuffix("RV")
         if name.startswith("CustomDist"):
@@ -193,21 +278,21 @@ class _Writer:
         for label, param in zip(labels, params, strict=True):
             if label.startswith("1/"):
                 label = label[2:]
-                text = self._reciprocal(param)
+                text = self._reciprocal(param, depth)
             else:
-                text = self.expression(param)
+                text = self.expression(param, depth=depth)
             default = _DEFAULTS.get((name, label))
             if default is not None and _number(text) == default:
                 continue
             out.append((label, text))
         return name, tuple(out)
 
-    def _reciprocal(self, var: Variable) -> str:
+    def _reciprocal(self, var: Variable, depth: int = 0) -> str:
         inner = _strip(var)
         if inner.owner is not None and isinstance(inner.owner.op, Elemwise) \
                 and isinstance(inner.owner.op.scalar_op, ps.Reciprocal):
-            return self.expression(inner.owner.inputs[0])
-        text = self.expression(var)
+            return self.expression(inner.owner.inputs[0], depth=depth)
+        text = self.expression(var, depth=depth)
         value = _number(text)
         if value is not None:
             return repr(1.0 / value) if value != 0 else "inf"
@@ -241,8 +326,9 @@ class _Writer:
             base, index = (_strip(x) for x in node.inputs)
             if base in self.names and index in self.names:
                 return f"{self.names[base]}[{self.names[index]}]"
-        if isinstance(op, RandomVariable):
-            return self._opaque(var)
+        if isinstance(op, RandomVariable) and depth < 3:  # an unnamed component (Censored)
+            name, params = self.distribution(var, depth=depth + 1)
+            return f"{name}({', '.join(v for _, v in params)})" if params else f"{name}()"
         return self._opaque(var)
 
     def _opaque(self, var: Variable) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,9 +39,15 @@ __all__ = [
     "Expr",
     "GenerativeModel",
     "Node",
+    "Power",
+    "Root",
     "Symbol",
+    "Term",
+    "format_number",
     "parse",
+    "render_tokens",
     "render_unicode",
+    "tokens_unicode",
 ]
 
 #: Node kinds: drawn as circles (latent), shaded circles (observed), dots (fixed), boxes
@@ -63,10 +70,19 @@ ACCENTS = ("hat", "tilde", "bar")
 
 _SUB = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ",
                 "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ", strict=True))
-# precomposed accented letters where Unicode has them; a combining accent otherwise
-_PRECOMPOSED = {("hat", "N"): "N̂", ("hat", "y"): "ŷ", ("hat", "x"): "x̂", ("tilde", "n"): "ñ",
-                ("bar", "x"): "x̄"}
-_COMBINING = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}
+# combining accents; NFC composes them with their letter where Unicode has one glyph (ŷ, ñ)
+COMBINING = MappingProxyType({"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"})
+
+
+# Index letters of well-known dim names (the lecture's i for widgets, BDA's j for groups).
+_KNOWN_INDEX = {
+    "widget": "i", "widgets": "i", "point": "i", "points": "i", "obs": "n",
+    "observation": "n", "observations": "n", "school": "j", "schools": "j", "group": "j",
+    "groups": "j", "study": "j", "studies": "j", "county": "j", "counties": "j",
+    "time": "t", "draw": "s", "sample": "s",
+}
+# Letters that read as indices and have a subscript form, in the order they are given out.
+_INDEX_POOL = "ijklmnprstuvaeho"
 
 
 def _subscript(text: str) -> str:
@@ -103,11 +119,15 @@ class Symbol:
         if self.accent is not None and self.accent not in ACCENTS:
             raise ValueError(f"accent: expected one of {ACCENTS}, got {self.accent!r}")
 
+    def accented(self) -> str:
+        """Return the base with its accent (precomposed ``ŷ`` where Unicode has it, else ``N̂``)."""
+        if self.accent is None:
+            return self.base
+        return unicodedata.normalize("NFC", self.base + COMBINING[self.accent])
+
     def unicode(self, indices: Iterable[str] = ()) -> str:
         """Write the symbol in Unicode, with ``indices`` appended to its subscripts."""
-        base = self.base
-        if self.accent is not None:
-            base = _PRECOMPOSED.get((self.accent, base), base + _COMBINING[self.accent])
+        base = self.accented()
         subs = [*self.sub, *indices]
         if not subs:
             return base
@@ -181,10 +201,14 @@ class GenerativeModel:
     nodes : tuple of Node
         In the order they are written (parents before children reads best).
     dim_names : mapping of str to str, optional
-        A word for each dim's units (``{"widget": "widget"}``); the dim's name by default.
+        A word for each dim's units (``{"widget": "widget"}``), written on its plate
+        ("widget i = 1..100"); the dim's name by default, nothing for a dim named ``""``.
     index_letters : mapping of str to str, optional
         The index letter of each dim (``{"widget": "i"}``); chosen by the renderer where
         missing.
+    dim_lengths : mapping of str to int, optional
+        The length of each dim, where the description knows it (the PGM reads the
+        others off the model).
 
     Raises
     ------
@@ -196,12 +220,13 @@ class GenerativeModel:
     nodes: tuple[Node, ...]
     dim_names: Mapping[str, str] = field(default_factory=dict)
     index_letters: Mapping[str, str] = field(default_factory=dict)
+    dim_lengths: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         nodes = tuple(self.nodes)
         object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "dim_names", MappingProxyType(dict(self.dim_names)))
-        object.__setattr__(self, "index_letters", MappingProxyType(dict(self.index_letters)))
+        for key in ("dim_names", "index_letters", "dim_lengths"):
+            object.__setattr__(self, key, MappingProxyType(dict(getattr(self, key))))
         names = [n.name for n in nodes]
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
@@ -242,6 +267,27 @@ class GenerativeModel:
         """Every dim used, in order of first appearance."""
         return list(dict.fromkeys(d for n in self.nodes for d in n.dims))
 
+    def subset(self, names: Iterable[str]) -> GenerativeModel:
+        """The description of ``names`` and every node they depend on, in node order.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a node.
+        """
+        wanted: set[str] = set()
+        stack = list(names)
+        for name in stack:
+            if name not in self:
+                raise ValueError(f"var_names: {name!r} is not in the model")
+        while stack:
+            name = stack.pop()
+            if name not in wanted:
+                wanted.add(name)
+                stack.extend(self.parents(name))
+        return GenerativeModel(tuple(n for n in self.nodes if n.name in wanted),
+                               self.dim_names, self.index_letters, self.dim_lengths)
+
     def _order(self) -> list[str]:
         done: list[str] = []
         visiting: set[str] = set()
@@ -262,29 +308,80 @@ class GenerativeModel:
         return done
 
     def letters(self) -> dict[str, str]:
-        """Index letter of every dim: given ones first, then ``i, j, k, ...`` in order."""
+        """Index letter of every dim, each its own.
+
+        Given letters first, then the conventional one of well-known dim names
+        (``widget`` → i, ``school`` → j, ``obs`` → n), then the dim's first letter when it
+        is free and has a subscript form, then the first free one of ``i, j, k, l, ...``.
+        """
         letters = dict(self.index_letters)
-        pool = [c for c in "ijklmnpqrs" if c not in letters.values()]
-        for dim in self.dims():
-            if dim not in letters:
-                letters[dim] = pool.pop(0) if pool else dim[:1]
+        taken = set(letters.values())
+        dims = [d for d in self.dims() if d not in letters]
+        for dim in dims:
+            letter = _KNOWN_INDEX.get(dim)
+            if letter and letter not in taken:
+                letters[dim] = letter
+                taken.add(letter)
+        for dim in dims:
+            if dim in letters:
+                continue
+            first = dim[:1].lower()
+            letter = first if first in _INDEX_POOL and first not in taken else next(
+                (c for c in _INDEX_POOL if c not in taken), f"i{len(taken)}")
+            letters[dim] = letter
+            taken.add(letter)
         return letters
+
+    def terms(self, *, indexed: bool = True) -> dict[str, Term]:
+        """Every node's symbol with (``indexed``) or without the index letters of its dims."""
+        letters = self.letters()
+        return {n.name: Term(n.symbol, tuple(letters[d] for d in n.dims) if indexed else ())
+                for n in self.nodes}
+
+    def arguments(self, name: str, *, keywords: bool = False) -> list[tuple]:
+        """Tokens of each parameter of a random node's law, in order.
+
+        With ``keywords``, parameters that are all numbers are written with their names
+        (``β=5``): ``HalfCauchy(5)`` says less than ``HalfCauchy(β=5)``.
+        """
+        node = self[name]
+        terms, bare = self.terms(), self.terms(indexed=False)
+        args = [render_tokens(parse(v), terms, bare) for _, v in node.params]
+        numbers = all(parse(v).op == "num" or (parse(v).op == "neg"
+                                                and parse(v).args[0].op == "num")
+                      for _, v in node.params)
+        if keywords and numbers:
+            args = [_merge((f"{GREEK_NAMES.get(k, k)}=", *a))
+                    for (k, _), a in zip(node.params, args, strict=True)]
+        return args
+
+    def law(self, name: str, *, keywords: bool = False) -> tuple:
+        """Tokens of the right-hand side of the node's law (see :func:`render_tokens`).
+
+        ``Normal(N₀,ᵢ e^(…), σᵢ)`` for a random node, the expression of a deterministic or
+        potential one, ``()`` for a fixed one; ``keywords`` as for :meth:`arguments`.
+        """
+        node = self[name]
+        if node.kind == "fixed":
+            return ()
+        if node.dist is None:
+            return render_tokens(parse(node.expr), self.terms(), self.terms(indexed=False))
+        args = self.arguments(name, keywords=keywords)
+        if not args:
+            return (node.dist,)
+        out: list = [f"{node.dist}("]
+        for k, toks in enumerate(args):
+            out.extend(((", ",) if k else ()) + toks)
+        return _merge((*out, ")"))
 
     def equation(self, name: str) -> str:
         """Write the node's law in Unicode: ``N₀,ᵢ ~ Uniform(0, N₀,ₘₐₓ)`` (``t₁,ᵢ`` if fixed)."""
         node = self[name]
-        letters = self.letters()
-        symbols = {n.name: n.symbol.unicode([letters[d] for d in n.dims]) for n in self.nodes}
-        head = symbols[name]
+        head = self.terms()[name].unicode()
         if node.kind == "fixed":
             return head
-        bare = {n.name: n.symbol.unicode() for n in self.nodes}
-        if node.kind == "deterministic":
-            return f"{head} = {render_unicode(parse(node.expr), symbols, bare)}"
-        if node.kind == "potential":
-            return f"{head}: log p += {render_unicode(parse(node.expr), symbols, bare)}"
-        args = ", ".join(render_unicode(parse(v), symbols, bare) for _, v in node.params)
-        return f"{head} ~ {node.dist}({args})"
+        sign = {"deterministic": " = ", "potential": ": log p += "}.get(node.kind, " ~ ")
+        return head + sign + tokens_unicode(self.law(name))
 
 
 # -- expressions ---------------------------------------------------------------------------
@@ -376,55 +473,134 @@ def format_number(x: float) -> str:
     return text.replace("-", "−")
 
 
+@dataclass(frozen=True)
+class Term:
+    """A node's symbol where an expression uses it: the symbol and its index letters."""
+
+    symbol: Symbol
+    indices: tuple[str, ...] = ()
+
+    def unicode(self) -> str:
+        """Write it in Unicode (``N₀,ᵢ``)."""
+        return self.symbol.unicode(self.indices)
+
+
+@dataclass(frozen=True)
+class Power:
+    """``base`` to the power ``exponent`` (token tuples), as ``e^x`` or ``s^2``.
+
+    ``grouped`` says that the exponent is compound: renderers without raised text write it
+    in parentheses (``e^(−α t)``).
+    """
+
+    base: tuple
+    exponent: tuple
+    grouped: bool = False
+
+
+@dataclass(frozen=True)
+class Root:
+    """The square root of ``radicand`` (a token tuple), ``grouped`` when it is compound."""
+
+    radicand: tuple
+    grouped: bool = False
+
+
+def _merge(tokens) -> tuple:
+    """Join neighbouring strings of a token sequence."""
+    out: list = []
+    for tok in tokens:
+        if isinstance(tok, str) and out and isinstance(out[-1], str):
+            out[-1] += tok
+        elif not (isinstance(tok, str) and not tok):
+            out.append(tok)
+    return tuple(out)
+
+
+def render_tokens(expr: Expr, symbols: Mapping, bare: Mapping | None = None) -> tuple:
+    """Write ``expr`` as a sequence of tokens that any renderer can typeset.
+
+    Tokens are strings (text as written: ``"−"``, ``" + "``, ``"Normal("``), :class:`Term`
+    (a node's symbol with its indices, the value of ``symbols`` for its name: a string is
+    taken as text), :class:`Power` and :class:`Root`. Products are written by juxtaposition, minus signs
+    as ``−``, ``a[g]`` with the indexed node's ``bare`` symbol (without indices).
+    """
+    bare = symbols if bare is None else bare
+
+    def prec_of(child: Expr) -> int:
+        if child.op == "num" and child.args[0] < 0:
+            return 0
+        return _PRECEDENCE.get(child.op, 0)
+
+    def wrap(child: Expr, parent_prec: int, right: bool = False) -> tuple:
+        toks = go(child)
+        prec = prec_of(child)
+        if prec < parent_prec or (right and prec == parent_prec and child.op in "+-*/"):
+            return ("(", *toks, ")")
+        return toks
+
+    def go(e: Expr) -> tuple:
+        op, args = e.op, e.args
+        if op == "num":
+            return (format_number(args[0]),)
+        if op == "name":
+            return (symbols.get(args[0], args[0]),)
+        if op == "opaque":
+            return ("…",)
+        if op == "index":
+            base, index = args
+            name = base.args[0]
+            return (bare.get(name, name), "[", *go(index), "]")
+        if op == "apply":
+            out: list = [f"{args[0]}("]
+            for k, a in enumerate(args[1:]):
+                out.extend(((", ",) if k else ()) + go(a))
+            return (*out, ")")
+        if op == "neg":
+            return ("−", *wrap(args[0], _PRECEDENCE["neg"]))
+        if op == "call":
+            name, arg = args
+            simple = arg.op in ("name", "num")
+            if name == "exp":
+                return (Power(("e",), go(arg), grouped=not simple),)
+            if name == "sqrt":
+                return (Root(go(arg), grouped=not simple),)
+            return (f"{FUNCTIONS[name]}(", *go(arg), ")")
+        left, right = args
+        if op == "*":
+            return (*wrap(left, 2), " ", *wrap(right, 2, right=True))
+        if op == "**":
+            return (Power(wrap(left, 5), go(right), grouped=prec_of(right) < 5),)
+        sign = {"+": " + ", "-": " − ", "/": " / "}[op]
+        return (*wrap(left, _PRECEDENCE[op]), sign, *wrap(right, _PRECEDENCE[op], right=True))
+
+    return _merge(go(expr))
+
+
+def tokens_unicode(tokens) -> str:
+    """Write tokens (:func:`render_tokens`) as one Unicode string: ``N₀,ᵢ e^(−α t₁,ᵢ)``."""
+    out = []
+    for tok in tokens:
+        if isinstance(tok, Term):
+            out.append(tok.unicode())
+        elif isinstance(tok, Power):
+            exponent = tokens_unicode(tok.exponent)
+            out.append(f"{tokens_unicode(tok.base)}^"
+                       + (f"({exponent})" if tok.grouped else exponent))
+        elif isinstance(tok, Root):
+            radicand = tokens_unicode(tok.radicand)
+            out.append(f"√({radicand})" if tok.grouped else f"√{radicand}")
+        else:
+            out.append(str(tok))
+    return "".join(out)
+
+
 def render_unicode(expr: Expr, symbols: Mapping[str, str],
                    bare: Mapping[str, str] | None = None) -> str:
     """Write ``expr`` in Unicode, node names replaced by ``symbols`` (names otherwise).
 
     Products are written by juxtaposition (``N₀ e^(…)``), ``exp(x)`` as ``e^(x)`` unless
-    ``x`` is long, minus signs as ``−``; ``a[g]`` as ``a[gₙ]``, the indexed node by its
-    symbol without indices (``bare``).
+    ``x`` is a name or number (``e^x``), minus signs as ``−``; ``a[g]`` as ``a[gₙ]``, the
+    indexed node by its symbol without indices (``bare``).
     """
-    bare = symbols if bare is None else bare
-
-    def wrap(child: Expr, parent_prec: int, right: bool = False) -> str:
-        text = go(child)
-        prec = _PRECEDENCE.get(child.op, 0)
-        if child.op == "num" and child.args[0] < 0:
-            prec = 0
-        if prec < parent_prec or (right and prec == parent_prec and child.op in "+-*/"):
-            return f"({text})"
-        return text
-
-    def go(e: Expr) -> str:
-        op, args = e.op, e.args
-        if op == "num":
-            return format_number(args[0])
-        if op == "name":
-            return symbols.get(args[0], args[0])
-        if op == "opaque":
-            return "…"
-        if op == "index":
-            base, index = args
-            name = base.args[0]
-            return f"{bare.get(name, name)}[{go(index)}]"
-        if op == "apply":
-            return f"{args[0]}({', '.join(go(a) for a in args[1:])})"
-        if op == "neg":
-            return "−" + wrap(args[0], _PRECEDENCE["neg"])
-        if op == "call":
-            name, arg = args
-            inner = go(arg)
-            if name == "exp":
-                return f"e^({inner})" if arg.op not in ("name", "num") else f"e^{inner}"
-            if name == "sqrt":
-                return f"√({inner})" if arg.op not in ("name", "num") else f"√{inner}"
-            return f"{FUNCTIONS[name]}({inner})"
-        left, right = args
-        if op == "*":
-            return f"{wrap(left, 2)} {wrap(right, 2, right=True)}"
-        if op == "**":
-            return f"{wrap(left, 5)}^{wrap(right, 5)}"
-        sign = {"+": " + ", "-": " − ", "/": " / "}[op]
-        return wrap(left, _PRECEDENCE[op]) + sign + wrap(right, _PRECEDENCE[op], right=True)
-
-    return go(expr)
+    return tokens_unicode(render_tokens(expr, symbols, bare))

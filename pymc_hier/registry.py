@@ -2,8 +2,9 @@
 
 :func:`get_family` finds a family by its name or command-line name, in this order: the
 families registered in this process (the built-ins :data:`~pymc_hier.decay.family.DECAY`,
-:data:`~pymc_hier.normal.family.HIERARCHICAL_NORMAL` and
-:data:`~pymc_hier.normal.family.EIGHT_SCHOOLS_FAMILY`, and any passed to
+:data:`~pymc_hier.normal.family.HIERARCHICAL_NORMAL`,
+:data:`~pymc_hier.normal.family.EIGHT_SCHOOLS_FAMILY` and
+:data:`~pymc_hier.line.family.STRAIGHT_LINE`, and any passed to
 :func:`register_family`), the ``pymc_hier.families`` entry points of installed packages,
 and a ``"module:attribute"`` import path. Names matter only where a family must be found
 from text: the command line and the provenance of a saved fit (:func:`model_from_fit`);
@@ -21,6 +22,7 @@ import xarray as xr
 
 from pymc_hier.decay.family import DECAY
 from pymc_hier.family import ModelFamily
+from pymc_hier.line.family import STRAIGHT_LINE
 from pymc_hier.normal.family import EIGHT_SCHOOLS_FAMILY, HIERARCHICAL_NORMAL
 from pymc_hier.priors import Prior
 from pymc_hier.records import provenance
@@ -30,10 +32,11 @@ __all__ = ["ENTRY_POINT_GROUP", "families", "get_family", "model_from_fit", "reg
 
 #: Entry-point group through which installed packages offer families.
 ENTRY_POINT_GROUP = "pymc_hier.families"
-_BUILTIN = (DECAY, HIERARCHICAL_NORMAL, EIGHT_SCHOOLS_FAMILY)
+_BUILTIN = (DECAY, HIERARCHICAL_NORMAL, EIGHT_SCHOOLS_FAMILY, STRAIGHT_LINE)
 # factory function names recorded by fits made before families were recorded
 _FACTORY_FAMILY = {"decay_model": "decay", "hierarchical_normal_model": "hierarchical_normal",
-                   "eight_schools_model": "eight_schools"}
+                   "eight_schools_model": "eight_schools",
+                   "straight_line_model": "straight_line"}
 _REGISTERED: dict[str, ModelFamily] = {f.name: f for f in _BUILTIN}
 _LOCK = threading.Lock()
 

@@ -70,6 +70,7 @@ CASES = [
     ("hierarchical_normal", {"parametrization": "centered"}, lambda: ph.EIGHT_SCHOOLS),
     ("hierarchical_normal", {"parametrization": "marginal"}, lambda: ph.EIGHT_SCHOOLS),
     ("eight_schools", {}, lambda: ph.EIGHT_SCHOOLS),
+    ("straight_line", {}, lambda: ph.simulate_line(n_points=8)),
     ("varying_intercepts_test", {}, _counties),
 ]
 IDS = [f"{name}-{'-'.join(map(str, opts.values())) or 'default'}" for name, opts, _ in CASES]
@@ -180,7 +181,9 @@ def test_public_factories_are_their_families():
     assert get_spec(ph.eight_schools_model()).family is ph.EIGHT_SCHOOLS_FAMILY
     assert get_spec(ph.hierarchical_normal_model(ph.EIGHT_SCHOOLS)).family \
         is ph.HIERARCHICAL_NORMAL
-    for factory in (ph.decay_model, ph.hierarchical_normal_model, ph.eight_schools_model):
+    assert get_spec(ph.straight_line_model([0, 1], [1, 2], [1, 1])).family is ph.STRAIGHT_LINE
+    for factory in (ph.decay_model, ph.hierarchical_normal_model, ph.eight_schools_model,
+                    ph.straight_line_model):
         assert factory.__doc__
 
 

@@ -111,13 +111,14 @@ def test_the_cycle_check_can_fail():
 
 
 @pytest.mark.parametrize("layer", ["pymc_hier.numerics", "pymc_hier.generative",
-                                   "pymc_hier.exceptions", "pymc_hier.spec"])
+                                   "pymc_hier.exceptions", "pymc_hier.spec",
+                                   "pymc_hier.describe", "pymc_hier.pgm"])
 def test_lower_layers_import_no_model_family(layer):
     graph = _graph()
     for name, deps in graph.items():
         if name == layer or name.startswith(layer + "."):
             bad = {d for d in deps if d.startswith(("pymc_hier.decay", "pymc_hier.normal",
-                                                    "pymc_hier.registry"))}
+                                                    "pymc_hier.line", "pymc_hier.registry"))}
             assert not bad, f"{name} imports {sorted(bad)}"
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import pytensor
 from pymc.model_graph import (
     DimInfo,
     ModelGraph,
@@ -35,24 +34,10 @@ from pymc.model_graph import (
     get_node_type,
     make_graph,
 )
-from pytensor.compile.mode import Mode
+
+from pymc_hier.describe import evaluate_constant as _evaluate
 
 __all__ = ["SafeModelGraph", "model_digraph"]
-
-# Shape rewrites on, C compilation off: shapes come from the parameters, not from draws.
-_SHAPE_MODE = Mode(linker="py", optimizer="fast_compile")
-
-
-def _evaluate(outputs: list) -> list | None:
-    """Evaluate constant PyTensor expressions without drawing random variables, or None."""
-    if not outputs:
-        return []
-    try:
-        fn = pytensor.function([], outputs, mode=_SHAPE_MODE, on_unused_input="ignore")
-        return fn()
-    except Exception:  # any failure falls back to static shapes
-        return None
-
 
 def _static_shape(var) -> tuple[int | None, ...]:
     return tuple(getattr(var.type, "shape", ()) or ())

