@@ -407,6 +407,7 @@ class Expr:
         return set().union(*(a.names() for a in self.args if isinstance(a, Expr)))
 
 
+_NS = "ǀǀ"  # stands for "::" while Python parses an expression (an identifier character)
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
@@ -420,8 +421,8 @@ def parse(text: str) -> Expr:
     """
     if not isinstance(text, str):
         raise TypeError(f"expression: expected a string, got {type(text).__name__}")
-    try:
-        tree = ast.parse(text, mode="eval").body
+    try:  # PyMC's nested model names ("inner::x") are names too
+        tree = ast.parse(text.replace("::", _NS), mode="eval").body
     except SyntaxError as err:
         raise ValueError(f"expression: cannot parse {text!r}: {err.msg}") from None
 
@@ -436,7 +437,7 @@ def parse(text: str) -> Expr:
         if isinstance(node, ast.Name):
             if node.id in ("inf", "pi"):
                 return Expr("num", (math.inf if node.id == "inf" else math.pi,))
-            return Expr("name", (node.id,))
+            return Expr("name", (node.id.replace(_NS, "::"),))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return Expr("neg", (walk(node.operand),))
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:

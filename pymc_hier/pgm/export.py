@@ -209,7 +209,7 @@ def export_pgm(model, path, *, view: str = "generative", formats=("dot", "svg", 
         raise ValueError(f"style: unknown value {style!r} (accepted: "
                          f"{', '.join(map(repr, STYLES))})")
     images = tuple(f for f in formats[1:] if f != "tex")
-    route = find_renderer(renderer, images) if images else None
+    route = find_renderer(renderer, images, dot_only=style == "pymc") if images else None
     if style == "pymc":
         if "tex" in formats:
             raise ValueError("formats: 'tex' is drawn in the 'lecture' style only")

@@ -113,7 +113,9 @@ def _tex_text(text: str) -> str:
                 out.append("\\,")
             else:
                 out.append(ch)
-    return "".join(out).replace(",\\,", "{,}\\ ")
+    text = "".join(out).replace(",\\,", "{,}\\ ").replace("+=", "{+}{=}")
+    # a minus not written " − " is a sign, not an operator: no spaces around it
+    return re.sub(r"-(?!\\,)", "{-}", text)
 
 
 def _tex_script(text: str) -> str:

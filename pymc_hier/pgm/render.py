@@ -151,7 +151,8 @@ def layout_engine(preferred: str | None = None) -> Renderer | None:
     return None
 
 
-def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2]) -> Renderer:
+def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2], *,
+                  dot_only: bool = False) -> Renderer:
     """Return the rendering route to use for ``formats``.
 
     Parameters
@@ -160,6 +161,8 @@ def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2]) -> Renderer:
         A route, or ``"auto"`` for the first available one that writes every format.
     formats : iterable of str
         Image formats needed.
+    dot_only : bool, default False
+        Only routes that draw DOT source (not matplotlib, which draws a scene).
 
     Raises
     ------
@@ -170,7 +173,11 @@ def find_renderer(name: str = "auto", formats=IMAGE_FORMATS[:2]) -> Renderer:
         requested format.
     """
     formats = tuple(formats)
-    candidates = list(RENDERERS) if name == "auto" else [name]
+    candidates = [r for r in RENDERERS if r != "matplotlib" or not dot_only] \
+        if name == "auto" else [name]
+    if dot_only and name == "matplotlib":
+        raise ValueError("renderer: 'matplotlib' draws the lecture style only; style='pymc' "
+                         "needs a Graphviz route")
     tried = []
     for route in candidates:
         renderer = available(route)

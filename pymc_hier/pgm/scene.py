@@ -38,6 +38,7 @@ _LINE = 1.25  # line height, in font sizes
 _MIN_DIAMETER_PT = 36.0
 _DOT_PT = 7.0  # diameter of a fixed quantity's dot
 _GAP_PT = 4.0  # between a dot and its label
+_PAD_PT = 6.0  # between a circle's label and its border
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,13 @@ def build_scene(gen: GenerativeModel, *, model=None,
     for node, _, lines in drafts:
         if node.kind in ("latent", "observed"):
             w, h = block(lines)
-            diameter = max(diameter, math.hypot(w, h) + 6.0)
+            diameter = max(diameter, math.hypot(w, h) + _PAD_PT)
+    for k, (node, plate, lines) in enumerate(drafts):  # use the room every circle has
+        if node.kind in ("latent", "observed") and node.dist is not None:
+            wide = [lines[0]] + [(line, DETAIL_PT) for line in
+                                 _law_lines(gen, node.name, diameter - 2 * _PAD_PT)]
+            if len(wide) < len(lines) and math.hypot(*block(wide)) + _PAD_PT <= diameter:
+                drafts[k] = (node, plate, wide)
     out = []
     for node, plate, lines in drafts:
         w, h = block(lines)
