@@ -75,9 +75,10 @@ ax.set_ylabel("measured amount")
 # ---------------------------------
 # By default ``t0`` is latent (uniform over the widget's manufacture day) and each
 # ``N0`` is integrated out in closed form. :func:`pymc_hier.export_pgm` draws the model
-# the way the lecture does: latent variables as circles, the observed measurement shaded,
-# fixed inputs (``N0_max``, each widget's ``sigma``, measurement time and day bounds) as
-# dots, one plate over the widgets.
+# as the lecture writes it, whatever the sampler does: latent ``N0`` and ``t0`` as
+# circles, the observed measurement shaded with its normal law, fixed inputs (``N0_max``,
+# each widget's ``sigma``, measurement time and day bounds) as dots, one plate over the
+# widgets.
 model = ph.decay_model(data, t0="latent", n0="marginal")
 with tempfile.TemporaryDirectory() as tmp:
     png = ph.export_pgm(model, Path(tmp) / "decay", formats=("png",))["png"]

@@ -165,8 +165,10 @@ def evaluate_constant(outputs: list) -> list | None:
 
 
 def variable_shapes(model: pm.Model, names) -> dict[str, tuple]:
-    """Shape of each named variable, without drawing any (static lengths, ``None``, where
-    one cannot be evaluated)."""
+    """Return the shape of each named variable, without drawing any.
+
+    A shape that cannot be evaluated is the static one (``None`` for unknown lengths).
+    """
     names = list(names)
     values = evaluate_constant([model[n].shape for n in names])
     if values is not None:
@@ -180,7 +182,7 @@ def variable_shapes(model: pm.Model, names) -> dict[str, tuple]:
 
 
 def dim_lengths(model: pm.Model) -> dict[str, int | None]:
-    """Current length of every model dim (None where it cannot be evaluated)."""
+    """Return the current length of every model dim (None where it cannot be evaluated)."""
     dims = list(model.dim_lengths)
     values = evaluate_constant([model.dim_lengths[d] for d in dims])
     if values is None:

@@ -268,7 +268,7 @@ class GenerativeModel:
         return list(dict.fromkeys(d for n in self.nodes for d in n.dims))
 
     def subset(self, names: Iterable[str]) -> GenerativeModel:
-        """The description of ``names`` and every node they depend on, in node order.
+        """Return the description of ``names`` and all they depend on, in node order.
 
         Raises
         ------
@@ -523,8 +523,9 @@ def render_tokens(expr: Expr, symbols: Mapping, bare: Mapping | None = None) -> 
 
     Tokens are strings (text as written: ``"−"``, ``" + "``, ``"Normal("``), :class:`Term`
     (a node's symbol with its indices, the value of ``symbols`` for its name: a string is
-    taken as text), :class:`Power` and :class:`Root`. Products are written by juxtaposition, minus signs
-    as ``−``, ``a[g]`` with the indexed node's ``bare`` symbol (without indices).
+    taken as text), :class:`Power` and :class:`Root`. Products are written by
+    juxtaposition, minus signs as ``−``, ``a[g]`` with the indexed node's ``bare`` symbol
+    (without indices).
     """
     bare = symbols if bare is None else bare
 

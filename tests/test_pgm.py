@@ -16,7 +16,6 @@ import textwrap
 
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 import pytest
 from pgm_dot import parse_dot, plain_label, script_label
 

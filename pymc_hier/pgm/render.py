@@ -138,7 +138,7 @@ def available(name: str) -> Renderer | None:
 
 
 def layout_engine(preferred: str | None = None) -> Renderer | None:
-    """The Graphviz program that lays graphs out for matplotlib and TikZ.
+    """Return the Graphviz program that lays graphs out for matplotlib and TikZ.
 
     graphviz-pure (the same layout on every platform), else system ``dot``;
     ``preferred`` first when it is one of them and available.

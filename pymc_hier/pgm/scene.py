@@ -83,7 +83,7 @@ class Scene:
     edges: tuple[tuple[str, str, str], ...]
 
     def node(self, node_id: str) -> SceneNode:
-        """The node of a Graphviz id."""
+        """Return the node of a Graphviz id."""
         return next(n for n in self.nodes if n.id == node_id)
 
 
