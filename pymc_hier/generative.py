@@ -44,6 +44,7 @@ __all__ = [
     "Symbol",
     "Term",
     "format_number",
+    "merge_tokens",
     "parse",
     "render_tokens",
     "render_unicode",
@@ -183,6 +184,17 @@ class Node:
             raise ValueError(f"dist: the {self.kind} node {self.name!r} needs a distribution")
         if self.kind in ("deterministic", "potential") and self.expr is None:
             raise ValueError(f"expr: the {self.kind} node {self.name!r} needs an expression")
+
+    @classmethod
+    def from_prior(cls, name: str, prior, symbol: Symbol, **kwargs) -> Node:
+        """Return the latent node of a variable with a prior (a :class:`pymc_hier.Prior`).
+
+        Scalar parameters are written as numbers, array-valued ones as ``...``; ``kwargs``
+        go to the node (``description``, ``unit``, ``dims``).
+        """
+        params = tuple((k, repr(float(v)) if isinstance(v, int | float) else "...")
+                       for k, v in prior.params.items())
+        return cls(name, "latent", symbol, dist=prior.dist, params=params, **kwargs)
 
     def expressions(self) -> list[str]:
         """Every expression of the node (its parameters', or its own)."""
@@ -351,7 +363,7 @@ class GenerativeModel:
                                                 and parse(v).args[0].op == "num")
                       for _, v in node.params)
         if keywords and numbers:
-            args = [_merge((f"{GREEK_NAMES.get(k, k)}=", *a))
+            args = [merge_tokens((f"{GREEK_NAMES.get(k, k)}=", *a))
                     for (k, _), a in zip(node.params, args, strict=True)]
         return args
 
@@ -372,7 +384,7 @@ class GenerativeModel:
         out: list = [f"{node.dist}("]
         for k, toks in enumerate(args):
             out.extend(((", ",) if k else ()) + toks)
-        return _merge((*out, ")"))
+        return merge_tokens((*out, ")"))
 
     def equation(self, name: str) -> str:
         """Write the node's law in Unicode: ``N₀,ᵢ ~ Uniform(0, N₀,ₘₐₓ)`` (``t₁,ᵢ`` if fixed)."""
@@ -507,8 +519,8 @@ class Root:
     grouped: bool = False
 
 
-def _merge(tokens) -> tuple:
-    """Join neighbouring strings of a token sequence."""
+def merge_tokens(tokens) -> tuple:
+    """Join neighbouring strings of a token sequence (and drop empty ones)."""
     out: list = []
     for tok in tokens:
         if isinstance(tok, str) and out and isinstance(out[-1], str):
@@ -576,7 +588,7 @@ def render_tokens(expr: Expr, symbols: Mapping, bare: Mapping | None = None) -> 
         sign = {"+": " + ", "-": " − ", "/": " / "}[op]
         return (*wrap(left, _PRECEDENCE[op]), sign, *wrap(right, _PRECEDENCE[op], right=True))
 
-    return _merge(go(expr))
+    return merge_tokens(go(expr))
 
 
 def tokens_unicode(tokens) -> str:

@@ -79,20 +79,13 @@ def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = No
     return line_posterior(data, priors=current_priors(model, spec, hyper), **kwargs)
 
 
-def _prior_params(prior: Prior) -> tuple[tuple[str, str], ...]:
-    return tuple((k, repr(float(v)) if np.ndim(v) == 0 else "...")
-                 for k, v in prior.params.items())
-
-
 def generative(spec: ModelSpec) -> GenerativeModel:
     """Describe the straight line as the lecture draws it (hats on the measured values)."""
     dim = spec.data.dim
     p = (dim,)
     nodes = (
-        Node("m", "latent", Symbol("m"), dist=spec.priors["m"].dist,
-             params=_prior_params(spec.priors["m"]), description="slope"),
-        Node("b", "latent", Symbol("b"), dist=spec.priors["b"].dist,
-             params=_prior_params(spec.priors["b"]), description="intercept"),
+        Node.from_prior("m", spec.priors["m"], Symbol("m"), description="slope"),
+        Node.from_prior("b", spec.priors["b"], Symbol("b"), description="intercept"),
         Node("x", "fixed", Symbol("x", accent="hat"), dims=p, description="abscissa"),
         Node("sigma_y", "fixed", Symbol("σ", ("y",)), dims=p,
              description="standard error of y"),

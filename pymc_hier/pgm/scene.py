@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pytensor.compile import SharedVariable
 
-from pymc_hier.generative import GenerativeModel, Symbol, format_number
+from pymc_hier.generative import GenerativeModel, Symbol, format_number, merge_tokens
 from pymc_hier.pgm.notation import tex, text_size
 
 __all__ = ["DETAIL_PT", "HEAD_PT", "Plate", "Scene", "SceneNode", "build_scene",
@@ -115,17 +115,7 @@ def _wrap(prefix: tuple, args: list[tuple], closing: str, width: float) -> list[
             lines[-1] = joined
         else:
             lines.append(piece)
-    return [_merge_text(line) for line in lines]
-
-
-def _merge_text(tokens: tuple) -> tuple:
-    out: list = []
-    for tok in tokens:
-        if isinstance(tok, str) and out and isinstance(out[-1], str):
-            out[-1] += tok
-        elif not (isinstance(tok, str) and not tok):
-            out.append(tok)
-    return tuple(out)
+    return [merge_tokens(line) for line in lines]
 
 
 def _law_lines(gen: GenerativeModel, name: str, width: float) -> list[tuple]:
@@ -134,7 +124,7 @@ def _law_lines(gen: GenerativeModel, name: str, width: float) -> list[tuple]:
         return []
     if node.dist is None:
         sign = "= " if node.kind == "deterministic" else "log p += "
-        return [_merge_text((sign, *gen.law(name)))]
+        return [merge_tokens((sign, *gen.law(name)))]
     args = gen.arguments(name, keywords=True)
     if not args:
         return [(f"~ {node.dist}",)]
@@ -191,7 +181,7 @@ def build_scene(gen: GenerativeModel, *, model=None,
             value = _scalar_value(model, node.name)
             lines = [(head + ((f" = {value}",) if value is not None else ()), HEAD_PT)]
         else:
-            lines = [(_merge_text(head + (": ",) + _law_lines(gen, node.name, 1e9)[0]),
+            lines = [(merge_tokens(head + (": ",) + _law_lines(gen, node.name, 1e9)[0]),
                       DETAIL_PT + 2)]
         drafts.append((node, plate, lines))
 

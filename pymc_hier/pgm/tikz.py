@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pymc_hier.pgm.layout import Layout
 from pymc_hier.pgm.notation import tex
-from pymc_hier.pgm.scene import HEAD_PT, Scene, SceneNode
+from pymc_hier.pgm.scene import Scene, SceneNode
 
 __all__ = ["render_tikz"]
 
@@ -31,8 +31,6 @@ _PREAMBLE = r"""% A probabilistic graphical model drawn by pymc_hier (export_pgm
   plate/.style={draw, pgm, rounded corners=7pt},
   edge/.style={pgm, -{Stealth[length=5pt, width=4pt]}},
   undirected/.style={pgm},
-  head/.style={font=\fontsize{14}{16}\selectfont},
-  detail/.style={font=\fontsize{9}{11}\selectfont},
 }
 """
 
@@ -41,11 +39,15 @@ def _p(point) -> str:
     return f"({point[0]:.2f},{point[1]:.2f})"
 
 
+# Computer Modern sets about 10% wider than the Times-like STIX the layout was measured in
+_CM_SCALE = 0.9
+
+
 def _label(node: SceneNode) -> str:
     rows = []
     for tokens, size in node.lines:
-        font = r"\fontsize{14}{16}\selectfont" if size == HEAD_PT else (
-            rf"\fontsize{{{size:g}}}{{{size * 1.25:.3g}}}\selectfont")
+        size *= _CM_SCALE
+        font = rf"\fontsize{{{size:.3g}}}{{{size * 1.2:.3g}}}\selectfont"
         rows.append(f"{{{font}${tex(tokens)}$}}")
     return r"\\[-1pt] ".join(rows)
 
