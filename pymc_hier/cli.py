@@ -131,10 +131,8 @@ def _sweep(idata, args, model, param=None, values=None):
         raise UserError(f"the {family.command!r} model has no default sweep; give --param and "
                         "--values")
     default_param, default_values = family.default_sweep or (None, ())
-    options = {k: v for k, v in spec.options.items() if k != "hyper_data"}
-    return prior_sweep(family, spec.data, param=param or default_param,
-                       values=list(values or default_values), base=idata,
-                       model_kwargs={**options, "priors": dict(spec.priors)},
+    return prior_sweep(idata, model, param=param or default_param,
+                       values=list(values or default_values),
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed},
                        progressbar=not args.quiet)
@@ -273,8 +271,6 @@ def _model_options(p) -> None:
     owners: dict[str, list] = {}
     for family in known:
         for name, accepted in family.options.items():
-            if name == "hyper_data":
-                continue
             choices.setdefault(name, [])
             choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
             owners.setdefault(name, []).append(family.command)

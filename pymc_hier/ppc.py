@@ -19,6 +19,7 @@ import pymc as pm
 import xarray as xr
 from arviz_base import rcParams
 
+from pymc_hier.groups import attach_group_labels, dim_labels, label_groups
 from pymc_hier.records import model_hash
 from pymc_hier.seeds import resolve_seed
 
@@ -81,7 +82,11 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     -------
     xarray.DataTree
         A new tree with ``idata``'s groups plus the new ones (existing predictive groups
-        are replaced).
+        are replaced). Observations that reach a group through an integer index
+        (``a[g]``, see :func:`pymc_hier.groups.group_indices`) are labelled with their
+        group: a coordinate named after the group dim (``county``) on the observation dim
+        of ``observed_data``, the predictive groups and ``log_likelihood``, so that
+        ``ppc_table(idata, by="county")`` works.
 
     Raises
     ------
@@ -127,6 +132,7 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
                 new.setdefault(group, pr[group].to_dataset())
     for group, ds in new.items():
         tree[group] = xr.DataTree(ds)
+    tree = attach_group_labels(tree, model)
     tree.attrs = {**tree.attrs, "predictive_random_seed": seed,
                   "predictive_random_seed_source": source}
     return tree
@@ -234,19 +240,23 @@ def _predictive(idata: xr.DataTree, group: str, var_name: str | None):
     return pred[var_name], obs[var_name], var_name
 
 
-def _grouping(y: xr.DataArray, by: str | None):
-    """Return (dim, group labels, list of index arrays) for ``by``."""
+def _grouping(y: xr.DataArray, by: str | None, order=None):
+    """Return (dim, group labels, list of index arrays) for ``by``.
+
+    Groups are in the order of ``order`` (the group dim's own labels) when given, else in
+    order of appearance.
+    """
     if by is None:
         return None, None, None
-    if by not in y.coords:
-        raise ValueError(f"by: {by!r} is not a coordinate of the observations "
-                         f"(have {sorted(y.coords)})")
     coord = y.coords[by]
     if coord.ndim != 1:
         raise ValueError(f"by: coordinate {by!r} must be one-dimensional")
     labels = coord.values
     uniques = pd.unique(pd.Series(labels))
-    if len(uniques) == len(labels):
+    if order is not None:
+        present = set(uniques.tolist())
+        uniques = np.asarray([u for u in order if u in present])
+    if len(uniques) == len(labels) and order is None:
         return coord.dims[0], labels, None
     index = [np.flatnonzero(labels == u) for u in uniques]
     return coord.dims[0], np.asarray(uniques), index
@@ -276,7 +286,8 @@ def _apply(fn, name, values, expect_shape):
     return out.astype(float)
 
 
-def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"), by: str | None = None,
+def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"),
+              by: str | tuple[str, str] | None = None,
               group: str = "posterior", var_name: str | None = None,
               ci_prob: float | None = None) -> xr.Dataset:
     """Tabulate Bayesian p-values of test statistics, overall or per group.
@@ -292,9 +303,14 @@ def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"), by: str
     stats : sequence or mapping, default ("mean", "sd", "min", "max")
         Statistic names (keys of :data:`STATISTICS`), callables ``f(x, axis=-1)`` reducing
         the last axis (named by ``__name__``), or a mapping name -> either.
-    by : str, optional
+    by : str or (str, str), optional
         A coordinate of the observations (``"school"``, ``"widget"``, or a non-index
-        coordinate): statistics are computed per group of observations sharing a value.
+        coordinate such as the ``"county"`` that :func:`sample_predictive` adds when
+        observations reach their group through an index), or a pair ``(group dim, index)``
+        such as ``("county", "g")``: the integer ``g`` of ``constant_data`` maps each
+        observation to a group, labelled with the group dim's coordinate values. Statistics
+        are computed per group of observations sharing a value; groups come in the order of
+        the group dim's coordinate when the fit has one.
     group : {"posterior", "prior"}, default "posterior"
         Compare with the posterior or the prior predictive distribution.
     var_name : str, optional
@@ -323,7 +339,10 @@ def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"), by: str
     missing = [d for d in _SAMPLE_DIMS if d not in y_rep.dims]
     if missing:
         raise ValueError(f"idata: {group}_predictive lacks sample dims {missing}")
-    dim, labels, index = _grouping(y, by)
+    if by is not None:
+        by, y = label_groups(idata, y, by)
+    order = dim_labels(idata, by) if by is not None and by not in y.dims else None
+    dim, labels, index = _grouping(y, by, order)
     obs_dims = list(y.dims)
     if dim is None:
         y_arr = y.values.reshape(1, -1)
@@ -373,7 +392,8 @@ def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"), by: str
 
 
 def pit(idata: xr.DataTree, *, var_name: str | None = None, group: str = "posterior",
-        loo: bool = False, random_seed: int = 214) -> xr.DataArray:
+        loo: bool = False, by: str | tuple[str, str] | None = None,
+        random_seed: int = 214) -> xr.DataArray:
     """Per-observation probability integral transform values.
 
     Parameters
@@ -388,6 +408,10 @@ def pit(idata: xr.DataTree, *, var_name: str | None = None, group: str = "poster
     loo : bool, default False
         Leave-one-out PIT through :func:`arviz_stats.loo_pit` (PSIS-weighted) instead of
         the plain P(y_rep <= y).
+    by : str or (str, str), optional
+        Label each value with its group, as :func:`ppc_table` groups: a coordinate of the
+        observations, or ``(group dim, index)``; the result then carries that coordinate
+        (``pit(idata, by="county").groupby("county")``).
     random_seed : int, default 214
         Seed for randomised tie-breaking (discrete data).
 
@@ -410,5 +434,8 @@ def pit(idata: xr.DataTree, *, var_name: str | None = None, group: str = "poster
         less = (y_rep < y).mean(_SAMPLE_DIMS)
         equal = (y_rep == y).mean(_SAMPLE_DIMS)
         out = less + equal * rng.uniform(size=less.shape)
+    if by is not None:
+        name, labelled = label_groups(idata, y, by)
+        out = out.assign_coords({name: labelled[name]})
     return out.rename(var_name).assign_attrs(
         description=("LOO-PIT" if loo else f"{group} predictive PIT") + " P(y_rep <= y)")

@@ -168,7 +168,7 @@ def get_spec(model: pm.Model, *, warn: bool = True) -> ModelSpec | None:
     return None
 
 
-def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = False, **kwargs):
+def prior_variable(name: str, prior: Prior, *, dims=None, **kwargs):
     """Create the random variable ``name`` from ``prior`` in the current model.
 
     Parameters
@@ -179,16 +179,15 @@ def prior_variable(name: str, prior: Prior, *, dims=None, hyper_data: bool = Fal
         Its prior.
     dims : str or tuple of str, optional
         Model dims.
-    hyper_data : bool, default False
-        When True every numeric parameter of the prior becomes ``pm.Data`` named
-        ``f"{name}__{param}"`` (see :data:`HYPER_SEP`), so that a compiled model can be
-        refitted with other hyperparameter values without rebuilding or recompiling.
     **kwargs
         Passed to the distribution (``transform``, ...).
+
+    Notes
+    -----
+    A prior sweep holds the prior's parameters as ``pm.Data`` by rewriting the model's
+    graph (:func:`pymc_hier.sensitivity.hyper.lift_hyperparameters`); factories need not
+    do anything for it.
     """
-    if hyper_data:
-        symbolic = {p: pm.Data(f"{name}{HYPER_SEP}{p}", v) for p, v in prior.params.items()}
-        kwargs = {**symbolic, **kwargs}
     return prior.create_variable(name, dims=dims, **kwargs)
 
 
@@ -203,16 +202,16 @@ def current_priors(model: pm.Model, spec: ModelSpec,
                    hyper: Mapping | None = None) -> dict[str, Prior]:
     """Return the spec's priors with hyperparameters read from the model's ``pm.Data``.
 
-    A model whose prior parameters are held as ``pm.Data`` (``"alpha__beta"``) may have had
-    them changed by ``pm.set_data`` since it was built. ``hyper`` overrides some of those
-    values by name without touching the model (so that threads can share it).
+    A model whose prior parameters are held as ``pm.Data`` (``"alpha__beta"``; a prior
+    sweep lifts them so) may have had them changed by ``pm.set_data`` since. ``hyper``
+    overrides some of those values by name without touching the model (so that threads can
+    share it). Each parameter is read on its own: a sweep of ``"mu.mu"`` leaves the prior's
+    ``sigma`` as it is.
     """
     data = {v.name for v in model.data_vars} | set(hyper or {})
     out = {}
     for name, prior in spec.priors.items():
-        keys = {p: f"{name}{HYPER_SEP}{p}" for p in prior.params}
-        if all(k in data for k in keys.values()):
-            prior = Prior(prior.dist, **{p: current_data(model, k, hyper)
-                                         for p, k in keys.items()})
-        out[name] = prior
+        changes = {p: np.asarray(current_data(model, f"{name}{HYPER_SEP}{p}", hyper)).tolist()
+                   for p in prior.params if f"{name}{HYPER_SEP}{p}" in data}
+        out[name] = prior.with_params(**changes) if changes else prior
     return out

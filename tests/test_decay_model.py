@@ -167,11 +167,13 @@ def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
     assert np.all(out["posterior"]["N0"] == 1)
 
 
-def test_flat_prior_and_hyper_data(small):
+def test_flat_prior_and_lifted_hyperparameter(small):
+    from pymc_hier.sensitivity.hyper import lift_hyperparameters
+
     flat = decay_model(small, priors={"alpha": ph.Prior("HalfFlat")})
     assert get_spec(flat).priors["alpha"] == ph.Prior("HalfFlat")
     assert np.isfinite(flat.compile_logp()(flat.initial_point()))
-    swept = decay_model(small, hyper_data=True)
+    swept = lift_hyperparameters(decay_model(small), ["alpha.beta"])
     beta = swept["alpha__beta"]
     point = swept.initial_point()
     logp = swept.compile_logp()

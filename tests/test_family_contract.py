@@ -211,4 +211,4 @@ def test_options_are_checked_and_recorded():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         spec = get_spec(ph.decay_model(_decay_data()))
-    assert dict(spec.options) == {"t0": "latent", "n0": "marginal", "hyper_data": False}
+    assert dict(spec.options) == {"t0": "latent", "n0": "marginal"}

@@ -41,9 +41,13 @@ def test_decay_exact_fit_is_the_exact_posterior(widgets, t0):
 
 
 def test_decay_exact_uses_current_hyperparameters_and_n0_max(widgets):
-    """A model with hyper_data: pm.set_data moves the prior and N0_max, and the fit follows."""
-    model = ph.decay_model(widgets, t0="latent", hyper_data=True,
-                           priors={"alpha": ph.Prior("Gamma", alpha=2.0, beta=100.0)})
+    """A lifted prior parameter: pm.set_data moves it and N0_max, and the fit follows."""
+    from pymc_hier.sensitivity.hyper import lift_hyperparameters
+
+    model = lift_hyperparameters(
+        ph.decay_model(widgets, t0="latent",
+                       priors={"alpha": ph.Prior("Gamma", alpha=2.0, beta=100.0)}),
+        ["alpha.beta"])
     with model:
         pm.set_data({"alpha__beta": 10_000.0, "n0_max": 12.0})
     tree = ph.fit(model, sampler="exact", draws=500, chains=2, random_seed=SEED)

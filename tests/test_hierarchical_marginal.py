@@ -36,7 +36,7 @@ def test_marginal_structure_and_spec():
     assert model.named_vars_to_dims["y"] == ("school",)
     assert "theta" not in model.named_vars
     spec = get_spec(model)
-    assert dict(spec.options) == {"parametrization": "marginal", "hyper_data": False,
+    assert dict(spec.options) == {"parametrization": "marginal",
                                   "theta_storage": "float64"}
     again = spec.rebuild()
     assert get_spec(again).config_hash() == spec.config_hash()

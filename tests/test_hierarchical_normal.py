@@ -69,10 +69,15 @@ def test_presets_and_user_priors():
     assert get_spec(again).config_hash() == get_spec(model).config_hash()
 
 
-def test_hyper_data_registers_hyperparameters():
-    model = eight_schools_model(hyper_data=True)
-    names = {d.name for d in model.data_vars}
+def test_lifted_hyperparameters_are_data_and_keep_the_spec():
+    from pymc_hier.sensitivity.hyper import lift_hyperparameters
+
+    model = eight_schools_model()
+    lifted = lift_hyperparameters(model, ["mu.mu", "mu.sigma", "tau.beta"])
+    names = {d.name for d in lifted.data_vars}
     assert {"mu__mu", "mu__sigma", "tau__beta", "sigma"} <= names
+    assert get_spec(lifted).config_hash() == get_spec(model).config_hash()
+    assert float(lifted["tau__beta"].get_value()) == 5.0
 
 
 def test_parametrizations_define_the_same_density():

@@ -200,11 +200,11 @@ def test_noncentred_plain_model_shows_its_deterministics():
 
 
 def test_hyperparameters_changed_after_the_build_show_in_the_generative_view(decay_data):
-    if "hyper_data" not in ph.DECAY.options:
-        pytest.skip("the decay family holds no prior parameters as data")
-    model = ph.decay_model(decay_data, hyper_data=True)
-    prior = get_prior(model)
-    (param, value), = prior.params.items()
+    from pymc_hier.sensitivity.hyper import lift_hyperparameters
+
+    base = ph.decay_model(decay_data)
+    (param, value), = get_prior(base).params.items()
+    model = lift_hyperparameters(base, [f"alpha.{param}"])  # as a prior sweep holds it
     model.set_data(f"alpha__{param}", 2 * value)
     assert ph.describe_model(model)["alpha"].params == ((param, repr(2 * value)),)
 

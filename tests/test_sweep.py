@@ -14,9 +14,10 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData
+from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData, decay_model, eight_schools_model
 from pymc_hier.family import ModelFamily
 from pymc_hier.plots.sweep import plot_sweep
+from pymc_hier.sensitivity.hyper import lift_hyperparameters
 from pymc_hier.sensitivity.power import PowerScalingBlindWarning, prior_sensitivity
 from pymc_hier.sensitivity.reweight import (
     joint_logp_function,
@@ -34,22 +35,21 @@ DEFAULTS = MappingProxyType({"mu": Prior("Normal", mu=0.0, sigma=5.0)})
 FAST_FIT = {"draws": 400, "tune": 300, "chains": 2, "random_seed": SEED}
 
 
-def _build_normal_mean(data, *, priors, hyper_data=False):
+def _build_normal_mean(data, *, priors):
     with pm.Model(coords={"school": list(data.names)}) as model:
         sigma = pm.Data("sigma", np.asarray(data.sigma), dims="school")
-        mu = prior_variable("mu", priors["mu"], hyper_data=hyper_data)
+        mu = prior_variable("mu", priors["mu"])
         pm.Normal("y", mu, sigma, observed=np.asarray(data.y), dims="school")
     return model
 
 
 NORMAL_MEAN = ModelFamily("normal_mean", build=_build_normal_mean, data_type=SchoolsData,
-                          options={"hyper_data": (False, True)}, default_priors=DEFAULTS)
+                          default_priors=DEFAULTS)
 
 
-def normal_mean_model(data, *, priors=None, pgm=None, hyper_data=False):
+def normal_mean_model(data=DATA, *, priors=None, pgm=None):
     """y_j ~ Normal(mu, sigma_j) with known sigma_j; a real (tiny) user family for the tests."""
-    return NORMAL_MEAN.make(data, priors=priors, pgm=pgm, factory="normal_mean_model",
-                            hyper_data=hyper_data)
+    return NORMAL_MEAN.make(data, priors=priors, pgm=pgm, factory="normal_mean_model")
 
 
 def likelihood_moments(data=DATA):
@@ -130,8 +130,9 @@ def test_weighted_stats_equal_weights_match_numpy(rng):
 
 # -- model layer --------------------------------------------------------------------------
 def test_joint_logp_and_support_follow_the_hyperparameters():
-    model = normal_mean_model(DATA, priors={"mu": Prior("Uniform", lower=-10, upper=10)},
-                              hyper_data=True)
+    model = lift_hyperparameters(
+        normal_mean_model(DATA, priors={"mu": Prior("Uniform", lower=-10, upper=10)}),
+        ["mu.lower", "mu.upper"])
     names = ["mu__lower", "mu__upper"]
     logp = joint_logp_function(model, names)
     mu = np.array([-5.0, 1.0, 9.0])
@@ -153,7 +154,7 @@ def test_joint_logp_and_support_follow_the_hyperparameters():
 def test_reweight_matches_exact_conjugate_posteriors(rng):
     base = as_posterior(exact_normal(0, 5), rng)
     values = [2.0, 3.0, 5.0, 8.0]
-    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=values, base=base,
+    ds = prior_sweep(base, normal_mean_model(), param="mu.sigma", values=values,
                      method="reweight", progressbar=False)
     assert ds.sizes["setting"] == 4
     np.testing.assert_array_equal(ds["mu.sigma"].values, values)
@@ -167,9 +168,8 @@ def test_reweight_matches_exact_conjugate_posteriors(rng):
 def test_reweight_narrower_uniform_bound_and_refuse_wider(rng):
     prior = Prior("Uniform", lower=-10, upper=10)
     base = as_posterior(exact_uniform(-10, 10), rng)
-    ds = prior_sweep(normal_mean_model, DATA, param="mu.upper", values=[4.0, 3.5, 12.0],
-                     base=base, method="reweight", model_kwargs={"priors": {"mu": prior}},
-                     progressbar=False)
+    ds = prior_sweep(base, normal_mean_model(priors={"mu": prior}), param="mu.upper",
+                     values=[4.0, 3.5, 12.0], method="reweight", progressbar=False)
     assert list(ds.support_wider.values) == [False, False, True]
     assert list(ds.status.values) == ["ok", "ok", "failed"]
     assert "wider" in str(ds.error.values[2])
@@ -184,8 +184,11 @@ TN_VALUES = [
     TN_BASE.with_params(upper=12.0),   # wider support: refitted
     TN_BASE.with_params(mu=8.0, sigma=0.2),  # far from the base posterior: k-hat > 0.7
 ]
-TN_KW = {"param": "mu", "model_kwargs": {"priors": {"mu": TN_BASE}}, "fit_kwargs": FAST_FIT,
-         "progressbar": False}
+TN_KW = {"param": "mu", "fit_kwargs": FAST_FIT, "progressbar": False}
+
+
+def tn_model():
+    return normal_mean_model(priors={"mu": TN_BASE})
 
 
 def exact_tn(prior, data=DATA):
@@ -198,7 +201,7 @@ def exact_tn(prior, data=DATA):
 
 @pytest.fixture(scope="module")
 def auto_sweep():
-    return prior_sweep(normal_mean_model, DATA, values=TN_VALUES, method="auto", **TN_KW)
+    return prior_sweep(tn_model(), values=TN_VALUES, method="auto", **TN_KW)
 
 
 @pytest.mark.slow
@@ -240,8 +243,7 @@ class FailingExecutor(Executor):
 @pytest.mark.parametrize("shut_down", [False, True])
 def test_executor_failing_mid_sweep_keeps_finished_settings(auto_sweep, shut_down):
     with FailingExecutor(2, shut_down=shut_down) as ex:
-        ds = prior_sweep(normal_mean_model, DATA, values=TN_VALUES, method="refit",
-                         executor=ex, **TN_KW)
+        ds = prior_sweep(tn_model(), values=TN_VALUES, method="refit", executor=ex, **TN_KW)
     want = ["ok", "failed", "failed" if shut_down else "ok"]
     assert list(ds.status.values) == want
     assert "worker lost" in str(ds.error.values[1])
@@ -257,11 +259,11 @@ def test_executor_failing_mid_sweep_keeps_finished_settings(auto_sweep, shut_dow
 def test_dask_local_cluster_matches_in_process_refit(auto_sweep):
     distributed = pytest.importorskip("distributed")
     kwargs = {**TN_KW, "values": TN_VALUES[1:], "method": "refit"}
-    local = prior_sweep(normal_mean_model, DATA, **kwargs)
+    local = prior_sweep(tn_model(), **kwargs)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        remote = prior_sweep(normal_mean_model, DATA, executor=client.get_executor(), **kwargs)
+        remote = prior_sweep(tn_model(), executor=client.get_executor(), **kwargs)
     assert (remote.status == "ok").all()
     xr.testing.assert_equal(remote.mu, local.mu)
 
@@ -270,8 +272,8 @@ def test_plot_sweep_returns_a_figure(rng):
     import matplotlib.pyplot as plt
 
     base = as_posterior(exact_normal(0, 5), rng)
-    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[0.5, 2.0, 8.0],
-                     base=base, method="reweight", progressbar=False)
+    ds = prior_sweep(base, normal_mean_model(), param="mu.sigma", values=[0.5, 2.0, 8.0],
+                     method="reweight", progressbar=False)
     fig = plot_sweep(ds)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "mu.sigma" and ax.get_ylabel() == "mu"
@@ -321,23 +323,24 @@ def test_bad_input_is_rejected(kwargs, match):
     args = {"param": "mu.sigma", "values": [1.0, 2.0], "method": "reweight",
             "progressbar": False, **kwargs}
     with pytest.raises(ValueError, match=match):
-        prior_sweep(normal_mean_model, DATA, **args)
+        prior_sweep(normal_mean_model(), **args)
 
 
 def test_unknown_factory_name_and_base_without_variables(rng):
-    with pytest.raises(ValueError, match="unknown model family"):
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError,
+                                                          match="unknown model family"):
         prior_sweep("nope_model", DATA, param="mu.sigma", values=[1.0])
     base = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": (("chain", "draw"),
                                                                  np.zeros((1, 5)))})})
     with pytest.raises(ValueError, match="lacks the model's free variables"):
-        prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[1.0], base=base,
+        prior_sweep(base, normal_mean_model(), param="mu.sigma", values=[1.0],
                     method="reweight", progressbar=False)
 
 
 def test_prior_values_sweep_the_whole_prior(rng, capsys):
     base = as_posterior(exact_normal(0, 5), rng)
     values = [Prior("Normal", mu=1.0, sigma=4.0), {"dist": "Normal", "mu": 3.0, "sigma": 2.0}]
-    ds = prior_sweep(normal_mean_model, DATA, param="mu", values=values, base=base,
+    ds = prior_sweep(base, normal_mean_model(), param="mu", values=values,
                      method="reweight", progressbar=True)
     assert "prior_sweep" in capsys.readouterr().err  # the progress bar
     assert list(ds.setting.values) == ["Normal(μ=1, σ=4)", "Normal(μ=3, σ=2)"]
@@ -351,8 +354,8 @@ def test_eight_schools_reweight_agrees_with_refit():
     values = [2.5, 3.5, 5.0, 7.5, 10.0]
     kw = dict(param="tau.beta", values=values, var_names=["mu", "tau"], progressbar=False,
               fit_kwargs={"draws": 1000, "tune": 1000, "chains": 4, "random_seed": SEED})
-    rw = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, method="reweight", **kw)
-    rf = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, method="refit", **kw)
+    rw = prior_sweep(eight_schools_model(), method="reweight", **kw)
+    rf = prior_sweep(eight_schools_model(), method="refit", **kw)
     assert (rw.pareto_k < 0.7).all() and (rf.status == "ok").all()
     for var in ("mu", "tau"):
         a, b = rw[var], rf[var]
@@ -370,10 +373,10 @@ def test_base_fitted_with_other_priors_is_refused(rng):
     base.attrs.update(pymc_hier_version="0.1", factory="normal_mean_model", priors=json.dumps(
         {"mu": Prior("Normal", mu=0.0, sigma=1.0).to_dict()}))
     with pytest.raises(ValueError, match="base: fitted with another priors"):
-        prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,
+        prior_sweep(base, normal_mean_model(), param="mu.sigma", values=[2.0],
                     method="reweight", progressbar=False)
     base.attrs["priors"] = json.dumps({"mu": DEFAULTS["mu"].to_dict()})
-    ds = prior_sweep(normal_mean_model, DATA, param="mu.sigma", values=[2.0], base=base,
+    ds = prior_sweep(base, normal_mean_model(), param="mu.sigma", values=[2.0],
                      method="reweight", progressbar=False)
     assert ds.status.values[0] == "ok"
 
@@ -420,8 +423,8 @@ def test_decay_n0_max_reweight_agrees_with_refit(small_decay):
     values = [n0, 1.04 * n0, 1.08 * n0]
     kw = dict(param="n0_max", values=values, var_names=["alpha"], progressbar=False,
               fit_kwargs={"draws": 1000, "tune": 1000, "chains": 4, "random_seed": SEED})
-    rw = prior_sweep("decay_model", small_decay, method="reweight", **kw)
-    rf = prior_sweep("decay_model", small_decay, method="refit", **kw)
+    rw = prior_sweep(decay_model(small_decay), method="reweight", **kw)
+    rf = prior_sweep(decay_model(small_decay), method="refit", **kw)
     assert (rf.status == "ok").all() and not rw.support_wider.any()
     ok = rw.pareto_k.values < 0.7
     assert ok.sum() >= 2
@@ -436,8 +439,8 @@ def test_decay_latent_n0_wider_n0_max_is_refitted(small_decay):
     n0 = small_decay.n0_max
     # the amounts' support (0, N0_max exp(-alpha dt)) sits behind a custom transform, so a
     # change of N0_max cannot be certified and is refitted; the base setting is reweighted
-    ds = prior_sweep("decay_model", small_decay, param="N0_max", values=[n0, 1.5 * n0],
-                     method="auto", model_kwargs={"n0": "latent"}, var_names=["alpha"],
+    ds = prior_sweep(decay_model(small_decay, n0="latent"), param="N0_max",
+                     values=[n0, 1.5 * n0], method="auto", var_names=["alpha"],
                      fit_kwargs={"draws": 500, "tune": 500, "chains": 2, "random_seed": SEED},
                      progressbar=False)
     assert list(ds.support_wider.values) == [False, True]
@@ -447,13 +450,12 @@ def test_decay_latent_n0_wider_n0_max_is_refitted(small_decay):
 
 # -- exact refits (sampler="exact") ---------------------------------------------------------
 def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
-    from pymc_hier import eight_schools_model
     from pymc_hier.exact import hierarchical_normal_posterior
 
     betas = [1.0, 5.0, 25.0]
     kw = dict(param="tau.beta", values=betas, var_names=["mu", "tau"], progressbar=False,
               fit_kwargs={"sampler": "exact", "draws": 1000, "chains": 4, "random_seed": SEED})
-    ds = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, **kw)
+    ds = prior_sweep(eight_schools_model(), **kw)
     assert list(ds.method.values) == ["refit"] * 3 and (ds.status == "ok").all()
     assert all("exact posterior" in str(n) for n in ds.note.values)
     assert ds.attrs["sampler"] == "exact" and np.isnan(ds.pareto_k.values).all()
@@ -469,10 +471,10 @@ def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
                 <= 4 * float(row.sel(stat="mcse_mean")), (label, var)
     # the settings share one model: threads give the very same draws (seeds per setting)
     with ThreadPoolExecutor(2) as pool:
-        threaded = prior_sweep("eight_schools_model", EIGHT_SCHOOLS, executor=pool, **kw)
+        threaded = prior_sweep(eight_schools_model(), executor=pool, **kw)
     xr.testing.assert_equal(threaded.tau, ds.tau)
     # theta is drawn only when asked for, and then summarised per school
-    with_theta = prior_sweep("eight_schools_model", EIGHT_SCHOOLS,
+    with_theta = prior_sweep(eight_schools_model(),
                              **{**kw, "values": betas[:1], "var_names": ["theta"]})
     assert with_theta.theta.dims == ("setting", "stat", "school")
     assert np.isfinite(with_theta.theta.values).all()
@@ -481,12 +483,12 @@ def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
 def test_exact_sweep_of_n0_max_moves_alpha_like_the_exact_posterior():
     from dataclasses import replace
 
-    from pymc_hier import decay_model, simulate_decay
+    from pymc_hier import simulate_decay
     from pymc_hier.exact import decay_posterior
 
     data = simulate_decay(seed=5, n_widgets=12)
     values = [data.n0_max, 1.5 * data.n0_max]
-    ds = prior_sweep("decay_model", data, param="N0_max", values=values,
+    ds = prior_sweep(decay_model(data), param="N0_max", values=values,
                      fit_kwargs={"sampler": "exact", "draws": 500, "chains": 2,
                                  "random_seed": SEED}, progressbar=False)
     assert set(ds.data_vars) >= {"alpha", "t0"}  # exact draws hold alpha, t0 and N0
@@ -498,6 +500,6 @@ def test_exact_sweep_of_n0_max_moves_alpha_like_the_exact_posterior():
         assert abs(mean - exact) <= 4 * mcse, (n0, mean, exact, mcse)
     assert means[1] > means[0]  # more initial amount needs faster decay
     with pytest.raises(ValueError, match="not a variable of the model's exact draws"):
-        prior_sweep(decay_model, data, param="N0_max", values=values,
-                    model_kwargs={"n0": "latent"}, var_names=["N1"],
+        prior_sweep(decay_model(data, n0="latent"), param="N0_max", values=values,
+                    var_names=["N1"],
                     fit_kwargs={"sampler": "exact"}, progressbar=False)

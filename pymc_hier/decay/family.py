@@ -33,7 +33,7 @@ __all__ = ["DECAY", "decay_model", "exact_posterior", "generative", "postprocess
 
 
 def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
-                pgm=None, hyper_data: bool = False) -> pm.Model:
+                pgm=None) -> pm.Model:
     """Build the decay model for radioactive widgets.
 
     Parameters
@@ -58,8 +58,6 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         :func:`pymc_hier.decay.problem.default_priors`.
     pgm : str or path, optional
         Path prefix to export the model's PGM to.
-    hyper_data : bool, default False
-        Register prior hyperparameters as ``pm.Data`` (for prior sweeps).
 
     Returns
     -------
@@ -94,8 +92,7 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     >>> sorted(v.name for v in model.free_RVs)
     ['alpha', 't0']
     """
-    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0,
-                      hyper_data=hyper_data)
+    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0)
 
 
 def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = None,
@@ -269,7 +266,7 @@ DECAY = ModelFamily(
     name="decay",
     build=build,
     data_type=DecayData,
-    options={"t0": T0_OPTIONS, "n0": N0_OPTIONS, "hyper_data": (False, True)},
+    options={"t0": T0_OPTIONS, "n0": N0_OPTIONS},
     default_priors=default_priors,
     population=("alpha",),
     internal=internal,

@@ -116,8 +116,7 @@ def _widget_likelihood(n0, decay, n0_max, sigma, y):
     pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
 
 
-def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal",
-          hyper_data: bool = False) -> pm.Model:
+def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") -> pm.Model:
     """Build the decay model's PyMC graph (no spec; :func:`pymc_hier.decay_model` adds it).
 
     Parameters
@@ -128,8 +127,6 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal",
         ``{"alpha": Prior}``, resolved.
     t0, n0 : str
         See :func:`pymc_hier.decay_model`.
-    hyper_data : bool, default False
-        Hold the prior's parameters as ``pm.Data`` (``"alpha__beta"``).
 
     Returns
     -------
@@ -161,7 +158,7 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal",
         t_measured = pm.Data("t_measured", data.t_measured, dims="widget")
         sigma = pm.Data("sigma", data.sigma, dims="widget")
         n0_max = pm.Data("n0_max", data.n0_max)
-        alpha = prior_variable("alpha", priors["alpha"], hyper_data=hyper_data, **alpha_kwargs)
+        alpha = prior_variable("alpha", priors["alpha"], **alpha_kwargs)
         if t0 == "known":
             t_made = pm.Data("t0", data.t0, dims="widget")
         else:

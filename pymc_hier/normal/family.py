@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-def hierarchical_normal_model(data, *, priors=None, pgm=None, hyper_data: bool = False,
+def hierarchical_normal_model(data, *, priors=None, pgm=None,
                               parametrization: str = "noncentered",
                               theta_storage: str = "float64") -> pm.Model:
     """Build the hierarchical normal model for groups with known standard errors.
@@ -62,8 +62,6 @@ def hierarchical_normal_model(data, *, priors=None, pgm=None, hyper_data: bool =
         ``tau``) merged into the default preset.
     pgm : str or path, optional
         Path prefix to export the model's PGM to.
-    hyper_data : bool, default False
-        Register prior hyperparameters as ``pm.Data`` (for prior sweeps).
     parametrization : {"noncentered", "noncentered_standard", "centered", "marginal"}
         ``"noncentered"`` (default) samples ``theta_scaled``, effects rescaled by their
         conditional posterior sd; ``"noncentered_standard"`` samples the textbook
@@ -109,11 +107,10 @@ def hierarchical_normal_model(data, *, priors=None, pgm=None, hyper_data: bool =
     return HIERARCHICAL_NORMAL.make(as_schools_data(data), priors=priors, pgm=pgm,
                                     factory="hierarchical_normal_model",
                                     parametrization=parametrization,
-                                    theta_storage=theta_storage, hyper_data=hyper_data)
+                                    theta_storage=theta_storage)
 
 
 def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
-                        hyper_data: bool = False,
                         parametrization: str = "noncentered",
                         theta_storage: str = "float64") -> pm.Model:
     """Build the eight-schools model (BDA section 5.5); see :func:`hierarchical_normal_model`.
@@ -122,7 +119,7 @@ def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
     ----------
     data : SchoolsData, default EIGHT_SCHOOLS
         The table of estimated coaching effects and standard errors.
-    priors, pgm, hyper_data, parametrization, theta_storage
+    priors, pgm, parametrization, theta_storage
         As for :func:`hierarchical_normal_model`.
 
     Returns
@@ -132,7 +129,7 @@ def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
     return EIGHT_SCHOOLS_FAMILY.make(as_schools_data(data), priors=priors, pgm=pgm,
                                      factory="eight_schools_model",
                                      parametrization=parametrization,
-                                     theta_storage=theta_storage, hyper_data=hyper_data)
+                                     theta_storage=theta_storage)
 
 
 def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = None,
@@ -250,7 +247,7 @@ HIERARCHICAL_NORMAL = ModelFamily(
     build=build,
     data_type=SchoolsData,
     options={"parametrization": PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS,
-             "theta_storage": THETA_STORAGE, "hyper_data": (False, True)},
+             "theta_storage": THETA_STORAGE},
     resolve_priors=_resolve,
     population=("mu", "tau"),
     internal=internal,

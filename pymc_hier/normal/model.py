@@ -66,7 +66,7 @@ __all__ = ["build"]
 
 
 def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
-          theta_storage: str = "float64", hyper_data: bool = False) -> pm.Model:
+          theta_storage: str = "float64") -> pm.Model:
     """Build the hierarchical normal model's PyMC graph (no spec; the factories add it).
 
     Parameters
@@ -77,8 +77,6 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
         ``{"mu": Prior, "tau": Prior}``, resolved.
     parametrization, theta_storage : str
         See :func:`pymc_hier.hierarchical_normal_model`.
-    hyper_data : bool, default False
-        Hold the priors' parameters as ``pm.Data`` (``"tau__beta"``).
 
     Returns
     -------
@@ -106,8 +104,8 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
     dim = data.dim
     with pm.Model(coords={dim: list(data.names)}) as model:
         sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim)
-        mu = prior_variable("mu", priors["mu"], hyper_data=hyper_data)
-        tau = prior_variable("tau", priors["tau"], hyper_data=hyper_data)
+        mu = prior_variable("mu", priors["mu"])
+        tau = prior_variable("tau", priors["tau"])
         if marginal:
             pm.Normal("y", mu, pm.math.sqrt(sigma**2 + tau**2), observed=np.asarray(data.y),
                       dims=dim)

@@ -141,12 +141,16 @@ def plot_ppc_pit(idata: xr.DataTree, *, loo: bool = False, group: str = "posteri
 
 
 def plot_ppc_intervals(idata: xr.DataTree, *, group: str = "posterior",
-                       var_name: str | None = None, max_labels: int = 40,
-                       **kwargs) -> Figure:
-    """Predictive intervals per observation with the observed values.
+                       var_name: str | None = None, by: str | tuple[str, str] | None = None,
+                       stat="mean", max_labels: int = 40, **kwargs) -> Figure:
+    """Predictive intervals per observation, or per group, with the observed values.
 
-    The x axis is the observations' dimension, ticked with its coordinate values (school
-    names, widget ids; at most ``max_labels`` of them, evenly spaced).
+    Without ``by`` the x axis is the observations' dimension, ticked with its coordinate
+    values (school names, widget ids; at most ``max_labels`` of them, evenly spaced). With
+    ``by`` (a group of many observations, as :func:`pymc_hier.ppc_table` takes it: a
+    coordinate such as ``"county"``, or ``("county", "g")``) each group gets the interval
+    of a test statistic of its observations over predictive draws, its predictive mean
+    and the observed value of the statistic.
 
     Parameters
     ----------
@@ -156,15 +160,23 @@ def plot_ppc_intervals(idata: xr.DataTree, *, group: str = "posterior",
         Which predictive distribution.
     var_name : str, optional
         The observed variable; needed only when there are several.
+    by : str or (str, str), optional
+        Group the observations (see :func:`pymc_hier.ppc_table`).
+    stat : str or callable, default "mean"
+        With ``by``: the statistic of each group's observations (a name from
+        :data:`pymc_hier.ppc.STATISTICS` or ``f(x, axis=-1)``).
     max_labels : int, default 40
         Most tick labels drawn on the x axis.
     **kwargs
-        Passed to :func:`arviz_plots.plot_ppc_interval`.
+        Passed to :func:`arviz_plots.plot_ppc_interval` (without ``by``) or to
+        :meth:`matplotlib.axes.Axes.errorbar` (with ``by``).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    if by is not None:
+        return _group_intervals(idata, group, var_name, by, stat, max_labels, **kwargs)
     tree, pred, var_name, y = _subset(idata, group, var_name)
     if y.ndim != 1:
         raise ValueError(f"var_name: interval plots need one observation dim; {var_name!r} "
@@ -175,11 +187,43 @@ def plot_ppc_intervals(idata: xr.DataTree, *, group: str = "posterior",
                                **kwargs)
     fig = _figure(pc)
     labels = [str(v) for v in (y[dim].values if dim in y.coords else range(y.sizes[dim]))]
-    step = max(1, int(np.ceil(len(labels) / max_labels)))
-    ticks = np.arange(0, len(labels), step)
     for ax in fig.axes:
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.set_xticklabels([labels[i] for i in ticks], rotation=90 if step > 1 else 0)
+        _label_ticks(ax, labels, max_labels)
         ax.set_xlabel(dim)
         ax.set_ylabel(_value_label(y, var_name))
+    return fig
+
+
+def _label_ticks(ax, labels, max_labels: int) -> None:
+    step = max(1, int(np.ceil(len(labels) / max_labels)))
+    ticks = np.arange(0, len(labels), step)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([labels[i] for i in ticks], rotation=90 if step > 1 else 0)
+
+
+def _group_intervals(idata, group, var_name, by, stat, max_labels, **kwargs) -> Figure:
+    """Per group: interval and mean of T(y_rep) over predictive draws, and T(y)."""
+    import matplotlib.pyplot as plt
+
+    from pymc_hier.ppc import ppc_table
+
+    ((name, fn),) = _resolve_stats([stat]).items()
+    tab = ppc_table(idata, stats={name: fn}, by=by, group=group, var_name=var_name)
+    dim = tab.attrs["by"]
+    row = tab.sel(statistic=name)
+    labels = [str(v) for v in row[dim].values]
+    x = np.arange(len(labels))
+    lo, hi = (row["T_rep_interval"].sel(ci_bound=b).values for b in ("lower", "upper"))
+    mean = row["T_rep_mean"].values
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.25 * len(labels)), 4.0))
+    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="o", mfc="none", capsize=0,
+                label=f"{group} predictive mean and {tab.attrs['ci_prob']:g} interval",
+                **kwargs)
+    ax.plot(x, row["T_obs"].values, "o", color="k", ms=4, label="observed")
+    _label_ticks(ax, labels, max_labels)
+    ax.set_xlabel(dim)
+    _, y, var_name = _predictive(idata, group, var_name)
+    ax.set_ylabel(f"{name}({_value_label(y, var_name)}) per {dim}")
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
     return fig

@@ -1,8 +1,9 @@
 """Importance reweighting of posterior draws under changed hyperparameters.
 
 Two layers, as in ArviZ: NumPy kernels (:func:`psis_log_weights`, :func:`weighted_stats`)
-that know nothing about models, and PyTensor helpers that turn a model built with
-``hyper_data=True`` into vectorised functions of its hyperparameters
+that know nothing about models, and PyTensor helpers that turn a model whose swept inputs
+are ``pm.Data`` (:func:`~pymc_hier.sensitivity.hyper.lift_hyperparameters`) into vectorised
+functions of them
 (:func:`joint_logp_function`, :func:`support_function`).
 
 The log importance ratio of a posterior draw ``theta`` when hyperparameters move from
@@ -217,7 +218,8 @@ def joint_logp_function(model, hyper_names: Sequence[str]) -> Callable:
     Parameters
     ----------
     model : pm.Model
-        A model whose hyperparameters are ``pm.Data`` (built with ``hyper_data=True``).
+        A model whose swept inputs are ``pm.Data`` (see
+        :func:`~pymc_hier.sensitivity.hyper.lift_hyperparameters`).
     hyper_names : sequence of str
         Names of the ``pm.Data`` that become arguments.
 

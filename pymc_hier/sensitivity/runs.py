@@ -1,12 +1,13 @@
 """How ``prior_sweep`` runs settings: one compiled model, refits through executors, summaries.
 
-The model is compiled once with nutpie (hyperparameters as ``pm.Data``); every refit only
+The model is compiled once with nutpie (swept inputs as ``pm.Data``); every refit only
 changes those values (``compiled.with_data``). With ``sampler="exact"`` nothing is
-compiled: each setting is drawn from the factory's exact posterior with the setting's
-values passed alongside the shared model (``exact_posterior(model, hyper=...)``). Refits
-travel to executors as picklable :class:`RefitJob` objects; a worker that receives one
-pickled (Dask, process pools) builds and compiles the model once per process through a
-small cache keyed by the model's config hash (factory, options, priors, data).
+compiled: each setting is drawn from the family's exact posterior with the setting's
+values passed alongside the shared model (``exact_posterior(model, spec, hyper=...)``).
+Refits travel to executors as picklable :class:`RefitJob` objects carrying the model; a
+worker that receives one pickled (Dask, process pools) compiles it once per process
+through a small cache keyed by the sweep's model (a family's config hash and the swept
+inputs, or a key drawn for a plain PyMC model's sweep).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ __all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "exact_
 #: Summary statistics before the quantiles, in the ``stat`` dimension.
 STATS = ("mean", "sd", "mcse_mean")
 
-# Per-process cache of compiled models keyed by the model's config hash (factory, options,
-# priors, data), so that repeated sweeps of one model and workers that receive a pickled
+# Per-process cache of compiled models keyed by the sweep's model (config hash and swept
+# inputs), so that repeated sweeps of one model and workers that receive a pickled
 # refit job (Dask, process pools) compile once rather than once per sweep or setting.
 # Bounded; emptied by clear_compile_cache().
 _COMPILED: OrderedDict[str, Any] = OrderedDict()
@@ -79,11 +80,13 @@ def clear_compile_cache() -> None:
 
 @dataclass
 class RefitJob:
-    """A picklable refit of one setting; recompiles (once per process) after pickling."""
+    """A picklable refit of one setting; recompiles (once per process) after pickling.
 
-    factory: Callable
-    data: Any
-    model_kwargs: Mapping
+    ``model`` is the sweep's model with the swept inputs as ``pm.Data``; it travels
+    cloudpickled (PyMC models do not pickle with :mod:`pickle` alone).
+    """
+
+    model: Any = field(repr=False)
     key: str
     hyper: Mapping[str, np.ndarray]
     sample_kwargs: Mapping
@@ -93,17 +96,25 @@ class RefitJob:
     sampler: str = "nutpie"
 
     def __getstate__(self):
+        import cloudpickle
+
         state = dict(self.__dict__)
         state["compiled"] = None
+        state["model"] = cloudpickle.dumps(self.model)
         return state
+
+    def __setstate__(self, state):
+        import cloudpickle
+
+        state = dict(state)
+        state["model"] = cloudpickle.loads(state["model"])
+        self.__dict__.update(state)
 
     def _compiled(self):
         """Return the compiled model (nutpie) or the model itself (``sampler="exact"``)."""
         if self.compiled is not None:
             return self.compiled
-        return cached_compile(
-            self.key, lambda: self.factory(self.data, hyper_data=True, **self.model_kwargs),
-            compile=self.sampler != "exact")
+        return cached_compile(self.key, lambda: self.model, compile=self.sampler != "exact")
 
     def __call__(self) -> dict:
         """Draw this setting's posterior and return its summaries by variable."""

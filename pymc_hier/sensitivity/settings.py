@@ -3,16 +3,18 @@
 Three forms of ``param`` are accepted (checked in this order):
 
 ``"var.param"``
-    One numeric parameter of a prior, e.g. ``"tau.beta"``; values are numbers. The model
-    built with ``hyper_data=True`` holds it as ``pm.Data("tau__beta")``.
+    One numeric parameter of the prior of a free variable, e.g. ``"tau.sigma"``; values are
+    numbers (or arrays of the parameter's shape). It is found in the model's graph and held
+    as ``pm.Data("tau__sigma")`` (:mod:`pymc_hier.sensitivity.hyper`), in the user's
+    parametrisation (``Gamma``'s ``beta``, not the scale PyMC stores).
 ``"var"``
     A whole prior, e.g. ``"tau"``; values are :class:`~pymc_hier.Prior` objects (or their
-    dicts) of the same distribution as the model's prior, so that every setting is a change
-    of hyperparameter values in one compiled model.
+    dicts) of the same distribution as the model's prior, all with the same parameters, so
+    that every setting is a change of numbers in one compiled model.
 ``"name"``
-    A fixed input registered as ``pm.Data``, e.g. ``"N0_max"`` in the decay model (matched
-    case-insensitively, so the data field name ``"n0_max"`` works too); values are numbers
-    (or arrays of the data's shape).
+    A fixed input registered as ``pm.Data``, e.g. ``"n0_max"`` in the decay model (matched
+    case-insensitively, so ``"N0_max"`` works too); values are numbers (or arrays of the
+    data's shape).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ import numpy as np
 
 from pymc_hier.priors import Prior
 from pymc_hier.spec import HYPER_SEP
+from pymc_hier.sensitivity.hyper import (
+    Hyperparameter,
+    data_value,
+    distribution_classes,
+    find_hyperparameter,
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +43,25 @@ class Setting:
     coords: Mapping[str, float] = field(default_factory=dict)
 
 
-def _data_names(model) -> list[str]:
-    return [v.name for v in model.data_vars]
+@dataclass(frozen=True)
+class Plan:
+    """What a sweep changes: the settings, the parameters to lift, the base values.
+
+    Attributes
+    ----------
+    settings : list of Setting
+    lift : tuple of Hyperparameter
+        Prior parameters to hold as ``pm.Data`` (empty when only data are swept).
+    base : dict
+        The model's own values of the swept ``pm.Data`` (the base setting).
+    kind : str
+        ``"parameter"``, ``"prior"`` or ``"data"``.
+    """
+
+    settings: list
+    lift: tuple
+    base: Mapping[str, np.ndarray]
+    kind: str
 
 
 def _check_values(values) -> list:
@@ -58,24 +83,42 @@ def _check_unique(settings: Sequence[Setting]) -> None:
         seen.add(key)
 
 
-def _number(param: str, v) -> np.ndarray:
+def _number(param: str, v, shape) -> np.ndarray:
     if isinstance(v, bool) or isinstance(v, (Prior, Mapping, str)):
         raise ValueError(f"values: {param} takes numbers, got {v!r}")
-    arr = np.asarray(v, dtype=float)
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"values: {param} takes numbers, got {v!r}") from None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"values: {param} must be finite, got {v!r}")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"values: {param} has shape {tuple(shape)}, got {v!r}")
     return arr
 
 
-def resolve_settings(model, spec, param: str, values) -> tuple[list[Setting], dict]:
-    """Turn ``param`` and ``values`` into :class:`Setting` objects for ``model``.
+def _prior_params(spec, var: str) -> Prior | None:
+    return spec.priors.get(var) if spec is not None else None
+
+
+def _locate(model, spec, var: str, param: str) -> Hyperparameter:
+    prior = _prior_params(spec, var)
+    if prior is not None and param not in prior.params:
+        raise ValueError(f"param: the prior of {var!r} ({prior!r}) has no parameter "
+                         f"{param!r} (its parameters: {', '.join(prior.params) or 'none'})")
+    return find_hyperparameter(model, var, param,
+                               hint=None if prior is None else prior.params[param])
+
+
+def resolve_settings(model, spec, param: str, values) -> Plan:
+    """Turn ``param`` and ``values`` into the :class:`Plan` of a sweep of ``model``.
 
     Parameters
     ----------
     model : pm.Model
-        The model built with ``hyper_data=True``.
-    spec : ModelSpec
-        Its spec (priors by name).
+        The model as written (a family's, or a plain PyMC model).
+    spec : ModelSpec or None
+        Its spec (priors by name), None for a plain PyMC model.
     param : str
         See the module docstring.
     values : sequence
@@ -83,79 +126,84 @@ def resolve_settings(model, spec, param: str, values) -> tuple[list[Setting], di
 
     Returns
     -------
-    settings : list of Setting
-    base : dict
-        The model's own values of the swept ``pm.Data`` (the base setting).
+    Plan
 
     Raises
     ------
     ValueError
         For an unknown ``param``, empty or repeated values, values of the wrong kind or
-        outside the parameter's domain.
+        shape, or (for a family's prior) outside the parameter's domain.
     """
     if not isinstance(param, str) or not param:
-        raise ValueError(f"param: expected a name such as 'tau.beta', got {param!r}")
-    priors = dict(spec.priors) if spec is not None else {}
-    data_names = _data_names(model)
+        raise ValueError(f"param: expected a name such as 'tau.sigma', got {param!r}")
     values = _check_values(values)
-
+    free = {v.name for v in model.free_RVs}
+    data_names = [v.name for v in model.data_vars]
     if "." in param:
         var, hp = param.split(".", 1)
-        if var not in priors:
-            raise ValueError(_unknown(param, priors, data_names))
-        prior = priors[var]
-        if hp not in prior.params:
-            raise ValueError(f"param: the prior of {var!r} ({prior!r}) has no parameter "
-                             f"{hp!r} (its parameters: {', '.join(prior.params) or 'none'})")
-        name = f"{var}{HYPER_SEP}{hp}"
-        if name not in data_names:
-            raise ValueError(f"param: the model has no pm.Data {name!r}; build it with "
-                             "hyper_data=True")
+        if var not in free:
+            raise ValueError(_unknown(param, model, spec))
+        located = _locate(model, spec, var, hp)
+        prior = _prior_params(spec, var)
         settings = []
         for v in values:
-            arr = _number(param, v)
-            prior.with_params(**{hp: arr.tolist()})  # validates the domain (e.g. scale > 0)
-            settings.append(Setting(_label(param, arr),
-                                    {name: arr}, {param: _scalar(arr)}))
-    elif param in priors:
-        base_prior = priors[param]
-        settings = []
-        for v in values:
-            p = Prior.from_dict(v) if isinstance(v, Mapping) else v
-            if not isinstance(p, Prior):
-                raise ValueError(f"values: {param!r} takes Prior objects, got {v!r} (sweep a "
-                                 f"single parameter with param='{param}.<name>')")
-            if p.dist != base_prior.dist or set(p.params) != set(base_prior.params):
-                raise ValueError(
-                    f"values: every prior for {param!r} must be a {base_prior.dist} with "
-                    f"parameters {sorted(base_prior.params)} like the model's {base_prior!r}; "
-                    f"got {p!r}"
-                )
-            hyper = {f"{param}{HYPER_SEP}{k}": np.asarray(x, dtype=float)
-                     for k, x in p.params.items()}
-            missing = [n for n in hyper if n not in data_names]
-            if missing:
-                raise ValueError(f"param: the model has no pm.Data {missing}; build it with "
-                                 "hyper_data=True")
-            settings.append(Setting(p.label(), hyper,
-                                    {f"{param}.{k}": _scalar(np.asarray(x))
-                                     for k, x in p.params.items()}))
+            arr = _number(param, v, located.value.shape)
+            label = _label(param, arr)
+            if prior is not None:  # the family's own checks of the domain (scale > 0 ...)
+                try:
+                    prior.with_params(**{hp: arr.tolist()})
+                except ValueError as err:
+                    raise ValueError(f"values: {label}: {err}") from None
+            settings.append(Setting(label, {located.name: arr}, {param: _scalar(arr)}))
+        plan = Plan(settings, (located,), {located.name: located.value}, "parameter")
+    elif param in free:
+        plan = _whole_prior(model, spec, param, values)
     else:
         matches = [n for n in data_names if n == param] or \
                   [n for n in data_names if n.lower() == param.lower()]
         if len(matches) != 1:
-            raise ValueError(_unknown(param, priors, data_names))
+            raise ValueError(_unknown(param, model, spec))
         name = matches[0]
-        shape = np.shape(model[name].get_value())
+        base = data_value(model, name)
         settings = []
         for v in values:
-            arr = _number(param, v)
-            if arr.shape != shape:
-                raise ValueError(f"values: {name} has shape {shape}, got {v!r}")
+            arr = _number(param, v, base.shape)
             settings.append(Setting(_label(name, arr), {name: arr}, {name: _scalar(arr)}))
-    _check_unique(settings)
-    base = {n: np.asarray(model[n].get_value()) for n in settings[0].hyper}
-    return settings, base
+        plan = Plan(settings, (), {name: base}, "data")
+    _check_unique(plan.settings)
+    return plan
+
+
+def _whole_prior(model, spec, var: str, values) -> Plan:
+    """Settings that replace the prior of ``var`` by priors of the same distribution."""
+    model_prior = _prior_params(spec, var)
+    dists = ({model_prior.dist} if model_prior is not None else
+             {c.__name__ for c in distribution_classes(model[var])})
+    priors = []
+    for v in values:
+        p = Prior.from_dict(v) if isinstance(v, Mapping) else v
+        if not isinstance(p, Prior):
+            raise ValueError(f"values: {var!r} takes Prior objects, got {v!r} (sweep a "
+                             f"single parameter with param='{var}.<name>')")
+        if p.dist not in dists or (priors and set(p.params) != set(priors[0].params)) or \
+                (model_prior is not None and set(p.params) != set(model_prior.params)):
+            like = model_prior if model_prior is not None else priors[0] if priors else None
+            want = (f"a {like.dist} with parameters {sorted(like.params)} like {like!r}"
+                    if like is not None else f"a {' or '.join(sorted(dists)) or '?'}")
+            raise ValueError(f"values: every prior for {var!r} must be {want} (the model's "
+                             f"prior); got {p!r}")
+        priors.append(p)
+    located = tuple(_locate(model, spec, var, k) for k in priors[0].params)
+    settings = [Setting(p.label(), {h.name: np.asarray(p.params[h.param], dtype=float)
+                                    for h in located},
+                        {h.label: _scalar(np.asarray(p.params[h.param])) for h in located})
+                for p in priors]
+    for s in settings:
+        for h in located:
+            if s.hyper[h.name].shape != h.value.shape:
+                raise ValueError(f"values: {h.label} has shape {h.value.shape}, got "
+                                 f"{s.hyper[h.name].tolist()!r}")
+    return Plan(settings, located, {h.name: h.value for h in located}, "prior")
 
 
 def _label(name: str, arr: np.ndarray) -> str:
@@ -168,8 +216,13 @@ def _scalar(arr: np.ndarray) -> float:
     return float(arr) if np.ndim(arr) == 0 else float("nan")
 
 
-def _unknown(param, priors, data_names) -> str:
-    hyper = [f"{v}.{k}" for v, p in priors.items() for k in p.params]
-    fixed = [n for n in data_names if HYPER_SEP not in n]
+def _unknown(param, model, spec) -> str:
+    if spec is not None:
+        hyper = [f"{v}.{k}" for v, p in spec.priors.items() for k in p.params]
+        priors = list(spec.priors)
+    else:
+        priors = [v.name for v in model.free_RVs if distribution_classes(v)]
+        hyper = [f"{v}.<parameter>" for v in priors]
+    fixed = [v.name for v in model.data_vars if HYPER_SEP not in v.name]
     return (f"param: unknown parameter {param!r}; accepted: prior parameters "
-            f"{hyper}, priors {list(priors)}, fixed inputs {fixed}")
+            f"{hyper}, priors {priors}, fixed inputs {fixed}")

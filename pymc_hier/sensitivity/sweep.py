@@ -1,32 +1,39 @@
 """Prior-sensitivity sweeps: :func:`prior_sweep`.
 
-A sweep asks how posterior summaries move when one hyperparameter moves. Each setting is
-answered in one of two ways:
+A sweep asks how posterior summaries move when one hyperparameter moves. The parameter is
+found in the model's graph and held as ``pm.Data`` (:mod:`pymc_hier.sensitivity.hyper`), so
+any PyMC model sweeps, built by a model family or not. Each setting is answered in one of
+two ways:
 
 - **reweight**: importance-weight the draws of one base fit by the change of the joint log
-  density, smoothed with PSIS (:mod:`pymc_hier.sensitivity.reweight`); free, but only valid when the
-  new prior's support is not wider than the old and the Pareto k-hat is below 0.7;
-- **refit**: sample again with the *same* compiled model (the factory is built once with
-  ``hyper_data=True`` and compiled once with nutpie; each setting only changes the values
-  of the ``pm.Data`` hyperparameters), optionally in parallel through any
-  :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, or Dask's
+  density, smoothed with PSIS (:mod:`pymc_hier.sensitivity.reweight`); free, but only valid
+  when the new prior's support is not wider than the old and the Pareto k-hat is below 0.7;
+- **refit**: sample again with the *same* compiled model (compiled once with nutpie; each
+  setting only changes the values of the swept ``pm.Data``), optionally in parallel through
+  any :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, or Dask's
   ``Client.get_executor()`` for a cluster). With ``fit_kwargs={"sampler": "exact"}`` a
-  refit is an independent draw from the factory's exact posterior (decay and
+  refit is an independent draw from the family's exact posterior (decay and
   hierarchical-normal models): no compile, no tuning, no Monte Carlo error beyond that
   of independent draws, a fraction of a second per setting.
 
-See :mod:`pymc_hier.sensitivity.settings` for how ``param`` names a hyperparameter.
+Every setting is checked before anything is fitted (:mod:`pymc_hier.sensitivity.checks`).
+See :mod:`pymc_hier.sensitivity.settings` for how ``param`` names what is swept.
 """
 
 from __future__ import annotations
 
+import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import pymc as pm
 import xarray as xr
 
-from pymc_hier.records import MARKER, provenance
-from pymc_hier.registry import get_family
+from pymc_hier.records import MARKER, model_hash, provenance
+from pymc_hier.registry import get_family, model_from_fit
+from pymc_hier.sensitivity.checks import check_settings
+from pymc_hier.sensitivity.hyper import lift_hyperparameters
 from pymc_hier.sensitivity.reweight import (
     joint_logp_function,
     psis_log_weights,
@@ -56,14 +63,48 @@ SAMPLERS = ("nutpie", "exact")
 _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None,
                  "sampler": "nutpie"}
 
+
 def _factory(factory) -> tuple[Callable, str]:
     if isinstance(factory, str):
         family = get_family(factory)
         return family, factory
     if callable(factory):
-        return factory, getattr(factory, "__name__", repr(factory))
-    raise ValueError(f"factory: expected a factory function or its registered name, got "
-                     f"{factory!r}")
+        return factory, getattr(factory, "__name__", getattr(factory, "name", repr(factory)))
+    raise TypeError(f"factory: expected a factory function or its registered name, got "
+                    f"{type(factory).__name__}")
+
+
+def _inputs(first, second, base, model_kwargs):
+    """``(model, base fit or None)`` from the two positional arguments."""
+    if isinstance(first, pm.Model):
+        if second is not None:
+            raise TypeError("model: given twice (prior_sweep(model, ...) or "
+                            "prior_sweep(idata, model, ...))")
+        model = first
+    elif isinstance(first, xr.DataTree):
+        if base is not None:
+            raise TypeError("base: the fit is the first argument already")
+        if second is not None and not isinstance(second, pm.Model):
+            raise TypeError(f"model: expected a pymc.Model, got {type(second).__name__}")
+        model, base = (second if second is not None else model_from_fit(first)), first
+    elif isinstance(first, str) or callable(first):
+        warnings.warn(
+            "prior_sweep(factory, data, ...) is deprecated and will be removed in the next "
+            "release: pass the model (prior_sweep(model, ...)) or a fit and its model "
+            "(prior_sweep(idata, model, ...))", DeprecationWarning, stacklevel=3)
+        func, _ = _factory(first)
+        kwargs = dict(model_kwargs or {})
+        kwargs.pop("hyper_data", None)
+        return func(second, **kwargs), base
+    else:
+        raise TypeError(f"model_or_idata: expected a pymc.Model or a fit (xarray.DataTree), "
+                        f"got {type(first).__name__}")
+    if model_kwargs is not None:
+        raise TypeError("model_kwargs: only with the deprecated prior_sweep(factory, data) "
+                        "form; build the model with its options instead")
+    if base is not None and not isinstance(first, xr.DataTree):
+        raise TypeError("base: pass the base fit first: prior_sweep(idata, model, ...)")
+    return model, base
 
 
 def _fit_settings(fit_kwargs) -> dict:
@@ -88,58 +129,64 @@ def _seed(seed: int, i: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0])
 
 
-def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "auto",
-                fit_kwargs: Mapping | None = None, model_kwargs: Mapping | None = None,
-                executor=None, var_names: Sequence[str] | None = None,
+def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, values,
+                method: str = "auto", fit_kwargs: Mapping | None = None, executor=None,
+                var_names: Sequence[str] | None = None,
                 quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
-                progressbar: bool = True) -> xr.Dataset:
+                progressbar: bool = True, base=None,
+                model_kwargs: Mapping | None = None) -> xr.Dataset:
     """Posterior summaries over a range of one hyperparameter.
 
     Parameters
     ----------
-    factory : callable or str
-        A model factory or its registered name (``"eight_schools_model"``).
-    data : DecayData or SchoolsData
-        The data passed to the factory.
+    model_or_idata : pymc.Model or xarray.DataTree
+        The model (a family's or any PyMC model; the base fit is then sampled here when
+        needed), or a fit to reweight: of ``model`` when given, otherwise of the model its
+        provenance rebuilds (:func:`pymc_hier.model_from_fit`). The deprecated form
+        ``prior_sweep(factory, data, ...)`` (a factory or its registered name, then the
+        data) still works for one release, with a ``DeprecationWarning``.
+    model : pymc.Model, optional
+        The model of the fit given first.
     param : str
-        What to sweep: ``"tau.beta"`` (one parameter of a prior; numeric values), ``"tau"``
-        (a whole prior; :class:`~pymc_hier.Prior` values of the same distribution) or the
-        name of a fixed input held as ``pm.Data`` such as ``"N0_max"`` (numeric values).
+        What to sweep: ``"tau.sigma"`` (one numeric parameter of the prior of a free
+        variable, found in the model's graph; numeric values in the distribution's own
+        parametrisation, e.g. ``Gamma``'s ``beta``), ``"tau"`` (a whole prior;
+        :class:`~pymc_hier.Prior` values of the same distribution) or the name of a fixed
+        input held as ``pm.Data`` such as ``"n0_max"`` (numeric values).
     values : sequence
-        The settings, non-empty and unique.
-    base : DataTree or Dataset, optional
-        An existing fit of ``factory(data, **model_kwargs)`` (with a ``posterior`` group)
-        to reweight; when None it is sampled here with the compiled model (not needed, and
-        not sampled, with ``method="refit"``). With a base and only reliable settings
-        nothing is compiled at all.
+        The settings, non-empty and unique; each is checked against the parameter's domain
+        and the data before anything is fitted.
     method : {"auto", "reweight", "refit"}
         ``"auto"`` reweights where reliable (support not wider and k-hat below
         ``khat_threshold``) and refits the rest. With ``sampler="exact"`` it refits every
         setting: exact draws are cheaper than reweighting and never unreliable.
     fit_kwargs : mapping, optional
-        ``sampler`` (``"nutpie"``, the default, or ``"exact"``: independent draws from
-        the factory's exact posterior, see :func:`pymc_hier.fit`), ``draws``, ``tune``
-        (nutpie only), ``chains`` (1000, 1000, 4) and ``random_seed`` (drawn and recorded
-        in the attrs when None).
-    model_kwargs : mapping, optional
-        Options passed to the factory (``priors``, ``parametrization`` ...).
+        ``sampler`` (``"nutpie"``, the default, or ``"exact"``: independent draws from the
+        family's exact posterior, see :func:`pymc_hier.fit`), ``draws``, ``tune`` (nutpie
+        only), ``chains`` (1000, 1000, 4) and ``random_seed`` (drawn and recorded in the
+        attrs when None).
     executor : concurrent.futures.Executor, optional
         Runs the refits (e.g. ``ThreadPoolExecutor`` or Dask ``client.get_executor()``);
         sequential in this process when None.
     var_names : sequence of str, optional
-        Posterior variables to summarise; all free and deterministic variables by default
-        (with ``sampler="exact"``: those of them that the exact draws hold).
+        Posterior variables to summarise; by default the free and deterministic variables
+        of the model as written (a family's internal variables, such as the non-centred
+        ``theta_scaled``, are left out unless named here; with ``sampler="exact"``: those of
+        them that the exact draws hold).
     quantiles : sequence of float, default (0.05, 0.5, 0.95)
         Quantiles to report.
     khat_threshold : float, default 0.7
         Pareto k-hat above which reweighting is unreliable.
     progressbar : bool, default True
         Show a tqdm progress bar over the settings.
+    base, model_kwargs
+        Deprecated, only with ``prior_sweep(factory, data, ...)``: the fit to reweight and
+        the factory's options.
 
     Returns
     -------
     xarray.Dataset
-        Dimension ``setting`` (labels such as ``"tau.beta=2"``; a coordinate with the swept
+        Dimension ``setting`` (labels such as ``"tau.sigma=2"``; a coordinate with the swept
         value(s) named after the parameter) and ``stat`` (``mean``, ``sd``, ``mcse_mean``
         and ``q{p}`` per quantile). One variable per posterior variable with dims
         ``(setting, stat, *its dims)``, and per setting: ``method`` (used), ``status``
@@ -150,11 +197,25 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
 
     Raises
     ------
+    TypeError
+        For a first argument that is neither a model nor a fit, a ``model`` that is not a
+        ``pm.Model``, or an ``executor`` without ``submit``.
     ValueError
-        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, empty
-        or repeated ``values``, or ``sampler="exact"`` with a model that has no exact
-        posterior. A refit that fails (also inside an executor) does not
-        raise: its setting gets ``status="failed"`` and the error message.
+        For an unknown ``method``, ``param``, ``var_names`` entry or fit option, empty,
+        repeated or impossible ``values`` (outside the parameter's domain, or ruled out by
+        the data), a fit that does not belong to the model, or ``sampler="exact"`` with a
+        model that has no exact posterior. A refit that fails (also inside an executor) does
+        not raise: its setting gets ``status="failed"`` and the error message.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc_hier as ph
+
+        model = ph.eight_schools_model()
+        idata = ph.fit(model, random_seed=1)
+        sweep = ph.prior_sweep(idata, model, param="tau.beta", values=[1, 2.5, 5, 10])
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown value {method!r} (accepted: {', '.join(METHODS)})")
@@ -163,28 +224,31 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
     quantiles = tuple(float(q) for q in quantiles)
     if not all(0 <= q <= 1 for q in quantiles):
         raise ValueError(f"quantiles: must lie in [0, 1], got {quantiles!r}")
-    func, fname = _factory(factory)
-    model_kwargs = dict(model_kwargs or {})
-    model_kwargs.pop("hyper_data", None)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor: expected a concurrent.futures.Executor (with submit), "
+                        f"got {type(executor).__name__}")
+    model, base = _inputs(model_or_idata, model, base, model_kwargs)
     fit = _fit_settings(fit_kwargs)
-    model = func(data, hyper_data=True, **model_kwargs)
     spec = get_spec(model)
-    settings, base_hyper = resolve_settings(model, spec, param, values)
+    plan = resolve_settings(model, spec, param, values)
     exact = fit["sampler"] == "exact"
-    var_names = _var_names(model, var_names, _exact_variables(model, spec) if exact else None)
-    key = spec.config_hash() if spec is not None else None
+    var_names = _var_names(model, spec, var_names,
+                           _exact_variables(model, spec) if exact else None)
+    posterior = _base_posterior(base, model) if base is not None else None
+    swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
+    check_settings(swept, spec, plan)
+    settings, base_hyper = plan.settings, dict(plan.base)
+    key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
+           else f"plain:{uuid.uuid4().hex}")
     sample_kw = {k: fit[k] for k in (("draws", "chains") if exact else
                                      ("draws", "tune", "chains"))}
 
     def draw(hyper, seed):
         if exact:
-            return exact_sample(model, hyper, {**sample_kw, "seed": seed}, var_names)
-        return sample(cached_compile(key, lambda: model), hyper, {**sample_kw, "seed": seed})
+            return exact_sample(swept, hyper, {**sample_kw, "seed": seed}, var_names)
+        return sample(cached_compile(key, lambda: swept), hyper, {**sample_kw, "seed": seed})
 
-    posterior = None
-    if base is not None:
-        posterior = _base_posterior(base, model)
-    elif method == "reweight" or (method == "auto" and not exact):
+    if posterior is None and (method == "reweight" or (method == "auto" and not exact)):
         posterior = draw(base_hyper, fit["random_seed"])
 
     n = len(settings)
@@ -197,24 +261,25 @@ def prior_sweep(factory, data, *, param: str, values, base=None, method: str = "
         for row in rows:
             row["note"] = "refitted: exact posterior (independent draws)"
     else:
-        todo = _reweight_all(model, settings, base_hyper, posterior, rows, var_names,
+        todo = _reweight_all(swept, settings, base_hyper, posterior, rows, var_names,
                              quantiles, method=method, khat_threshold=khat_threshold)
     # compiled on first need: a given base that reweights well needs none
-    compiled = (model if exact else cached_compile(key, lambda: model)) if todo else None
-    jobs = {i: RefitJob(func, data, model_kwargs, key, settings[i].hyper,
-                         {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
-                         quantiles, compiled, fit["sampler"]) for i in todo}
+    compiled = (swept if exact else cached_compile(key, lambda: swept)) if todo else None
+    jobs = {i: RefitJob(swept, key, settings[i].hyper,
+                        {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
+                        quantiles, compiled, fit["sampler"]) for i in todo}
     refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
     return _assemble(settings, rows, model, var_names, quantiles, attrs={
-        "factory": spec.factory if spec is not None else fname,
+        "factory": spec.factory if spec is not None else "custom",
+        "family": spec.family.name if spec is not None else "",
         "param": param,
         "method": method,
-        "base": str({k: v.tolist() for k, v in base_hyper.items()}),
+        "base": str({k: np.asarray(v).tolist() for k, v in base_hyper.items()}),
         "khat_threshold": khat_threshold,
         "random_seed": fit["random_seed"],
         "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
         "sampler": fit["sampler"],
-        "config_hash": key or "",
+        "config_hash": spec.config_hash() if spec is not None else model_hash(model),
         "quantiles": list(quantiles),
     })
 
@@ -227,12 +292,13 @@ def _exact_variables(model, spec) -> tuple[str, ...]:
     return tuple(spec.family.exact_posterior(model, spec).variables)
 
 
-def _var_names(model, var_names, exact_variables=None) -> list[str]:
+def _var_names(model, spec, var_names, exact_variables=None) -> list[str]:
     known = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
     if exact_variables is not None:
         known = [name for name in known if name in exact_variables]
     if var_names is None:
-        return known
+        internal = set(spec.family.internal_names(spec)) if spec is not None else set()
+        return [name for name in known if name not in internal]
     if isinstance(var_names, str):
         var_names = [var_names]
     for name in var_names:
@@ -243,22 +309,28 @@ def _var_names(model, var_names, exact_variables=None) -> list[str]:
     return list(var_names)
 
 
-def _check_provenance(base, spec) -> None:
-    """Refuse a base fit whose recorded factory, data or priors differ from the sweep's."""
-    if spec is None or not isinstance(base, xr.DataTree) or MARKER not in base.attrs:
+def _check_provenance(base, model, spec) -> None:
+    """Refuse a base fit recorded for another model (family, data, priors or graph)."""
+    if not isinstance(base, xr.DataTree) or MARKER not in base.attrs:
         return
     attrs = provenance(base)
+    if spec is None:
+        recorded = attrs.get("model_hash")
+        if recorded and recorded != model_hash(model):
+            raise ValueError(f"base: fitted with another model (model hash "
+                             f"{recorded[:12]}..., this model {model_hash(model)[:12]}...)")
+        return
     described = spec.to_dict()
     for key, theirs, ours in (("family", attrs.get("family") or None, described["family"]),
                               ("data_hash", attrs.get("data_hash"), described["data_hash"]),
                               ("priors", attrs.get("priors"), described["priors"])):
         if theirs is not None and theirs != ours:
             raise ValueError(f"base: fitted with another {key} ({theirs!r}) than the sweep's "
-                             f"base model ({ours!r}); pass model_kwargs that match the fit")
+                             f"model ({ours!r}); sweep the model the fit was made with")
 
 
 def _base_posterior(base, model) -> xr.Dataset:
-    _check_provenance(base, get_spec(model))
+    _check_provenance(base, model, get_spec(model, warn=False))
     posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
         isinstance(base, Mapping) and "posterior" in base) else base
     if hasattr(posterior, "to_dataset"):
