@@ -11,8 +11,8 @@ fit once, reweights where PSIS is reliable and refits the rest with the compiled
 Both use the same draws, tune, chains and seeds. The base fit (default priors) is sampled
 first, untimed: it warms numba up for everything after it. The sweep is then timed twice:
 end to end (its own compile and base fit included) and from that base fit, as a user who
-already has a fit would call it (``base=``; it then compiles only if a setting needs a
-refit). Both models have an exact posterior, so the sweep is timed a third and fourth
+already has a fit would call it (``prior_sweep(idata, model, ...)``; it then compiles only
+if a setting needs a refit). Both models have an exact posterior, so the sweep is timed a third and fourth
 time with ``fit_kwargs={"sampler": "exact"}`` (auto mode then draws every setting from its
 exact posterior: no compile, no base fit), in this process and through a two-thread
 ``ThreadPoolExecutor``. The table gives wall times, the ratio, which method each sweep
@@ -97,8 +97,10 @@ SWEEPS = {"sweep": "nutpie, incl. base fit", "given_base": "nutpie, from a base 
 def run_case(name, factory, data, *, param, values, build, var_names, fit) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
+    from pymc_hier import get_family
     from pymc_hier.sensitivity.sweep import clear_compile_cache, prior_sweep
 
+    model = get_family(factory)(data)
     kw = dict(param=param, values=values, method="auto", fit_kwargs=fit,
               var_names=var_names, progressbar=False)
     exact_kw = {**kw, "fit_kwargs": {**fit, "sampler": "exact"}}
@@ -107,18 +109,18 @@ def run_case(name, factory, data, *, param, values, build, var_names, fit) -> di
     t_base = time.perf_counter() - t0
     clear_compile_cache()  # the sweep pays for its own compile and base fit
     t0 = time.perf_counter()
-    ds = prior_sweep(factory, data, **kw)
+    ds = prior_sweep(model, **kw)
     t_sweep = time.perf_counter() - t0
     clear_compile_cache()
     t0 = time.perf_counter()
-    ds_base = prior_sweep(factory, data, base=base, **kw)
+    ds_base = prior_sweep(base, model, **kw)
     t_given = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ds_exact = prior_sweep(factory, data, **exact_kw)
+    ds_exact = prior_sweep(model, **exact_kw)
     t_exact = time.perf_counter() - t0
     with ThreadPoolExecutor(2) as pool:
         t0 = time.perf_counter()
-        ds_threads = prior_sweep(factory, data, executor=pool, **exact_kw)
+        ds_threads = prior_sweep(model, executor=pool, **exact_kw)
         t_threads = time.perf_counter() - t0
     t_naive, naive = naive_loop(build, values, var_names, fit)
     row = {"case": name, "settings": len(values), "naive_s": t_naive}

@@ -37,10 +37,10 @@ SEED = 20
 # :class:`concurrent.futures.Executor` (two threads here; a Dask cluster's executor works
 # the same way).
 betas = [0.5, 1.0, 2.0, 5.0, 10.0, 25.0]
+model = ph.eight_schools_model()
 with ThreadPoolExecutor(max_workers=2) as pool:
     sweep = ph.prior_sweep(
-        "eight_schools_model", ph.EIGHT_SCHOOLS,
-        param="tau.beta", values=betas,
+        model, param="tau.beta", values=betas,
         fit_kwargs={"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "random_seed": SEED},
         var_names=["mu", "tau"], executor=pool, progressbar=False,
     )
@@ -63,8 +63,7 @@ sweep[["method", "status", "pareto_k", "ess_weights"]].to_dataframe()
 # standard error (combined over both estimates).
 with ThreadPoolExecutor(max_workers=2) as pool:
     refit = ph.prior_sweep(
-        "eight_schools_model", ph.EIGHT_SCHOOLS,
-        param="tau.beta", values=betas, method="refit",
+        model, param="tau.beta", values=betas, method="refit",
         fit_kwargs={"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "random_seed": SEED + 1},
         var_names=["mu", "tau"], executor=pool, progressbar=False,
     )
@@ -94,7 +93,7 @@ print(np.round(tau, 2))
 data = ph.simulate_decay()
 with ThreadPoolExecutor(max_workers=2) as pool:
     n0_sweep = ph.prior_sweep(
-        "decay_model", data, param="N0_max", values=[9.0, 9.5, 10.0, 12.0, 15.0],
+        ph.decay_model(data), param="N0_max", values=[9.0, 9.5, 10.0, 12.0, 15.0],
         fit_kwargs={"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "random_seed": SEED + 2},
         var_names=["alpha"], executor=pool, progressbar=False,
     )

@@ -45,8 +45,8 @@ with warnings.catch_warnings(record=True) as caught:
 for w in caught:
     print(f"{w.category.__name__}: {w.message}")
 idata = ph.sample_predictive(idata, model, random_seed=SEED + 1)
-sweep = ph.prior_sweep("eight_schools_model", ph.EIGHT_SCHOOLS, param="tau.beta",
-                       values=[1.0, 5.0, 25.0], base=idata, var_names=["mu", "tau"],
+sweep = ph.prior_sweep(idata, model, param="tau.beta",
+                       values=[1.0, 5.0, 25.0], var_names=["mu", "tau"],
                        fit_kwargs={"draws": DRAWS, "tune": TUNE, "chains": CHAINS,
                                    "random_seed": SEED + 2},
                        progressbar=False)

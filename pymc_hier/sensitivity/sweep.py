@@ -234,7 +234,12 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
     exact = fit["sampler"] == "exact"
     var_names = _var_names(model, spec, var_names,
                            _exact_variables(model, spec) if exact else None)
-    posterior = _base_posterior(base, model) if base is not None else None
+    reweighting = method == "reweight" or (method == "auto" and not exact)
+    posterior = None
+    if base is not None:
+        _check_provenance(base, model, spec)
+        if reweighting:
+            posterior = _base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
     check_settings(swept, spec, plan)
     settings, base_hyper = plan.settings, dict(plan.base)
@@ -248,7 +253,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
             return exact_sample(swept, hyper, {**sample_kw, "seed": seed}, var_names)
         return sample(cached_compile(key, lambda: swept), hyper, {**sample_kw, "seed": seed})
 
-    if posterior is None and (method == "reweight" or (method == "auto" and not exact)):
+    if posterior is None and reweighting:
         posterior = draw(base_hyper, fit["random_seed"])
 
     n = len(settings)
@@ -330,7 +335,6 @@ def _check_provenance(base, model, spec) -> None:
 
 
 def _base_posterior(base, model) -> xr.Dataset:
-    _check_provenance(base, model, get_spec(model, warn=False))
     posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
         isinstance(base, Mapping) and "posterior" in base) else base
     if hasattr(posterior, "to_dataset"):
