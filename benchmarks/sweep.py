@@ -12,10 +12,10 @@ Both use the same draws, tune, chains and seeds. The base fit (default priors) i
 first, untimed: it warms numba up for everything after it. The sweep is then timed twice:
 end to end (its own compile and base fit included) and from that base fit, as a user who
 already has a fit would call it (``prior_sweep(idata, model, ...)``; it then compiles only
-if a setting needs a refit). Both models have an exact posterior, so the sweep is timed a third and fourth
-time with ``fit_kwargs={"sampler": "exact"}`` (auto mode then draws every setting from its
-exact posterior: no compile, no base fit), in this process and through a two-thread
-``ThreadPoolExecutor``. The table gives wall times, the ratio, which method each sweep
+if a setting needs a refit). Both models have an exact posterior, so the sweep is timed a
+third and fourth time with ``fit_kwargs={"sampler": "exact"}`` (auto mode then draws every
+setting from its exact posterior: no compile, no base fit), in this process and through a
+two-thread ``ThreadPoolExecutor``. The table gives wall times, the ratio, which method each sweep
 setting used, and the largest disagreement of the posterior means in Monte Carlo standard
 errors, ``|m_sweep - m_naive| / sqrt(mcse_sweep^2 + mcse_naive^2)``.
 

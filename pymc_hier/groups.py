@@ -33,8 +33,10 @@ def _named_dims(model: pm.Model) -> dict:
 
 
 def _dims_behind(x, named: Mapping) -> set[str]:
-    """The dims of ``x`` (a 1-d quantity): its own, or those of the 1-d named variables it
-    is computed from (the walk stops at named variables)."""
+    """Return the dims of ``x`` (1-d): its own, or those of the 1-d named variables behind it.
+
+    The walk back through the graph stops at named variables.
+    """
     if x in named:
         return set(named[x][:1]) if len(named[x]) == 1 else set()
     out, seen = set(), set()
@@ -53,7 +55,7 @@ def _dims_behind(x, named: Mapping) -> set[str]:
 
 
 def _index_data(idx, model: pm.Model):
-    """The integer ``pm.Data`` behind an index (through casts), or None."""
+    """Return the integer ``pm.Data`` behind an index (through casts), or None."""
     data = set(model.data_vars)
     while idx.owner is not None and len(idx.owner.inputs) == 1:
         idx = idx.owner.inputs[0]
@@ -127,7 +129,7 @@ def group_indices(model: pm.Model) -> dict[str, dict[str, str]]:
 
 
 def group_labels(codes, labels) -> np.ndarray:
-    """The labels of ``codes`` (integer positions) among ``labels``; codes if none."""
+    """Return the labels of ``codes`` (integer positions) among ``labels``; codes if none."""
     codes = np.asarray(codes)
     if labels is None:
         return codes
@@ -175,7 +177,7 @@ def attach_group_labels(tree: xr.DataTree, model: pm.Model) -> xr.DataTree:
 
 
 def dim_labels(idata: xr.DataTree, dim: str):
-    """The coordinate values of ``dim`` in any group of ``idata`` (None if absent)."""
+    """Return the coordinate values of ``dim`` in any group of ``idata`` (None if absent)."""
     for node in idata.subtree:
         if dim in node.dims and dim in node.coords:
             return node[dim].values

@@ -174,3 +174,18 @@ def test_plain_model_sweep_agrees_with_refits_within_monte_carlo_error():
     # the check has teeth: reweighted results of sigma=2.5 against refits of sigma=10
     wrong = rw.isel(setting=[0]).assign_coords(setting=rf.setting.values[[2]])
     assert not _agree(wrong, rf.isel(setting=[2]), "tau").all()
+
+
+def test_cli_sweep_refuses_impossible_values_before_fitting(tmp_path, capsys, no_fitting,
+                                                             small_decay_data):
+    """``pymc-hier sweep idata.nc --values=-1,0``: one line, exit 2, nothing sampled."""
+    from pymc_hier.cli import main
+
+    model = ph.decay_model(small_decay_data)
+    idata = ph.fit(model, sampler="exact", draws=500, chains=2, random_seed=SEED)
+    ph.save(idata, tmp_path / "idata.nc")
+    capsys.readouterr()
+    assert main(["sweep", str(tmp_path / "idata.nc"), "--values=-1,0", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("pymc-hier: error: values: n0_max=-1: n0_max: must be finite and > 0, "
+                   "got -1.0")

@@ -80,7 +80,7 @@ def _rebuild(spec, setting, kind: str) -> None:
 
 
 def _data_with(family, data, hyper: Mapping):
-    """The family's data with the fields named like the swept ``pm.Data`` replaced."""
+    """Return the family's data with the fields named like the swept ``pm.Data`` replaced."""
     ds = family.data_to_dataset(data).copy()
     changed = False
     for name, value in hyper.items():

@@ -29,12 +29,12 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
+from pymc.distributions.distribution import SymbolicRandomVariable
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant
 from pytensor.graph.replace import vectorize_graph
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.elemwise import DimShuffle
-from pymc.distributions.distribution import SymbolicRandomVariable
 from pytensor.tensor.random.op import RandomVariable
 
 from pymc_hier.priors import _signature_params
@@ -80,7 +80,7 @@ class Hyperparameter:
         return f"{self.var}.{self.param}"
 
     def input_of(self, value) -> Any:
-        """The graph of the stored input as a function of ``value`` (a tensor)."""
+        """Return the graph of the stored input as a function of ``value`` (a tensor)."""
         value = pt.as_tensor_variable(value)
         if value.type.ndim == 0:
             return pytensor.graph.replace.graph_replace(
@@ -105,13 +105,13 @@ def _classes_by_op() -> dict[type, tuple[type, ...]]:
 
 
 def distribution_classes(rv) -> tuple[type, ...]:
-    """The PyMC distribution classes that build ``rv``'s node (empty when none does)."""
+    """Return the PyMC distribution classes that build ``rv``'s node (empty if none)."""
     op = rv.owner.op if rv.owner is not None else None
     return _classes_by_op().get(type(op), ()) if isinstance(op, _RV_OPS) else ()
 
 
 def _rebuild(node, params: Sequence) -> list:
-    """The outputs of ``node``'s distribution rebuilt with other parameters."""
+    """Return the outputs of ``node``'s distribution rebuilt with other parameters."""
     op = node.op
     if isinstance(op, RandomVariable):
         return op.make_node(op.rng_param(node), op.size_param(node), *params).outputs
@@ -160,7 +160,7 @@ def _peel(x):
 
 
 def _inverse(fn, stored: np.ndarray, hint, *, rtol: float) -> np.ndarray | None:
-    """A value whose image by ``fn`` is ``stored`` within ``rtol`` (checked).
+    """Return a value whose image by ``fn`` is ``stored`` within ``rtol`` (checked).
 
     Candidates: the ``hint``, then the usual maps (identity, reciprocal, ``x**-2`` ...) of
     the stored value, each first rounded to 7 significant digits (a user writes
@@ -370,11 +370,11 @@ def _split(label: str) -> tuple[str, str]:
 
 
 def data_value(model: pm.Model, name: str) -> np.ndarray:
-    """The current value of the model's ``pm.Data`` ``name``."""
+    """Return the current value of the model's ``pm.Data`` ``name``."""
     var = model[name]
     return np.asarray(var.get_value() if isinstance(var, SharedVariable) else var.data)
 
 
 def hyper_defaults(model: pm.Model, names: Sequence[str]) -> Mapping[str, np.ndarray]:
-    """The model's own values of the ``pm.Data`` ``names`` (a sweep's base setting)."""
+    """Return the model's own values of the ``pm.Data`` ``names`` (a sweep's base)."""
     return {n: data_value(model, n) for n in names}

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pymc_hier.priors import Prior
-from pymc_hier.spec import HYPER_SEP
 from pymc_hier.sensitivity.hyper import (
     Hyperparameter,
     data_value,
     distribution_classes,
     find_hyperparameter,
 )
+from pymc_hier.spec import HYPER_SEP
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def resolve_settings(model, spec, param: str, values) -> Plan:
 
 
 def _whole_prior(model, spec, var: str, values) -> Plan:
-    """Settings that replace the prior of ``var`` by priors of the same distribution."""
+    """Plan settings that replace the prior of ``var`` by priors of its distribution."""
     model_prior = _prior_params(spec, var)
     dists = ({model_prior.dist} if model_prior is not None else
              {c.__name__ for c in distribution_classes(model[var])})
