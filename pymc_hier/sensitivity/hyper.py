@@ -63,16 +63,20 @@ class Hyperparameter:
         The ``pm.Data`` that holds it once lifted (``"tau__sigma"``).
     index : int
         Position of the input it sets among the random variable's parameters.
+    integer : bool
+        Whether it takes whole numbers only (an integer parameter of a discrete
+        distribution, such as a Binomial's ``n``).
     """
 
     var: str
     param: str
     dist: str
-    value: np.ndarray = field(repr=False)
+    value: np.ndarray = field(repr=False, compare=False)
     name: str
     index: int
     symbol: Any = field(repr=False, compare=False)
     graph: Any = field(repr=False, compare=False)
+    integer: bool = False
 
     @property
     def label(self) -> str:
@@ -256,8 +260,9 @@ def find_hyperparameter(model: pm.Model, var: str, param: str, *, hint=None) -> 
         raise ValueError(f"param: {label!r}: cannot recover the {param!r} of {cls.__name__} "
                          f"from the value PyMC stores ({value.tolist()}); sweep another "
                          f"parameter of the prior")
+    integer = np.dtype(rv.dtype).kind in "iu" and np.dtype(stored.dtype).kind in "iu"
     return Hyperparameter(var, param, cls.__name__, user_value, f"{var}{HYPER_SEP}{param}",
-                          index, symbol, graph)
+                          index, symbol, graph, integer)
 
 
 def _vector_function(symbol, graph, ndim: int):
@@ -338,9 +343,7 @@ def lift_hyperparameters(model: pm.Model,
         node = rv.owner
         params_in = list(node.op.dist_params(node))
         for p in group:
-            dtype = "float64" if np.dtype(rv.dtype).kind == "f" or \
-                np.dtype(params_in[p.index].dtype).kind == "f" else "int64"
-            value = np.asarray(p.value, dtype=dtype)
+            value = np.asarray(p.value, dtype="int64" if p.integer else "float64")
             shared = pytensor.shared(value, name=p.name, shape=value.shape)
             params_in[p.index] = p.input_of(model_named(shared, p.name))
         try:

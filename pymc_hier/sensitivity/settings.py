@@ -148,6 +148,8 @@ def resolve_settings(model, spec, param: str, values) -> Plan:
         settings = []
         for v in values:
             arr = _number(param, v, located.value.shape)
+            if located.integer and not np.all(arr == np.round(arr)):
+                raise ValueError(f"values: {param} takes whole numbers, got {v!r}")
             label = _label(param, arr)
             if prior is not None:  # the family's own checks of the domain (scale > 0 ...)
                 try:
