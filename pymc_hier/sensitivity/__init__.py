@@ -2,7 +2,11 @@
 
 - :mod:`~pymc_hier.sensitivity.sweep`: :func:`~pymc_hier.prior_sweep`, posterior summaries
   over a range of one hyperparameter (PSIS reweighting where reliable, refits elsewhere);
+- :mod:`~pymc_hier.sensitivity.hyper`: prior parameters of any PyMC model found in its
+  graph and held as ``pm.Data`` (graph rewriting, as :func:`pymc.do` does);
+- :mod:`~pymc_hier.sensitivity.base`: what a sweep starts from (a model, a fit and its model);
 - :mod:`~pymc_hier.sensitivity.settings`: how ``param`` and ``values`` name the settings;
+- :mod:`~pymc_hier.sensitivity.checks`: every setting checked before anything is fitted;
 - :mod:`~pymc_hier.sensitivity.runs`: refits through executors, one compiled model;
 - :mod:`~pymc_hier.sensitivity.reweight`: PSIS weights and the joint log density;
 - :mod:`~pymc_hier.sensitivity.power`: power-scaling sensitivity (ArviZ's psense).

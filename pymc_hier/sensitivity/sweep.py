@@ -23,15 +23,14 @@ See :mod:`pymc_hier.sensitivity.settings` for how ``param`` names what is swept.
 from __future__ import annotations
 
 import uuid
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pymc as pm
 import xarray as xr
 
-from pymc_hier.records import MARKER, model_hash, provenance
-from pymc_hier.registry import get_family, model_from_fit
+from pymc_hier.records import model_hash
+from pymc_hier.sensitivity.base import base_posterior, check_provenance, sweep_inputs
 from pymc_hier.sensitivity.checks import check_settings
 from pymc_hier.sensitivity.hyper import lift_hyperparameters
 from pymc_hier.sensitivity.reweight import (
@@ -62,49 +61,6 @@ METHODS = ("auto", "reweight", "refit")
 SAMPLERS = ("nutpie", "exact")
 _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4, "random_seed": None,
                  "sampler": "nutpie"}
-
-
-def _factory(factory) -> tuple[Callable, str]:
-    if isinstance(factory, str):
-        family = get_family(factory)
-        return family, factory
-    if callable(factory):
-        return factory, getattr(factory, "__name__", getattr(factory, "name", repr(factory)))
-    raise TypeError(f"factory: expected a factory function or its registered name, got "
-                    f"{type(factory).__name__}")
-
-
-def _inputs(first, second, base, model_kwargs):
-    """``(model, base fit or None)`` from the two positional arguments."""
-    if isinstance(first, pm.Model):
-        if second is not None:
-            raise TypeError("model: given twice (prior_sweep(model, ...) or "
-                            "prior_sweep(idata, model, ...))")
-        model = first
-    elif isinstance(first, xr.DataTree):
-        if base is not None:
-            raise TypeError("base: the fit is the first argument already")
-        if second is not None and not isinstance(second, pm.Model):
-            raise TypeError(f"model: expected a pymc.Model, got {type(second).__name__}")
-        model, base = (second if second is not None else model_from_fit(first)), first
-    elif isinstance(first, str) or callable(first):
-        warnings.warn(
-            "prior_sweep(factory, data, ...) is deprecated and will be removed in the next "
-            "release: pass the model (prior_sweep(model, ...)) or a fit and its model "
-            "(prior_sweep(idata, model, ...))", DeprecationWarning, stacklevel=3)
-        func, _ = _factory(first)
-        kwargs = dict(model_kwargs or {})
-        kwargs.pop("hyper_data", None)
-        return func(second, **kwargs), base
-    else:
-        raise TypeError(f"model_or_idata: expected a pymc.Model or a fit (xarray.DataTree), "
-                        f"got {type(first).__name__}")
-    if model_kwargs is not None:
-        raise TypeError("model_kwargs: only with the deprecated prior_sweep(factory, data) "
-                        "form; build the model with its options instead")
-    if base is not None and not isinstance(first, xr.DataTree):
-        raise TypeError("base: pass the base fit first: prior_sweep(idata, model, ...)")
-    return model, base
 
 
 def _fit_settings(fit_kwargs) -> dict:
@@ -227,7 +183,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(f"executor: expected a concurrent.futures.Executor (with submit), "
                         f"got {type(executor).__name__}")
-    model, base = _inputs(model_or_idata, model, base, model_kwargs)
+    model, base = sweep_inputs(model_or_idata, model, base, model_kwargs)
     fit = _fit_settings(fit_kwargs)
     spec = get_spec(model)
     plan = resolve_settings(model, spec, param, values)
@@ -237,9 +193,9 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
     reweighting = method == "reweight" or (method == "auto" and not exact)
     posterior = None
     if base is not None:
-        _check_provenance(base, model, spec)
+        check_provenance(base, model, spec)
         if reweighting:
-            posterior = _base_posterior(base, model)
+            posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
     check_settings(swept, spec, plan)
     settings, base_hyper = plan.settings, dict(plan.base)
@@ -312,37 +268,6 @@ def _var_names(model, spec, var_names, exact_variables=None) -> list[str]:
                     else "a free or deterministic variable of the model")
             raise ValueError(f"var_names: {name!r} is not {what} (known: {', '.join(known)})")
     return list(var_names)
-
-
-def _check_provenance(base, model, spec) -> None:
-    """Refuse a base fit recorded for another model (family, data, priors or graph)."""
-    if not isinstance(base, xr.DataTree) or MARKER not in base.attrs:
-        return
-    attrs = provenance(base)
-    if spec is None:
-        recorded = attrs.get("model_hash")
-        if recorded and recorded != model_hash(model):
-            raise ValueError(f"base: fitted with another model (model hash "
-                             f"{recorded[:12]}..., this model {model_hash(model)[:12]}...)")
-        return
-    described = spec.to_dict()
-    for key, theirs, ours in (("family", attrs.get("family") or None, described["family"]),
-                              ("data_hash", attrs.get("data_hash"), described["data_hash"]),
-                              ("priors", attrs.get("priors"), described["priors"])):
-        if theirs is not None and theirs != ours:
-            raise ValueError(f"base: fitted with another {key} ({theirs!r}) than the sweep's "
-                             f"model ({ours!r}); sweep the model the fit was made with")
-
-
-def _base_posterior(base, model) -> xr.Dataset:
-    posterior = base["posterior"] if "posterior" in getattr(base, "children", {}) or (
-        isinstance(base, Mapping) and "posterior" in base) else base
-    if hasattr(posterior, "to_dataset"):
-        posterior = posterior.to_dataset()
-    missing = [rv.name for rv in model.free_RVs if rv.name not in posterior]
-    if missing:
-        raise ValueError(f"base: the posterior lacks the model's free variables {missing}")
-    return posterior
 
 
 def _reweight_all(model, settings: Sequence[Setting], base_hyper, posterior, rows, var_names,
