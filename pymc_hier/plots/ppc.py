@@ -197,8 +197,12 @@ def plot_ppc_intervals(idata: xr.DataTree, *, group: str = "posterior",
 def _label_ticks(ax, labels, max_labels: int) -> None:
     step = max(1, int(np.ceil(len(labels) / max_labels)))
     ticks = np.arange(0, len(labels), step)
+    shown = [labels[i] for i in ticks]
+    # upright labels while they fit side by side (about 10 characters per inch of axes)
+    width = ax.get_position().width * ax.figure.get_figwidth()
+    upright = step == 1 and sum(len(t) + 1 for t in shown) <= 10 * width
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.set_xticklabels([labels[i] for i in ticks], rotation=90 if step > 1 else 0)
+    ax.set_xticklabels(shown, rotation=0 if upright else 90)
 
 
 def _group_intervals(idata, group, var_name, by, stat, max_labels, **kwargs) -> Figure:
@@ -224,6 +228,7 @@ def _group_intervals(idata, group, var_name, by, stat, max_labels, **kwargs) -> 
     ax.set_xlabel(dim)
     _, y, var_name = _predictive(idata, group, var_name)
     ax.set_ylabel(f"{name}({_value_label(y, var_name)}) per {dim}")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False,
+              fontsize="small")
     fig.tight_layout()
     return fig
