@@ -21,6 +21,9 @@ piece                    used by
 ``postprocess``          ``fit`` adds exact conditional draws after sampling
 ``generative``           the PGM and the report's equations (the model as written)
 ``initial_values``       where samplers start (passed to ``pm.sample(initvals=...)``)
+``units``                the report's units (times and rates shown in a readable unit)
+``truth``                the report's true values beside estimates (simulated data)
+``derived``              the report's headline: quantities computed from the parameters
 ``example_data``         ``pymc-hier run NAME`` without ``--data``
 ``default_sweep``        the sweep of ``pymc-hier run``
 ``cli_name``             the name on the command line
@@ -45,11 +48,12 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from pymc_hier.generative import Symbol
 from pymc_hier.pgm.export import export_pgm
 from pymc_hier.priors import Prior, resolve_priors
 from pymc_hier.spec import ModelSpec, attach_spec
 
-__all__ = ["ExactPosterior", "ModelFamily"]
+__all__ = ["Derived", "ExactPosterior", "ModelFamily"]
 
 
 @runtime_checkable
@@ -66,6 +70,43 @@ class ExactPosterior(Protocol):
     def sample(self, draws: int = 1000, chains: int = 4, *, random_seed=None,
                var_names=None) -> xr.DataTree:
         """Independent draws, ``(chain, draw, ...)``."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A quantity computed from posterior draws, reported beside the parameters.
+
+    Parameters
+    ----------
+    name : str
+        Its name (``"half_life"``).
+    compute : callable
+        ``compute(posterior) -> xarray.DataArray``: from a posterior Dataset (dims
+        ``chain, draw``) to the quantity's draws, in the unit ``unit``.
+    description : str
+        A few words for people (``"half-life"``).
+    symbol : Symbol, optional
+        How it is written (:class:`pymc_hier.generative.Symbol`).
+    unit : str, optional
+        Its unit (``"s"``); times are shown in the report's time unit.
+    expr : str, optional
+        Its definition as an expression of the model's variables
+        (:mod:`pymc_hier.generative` syntax: ``"log(2) / alpha"``), written out in the
+        report's equations.
+    """
+
+    name: str
+    compute: Callable = field(repr=False)
+    description: str = ""
+    symbol: Symbol | None = None
+    unit: str | None = None
+    expr: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"name: expected an identifier, got {self.name!r}")
+        if not callable(self.compute):
+            raise TypeError(f"compute: expected a callable, got {type(self.compute).__name__}")
 
 
 def _default_fingerprint(data) -> str:
@@ -131,7 +172,14 @@ class ModelFamily:
     initial_values : callable, optional
         ``initial_values(spec) -> dict`` of starting values by variable name.
     units : callable, optional
-        ``units(spec) -> dict`` of units by variable name.
+        ``units(spec) -> dict`` of units by variable name (``{"alpha": "1/s", "t0": "s"}``;
+        times and rates, ``"1/<time unit>"``, are shown in a unit chosen from the data).
+    truth : callable, optional
+        ``truth(spec) -> dict`` of the true values by variable name, for data that carry
+        them (simulated data); an empty dict otherwise.
+    derived : callable, optional
+        ``derived(spec) -> tuple of Derived``: quantities computed from the parameters that
+        a reader wants beside them (a half-life beside a decay rate).
     group_dim : str or callable, optional
         The dim of the units (``"widget"``), or ``group_dim(data)``.
     example_data : callable, optional
@@ -162,6 +210,8 @@ class ModelFamily:
     generative: Callable | None = field(default=None, repr=False)
     initial_values: Callable | None = field(default=None, repr=False)
     units: Callable | None = field(default=None, repr=False)
+    truth: Callable | None = field(default=None, repr=False)
+    derived: Callable | None = field(default=None, repr=False)
     group_dim: str | Callable | None = field(default=None, repr=False)
     example_data: Callable | None = field(default=None, repr=False)
     read_csv: Callable | None = field(default=None, repr=False)

@@ -212,11 +212,21 @@ def _require_jax(sampler: str) -> None:
 
 
 def _serialisable(idata: xr.DataTree) -> xr.DataTree:
-    """Replace ``None`` in object-dtype variables (nutpie's divergence messages) by ``""``."""
+    """Write missing values of object-dtype variables as ``""``, as netCDF and zarr store them.
+
+    nutpie's divergence messages hold None or NaN where a draw did not diverge; written as
+    ``""`` here, a save/load round trip gives an identical tree.
+    """
     for node in idata.subtree:
         for name, var in node.data_vars.items():
             if var.dtype == object:
                 values = np.asarray(var.values, dtype=object)
-                if any(v is None for v in values.flat):
-                    node[name] = var.copy(data=np.where(values == None, "", values))  # noqa: E711
+                missing = np.array([_is_missing(v) for v in values.flat],
+                                   dtype=bool).reshape(values.shape)
+                if missing.any():
+                    node[name] = var.copy(data=np.where(missing, "", values))
     return idata
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))

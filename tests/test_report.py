@@ -1,99 +1,252 @@
-"""Reports: content, reproducibility, atomic writes, and a real headless browser."""
+"""Reports: an analysis top to bottom, units, no internals, checked inputs, reproducible bytes.
+
+The browser test (headless Chromium at 1280 and 390 px) is in test_report_browser.py; the
+figures and building blocks have their own modules (test_report_parts.py, test_plots_*).
+"""
 
 import re
-import shutil
 import subprocess
+import sys
+import warnings
+import xml.etree.ElementTree as ET
 
 import numpy as np
+import pymc as pm
 import pytest
+import xarray as xr
 
 import pymc_hier as ph
+from pymc_hier.exceptions import SamplingWarning
 
 SEED = 11
+
+
+def _fit(model, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return ph.fit(model, random_seed=SEED, progressbar=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def schools_fit():
     model = ph.eight_schools_model()
-    idata = ph.fit(model, draws=200, tune=300, chains=2, sampler="nutpie", random_seed=SEED,
-                   progressbar=False)
-    idata = ph.sample_predictive(idata, model, random_seed=SEED)
-    return idata, model
+    idata = _fit(model, draws=200, tune=300, chains=2, sampler="nutpie")
+    return ph.sample_predictive(idata, model, random_seed=SEED), model
 
 
-def _without_timestamp(text: str) -> str:
-    return re.sub(r'<p class="note" id="timestamp">.*?</p>', "", text)
+@pytest.fixture(scope="module")
+def decay_fit():
+    """Exact draws (fast) of the lecture's model on 20 simulated widgets, times in seconds."""
+    data = ph.simulate_decay(seed=3, n_widgets=20)
+    model = ph.decay_model(data)
+    idata = _fit(model, draws=400, chains=2, sampler="exact")
+    return ph.sample_predictive(idata, model, random_seed=SEED), model, data
 
 
-@pytest.mark.filterwarnings("ignore::pymc_hier.diagnostics.SamplingWarning")
-def test_report_sections_and_self_contained(schools_fit, tmp_path):
+def fake_sweep(idata, names, param="tau.beta", values=(1.0, 5.0, 25.0), internal=()):
+    """A Dataset shaped like prior_sweep's: settings, stats, methods, k-hat."""
+    post = idata["posterior"]
+    stats = ["mean", "sd", "mcse_mean", "q0.05", "q0.5", "q0.95"]
+    data = {}
+    for k, name in enumerate([*names, *internal]):
+        draws = post[name].values.reshape(-1)
+        row = [draws.mean(), draws.std(), 0.01, *np.quantile(draws, [0.05, 0.5, 0.95])]
+        data[name] = (("setting", "stat"), np.array([row] * len(values)) * (1 + 0.01 * k))
+    ds = xr.Dataset(data, coords={"setting": [f"{param}={v:g}" for v in values],
+                                  param: ("setting", list(values)), "stat": stats})
+    ds["method"] = ("setting", ["refit", "reweight", "reweight"][:len(values)])
+    ds["status"] = ("setting", ["ok"] * len(values))
+    ds["pareto_k"] = ("setting", [2.1, -np.inf, 0.3][:len(values)])
+    ds["ess_weights"] = ("setting", [10.0, 400.0, 310.0][:len(values)])
+    ds.attrs = {"param": param, "khat_threshold": 0.7, "quantiles": [0.05, 0.5, 0.95]}
+    return ds
+
+
+def _visible_text(html: str) -> str:
+    """Text a reader sees (tags, SVG paths and MathML markup removed)."""
+    html = re.sub(r"<svg.*?</svg>", " ", html, flags=re.S)
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def _maths(html: str) -> list[ET.Element]:
+    """Every <math> element, parsed (so: well-formed)."""
+    return [ET.fromstring(m) for m in re.findall(r"<math .*?</math>", html, flags=re.S)]
+
+
+def _laws(html: str) -> list[str]:
+    """The text of every formula, invisible operators dropped."""
+    return ["".join(m.itertext()).replace("\u2062", "").replace("\u2061", "")
+            for m in _maths(html)]
+
+
+def _sections(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)"', html)
+
+
+# -- content ---------------------------------------------------------------------------------
+def test_schools_report_reads_as_an_analysis(schools_fit, tmp_path):
     idata, model = schools_fit
-    path = ph.report(idata, model, tmp_path / "r.html", command="pymc-hier run schools")
-    text = path.read_text()
-    for heading in ("Model", "Graphical model", "Data", "Priors", "Diagnostics",
-                    "Posterior summary", "Posterior predictive checks", "Provenance"):
-        assert f"<h2>{heading}</h2>" in text, heading
-    assert text.count("<svg") >= 3  # PGM + two PPC plots
-    assert "<table>" in text
-    assert "HalfCauchy(β=5)" in text
+    sweep = fake_sweep(idata, ["mu", "tau"], internal=["theta_new_tilde"])
+    html = ph.report(idata, model, tmp_path / "r.html", sweep=sweep,
+                     command="pymc-hier run schools").read_text()
+    assert _sections(html) == ["summary", "model", "data", "per-unit", "diagnostics", "checks",
+                               "sensitivity", "provenance"]
+    # the table of contents links every section
+    assert re.findall(r'<a href="#([^"]+)">', html)[:8] == _sections(html)
+    text = _visible_text(html)
+    # nothing internal, nothing of PyMC's own printing
+    for bad in ("theta_scaled", "theta_new_tilde", "CustomDist", "Data(", "&lt;shared&gt;",
+                "Showing the first"):
+        assert bad not in text, bad
+    # the interval convention is stated once and used everywhere
+    assert text.count("90% equal-tailed credible interval") == 1
+    assert "eti89" not in text and "q0.05" not in text
+    # equations are MathML: theta_j ~ Normal(mu, tau), well-formed
+    laws = _laws(html)
+    assert len(laws) > 10
+    assert "Normal(μ,τ)" in laws and "Normal(θj,σj)" in laws
+    # every school in the folded per-unit table, the shrinkage plot present
+    for school in "ABCDEFGH":
+        assert re.search(rf"<th[^>]*>{school}</th>", html), school
+    assert 'aria-label="shrinkage plot"' in html and 'aria-label="forest plot of theta"' in html
+    # the p-value is explained; the sweep's k-hat says "–" for the fit itself
+    assert "How to read p" in text
+    assert "<td>–</td>" in html
     assert "pymc-hier run schools" in text
-    # no external resources, no scripts
-    assert not re.search(r'(src|href)="(https?:)?//', text)
-    assert "<script" not in text
-    # every school name appears in the tables
-    for name in "ABCDEFGH":
-        assert f"theta[{name}]" in text
+    # self-contained: no external resources, no script
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<script" not in html
 
 
-@pytest.mark.filterwarnings("ignore::pymc_hier.diagnostics.SamplingWarning")
-def test_report_is_byte_identical_apart_from_timestamp(schools_fit, tmp_path):
+def test_decay_report_units_truth_and_exact(decay_fit, tmp_path):
+    idata, model, data = decay_fit
+    html = ph.report(idata, model, tmp_path / "d.html").read_text()
+    text = _visible_text(html)
+    assert "Times are shown in days and rates per day" in text
+    assert "(the data record times in seconds)" in text
+    # alpha per day, its half-life in days, each with the truth and the exact posterior
+    alpha_day = float(idata["posterior"]["alpha"].mean()) * 86400
+    assert re.search(r"Decay rate .*?<strong>" + f"{alpha_day:.5f}"[:6], html, flags=re.S)
+    assert "Half-life" in text and "true value" in text and "exact: mean" in text
+    true_half = np.log(2) / (data.truth["alpha"] * 86400)
+    assert f"{true_half:.1f}"[:3] in text
+    # the lecture's equations: N0 ~ U(0, N0max), t0 ~ U(day), N1 ~ Normal(N0 e^{...}, sigma)
+    laws = _laws(html)
+    assert "Uniform(0,N0,max)" in laws
+    assert "Uniform(t0,min,i,t0,max,i)" in laws
+    normal = [law for law in laws if law.startswith("Normal(N0,i")]
+    assert normal and "e−α(t1,i−t0,i)" in normal[0]
+    # every widget in the per-unit tables: nothing silently cut
+    assert text.count("Every widget (20 rows)") == 2  # N0 and t0
+    assert len(re.findall(r"<th[^>]*>19</th>", html)) >= 3  # data and per-unit tables
+    # times in days: the per-unit t0 table holds values inside the 35 manufacture days
+    t0_means = idata["posterior"]["t0"].mean(("chain", "draw")).values / 86400
+    assert np.all((t0_means > 0) & (t0_means < 36))
+    assert f"{t0_means[0]:.2f}"[:4] in text
+    # calibration sentence against the truth
+    assert re.search(r"inside its 90% interval for \d+ of 20 widgets", text)
+
+
+def test_plain_pymc_model_report(tmp_path):
+    rng = np.random.default_rng(SEED)
+    g = rng.integers(0, 4, 30)
+    with pm.Model(coords={"county": list("abcd"), "obs": np.arange(30)}) as model:
+        group = pm.Data("g", g, dims="obs")
+        mu = pm.Normal("mu", 0, 5)
+        tau = pm.HalfNormal("tau", 1)
+        z = pm.Normal("z", 0, 1, dims="county")
+        a = pm.Deterministic("a", mu + tau * z, dims="county")
+        pm.Normal("y", a[group], 1.0, observed=rng.normal(size=30), dims="obs")
+    idata = _fit(model, draws=150, tune=150, chains=2)
+    html = ph.report(idata, model, tmp_path / "p.html").read_text()
+    assert _sections(html) == ["summary", "model", "data", "per-unit", "diagnostics",
+                               "provenance"]
+    laws = _laws(html)
+    assert "μ+τzj" in laws  # a_j = mu + tau z_j, read off the graph
+    assert any(law.startswith("Normal(ag") for law in laws)  # y_i ~ Normal(a_{g_i}, 1)
+    assert "without a pymc_hier family" in html
+
+
+def test_var_names_shows_internal_variables_on_request(schools_fit, tmp_path):
     idata, model = schools_fit
-    a = ph.report(idata, model, tmp_path / "a.html", timestamp="one").read_text()
-    b = ph.report(idata, model, tmp_path / "b.html", timestamp="two").read_text()
-    assert a != b
-    assert _without_timestamp(a) == _without_timestamp(b)
-    diff = [x for x, y in zip(a.splitlines(), b.splitlines(), strict=True) if x != y]
-    assert len(diff) == 1 and "timestamp" in diff[0]
+    plain = ph.report(idata, model, tmp_path / "a.html").read_text()
+    asked = ph.report(idata, model, tmp_path / "b.html", var_names=["theta_scaled"]).read_text()
+    assert "theta_scaled" not in _visible_text(plain)
+    # theta_new, then theta_scaled's eight elements, written with its symbol
+    assert "Other parameters (1 row)" in plain and "Other parameters (9 rows)" in asked
+    assert "θscaled" in _laws(asked)
 
 
-def test_report_rejects_bad_input_and_leaves_nothing(schools_fit, tmp_path):
-    idata, model = schools_fit
-    with pytest.raises(ValueError, match="posterior"):
-        ph.report(idata["observed_data"].to_dataset(), model, tmp_path / "x.html")
-    with pytest.raises(ValueError, match="does not exist"):
-        ph.report(idata, model, tmp_path / "missing" / "x.html")
+# -- inputs ----------------------------------------------------------------------------------
+def test_report_refuses_a_model_that_is_not_the_fits(schools_fit, decay_fit, tmp_path):
+    idata, _ = schools_fit
+    _, decay, _ = decay_fit
+    with pytest.raises(ValueError, match="model: does not match idata"):
+        ph.report(idata, decay, tmp_path / "r.html")
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.filterwarnings("ignore::pymc_hier.diagnostics.SamplingWarning")
-def test_report_in_headless_chromium(schools_fit, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    mpl_image = pytest.importorskip("matplotlib.image")
+def test_report_errors_are_value_and_type_errors(schools_fit, tmp_path):
     idata, model = schools_fit
-    path = ph.report(idata, model, tmp_path / "r.html")
-    shot = tmp_path / "shot.png"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-             "--enable-logging=stderr", "--v=0"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", path.as_uri()], capture_output=True,
-                         text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "<h2>Graphical model</h2>" in dom.stdout
-    assert dom.stdout.count("<svg") >= 3
-    assert "Failed to load resource" not in dom.stderr
-    assert "Uncaught" not in dom.stderr
-    run = subprocess.run([browser, *flags, "--window-size=1200,2400",
-                          f"--screenshot={shot}", path.as_uri()],
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
-    img = mpl_image.imread(shot)[..., :3]
-    assert img.shape[0] == 2400 and img.shape[1] == 1200
-    ink = (img.mean(axis=2) < 0.9)  # darker than near-white
-    # The PGM sits in the first screen: a band there must hold a drawing, not blank page.
-    bands = np.array_split(ink, 12, axis=0)
-    inked = [b.mean() for b in bands]
-    assert max(inked) > 0.01, inked
-    assert sum(f > 0.002 for f in inked) >= 6, inked
+    bad = [
+        (TypeError, "idata", dict(idata=idata["posterior"].to_dataset())),
+        (ValueError, "posterior", dict(idata=xr.DataTree.from_dict(
+            {"observed_data": idata["observed_data"].to_dataset()}))),
+        (TypeError, "model", dict(model="eight_schools")),
+        (TypeError, "path", dict(path=3)),
+        (ValueError, "is a folder", dict(path=tmp_path)),
+        (ValueError, "does not exist", dict(path=tmp_path / "missing" / "r.html")),
+        (TypeError, "sweep", dict(sweep={"mu": 1})),
+        (ValueError, "not a prior sweep", dict(sweep=xr.Dataset({"mu": ("x", [1.0])}))),
+        (ValueError, "ci_prob", dict(ci_prob=1.5)),
+        (TypeError, "ci_prob", dict(ci_prob="0.9")),
+        (ValueError, "var_names", dict(var_names=["no_such_variable"])),
+        (TypeError, "var_names", dict(var_names="mu")),
+        (TypeError, "truth", dict(truth=[1, 2])),
+    ]
+    for error, match, change in bad:
+        args = {"idata": idata, "model": model, "path": tmp_path / "r.html", **change}
+        with pytest.raises(error, match=match):
+            ph.report(args.pop("idata"), args.pop("model"), args.pop("path"), **args)
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+# -- reproducibility -------------------------------------------------------------------------
+def _timestamp_lines(a: str, b: str) -> list[tuple[str, str]]:
+    return [(x, y) for x, y in zip(a.splitlines(), b.splitlines(), strict=True) if x != y]
+
+
+def test_report_is_byte_identical_apart_from_the_timestamp(schools_fit, tmp_path, monkeypatch):
+    idata, model = schools_fit
+    sweep = fake_sweep(idata, ["mu", "tau"])
+    a = ph.report(idata, model, tmp_path / "a.html", sweep=sweep).read_text()
+    later = idata.copy()
+    later.attrs = {**idata.attrs, "created_at": "2031-01-01T00:00:00+00:00"}
+    b = ph.report(later, model, tmp_path / "b.html", sweep=sweep).read_text()
+    diff = _timestamp_lines(a, b)
+    assert len(diff) == 1 and 'id="timestamp"' in diff[0][0] and "2031-01-01" in diff[0][1]
+    # fixing the timestamp fixes every byte, whenever the fit was made
+    monkeypatch.setenv("PYMC_HIER_REPORT_TIMESTAMP", "fixed")
+    c = ph.report(idata, model, tmp_path / "c.html", sweep=sweep).read_bytes()
+    d = ph.report(later, model, tmp_path / "d.html", sweep=sweep).read_bytes()
+    assert c == d
+    assert ph.report(idata, model, tmp_path / "e.html", sweep=sweep,
+                     timestamp="other").read_bytes() != c
+
+
+@pytest.mark.slow
+def test_two_identical_cli_runs_differ_in_the_timestamp_line_only(tmp_path):
+    """Issue 19, item 12: ``pymc-hier run`` twice with the same arguments."""
+    args = ["run", "schools", "--seed", "5", "--draws", "150", "--tune", "150", "--chains",
+            "2", "--quiet"]
+    texts = []
+    for name in ("one", "two"):  # the same command line, run in two folders
+        (tmp_path / name).mkdir()
+        done = subprocess.run([sys.executable, "-m", "pymc_hier.cli", *args, "--out", "out"],
+                              capture_output=True, text=True, check=False,
+                              cwd=tmp_path / name)
+        assert done.returncode == 0, done.stderr[-2000:]
+        texts.append((tmp_path / name / "out" / "report.html").read_text())
+    diff = _timestamp_lines(*texts)
+    assert len(diff) <= 1 and all('id="timestamp"' in x for x, _ in diff)

@@ -25,11 +25,12 @@ from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
 from pymc_hier.decay.transforms import ScaledLogTransform, SkewLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
-from pymc_hier.family import ModelFamily
+from pymc_hier.family import Derived, ModelFamily
 from pymc_hier.generative import GenerativeModel, Node, Symbol
 from pymc_hier.spec import ModelSpec, current_data, current_priors
 
-__all__ = ["DECAY", "decay_model", "exact_posterior", "generative", "postprocess"]
+__all__ = ["DECAY", "decay_model", "derived", "exact_posterior", "generative", "postprocess",
+           "truth"]
 
 
 def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
@@ -216,6 +217,24 @@ def units(spec: ModelSpec) -> dict[str, str]:
             "day_end": unit}
 
 
+def truth(spec: ModelSpec) -> dict[str, object]:
+    """Return the simulation's true ``alpha``, ``N0`` and ``t0`` (:func:`simulate_decay`)."""
+    known = spec.data.truth or {}
+    names = {"alpha": "alpha", "n0": "N0", "t0": "t0"}
+    return {names[k]: v for k, v in known.items() if k in names}
+
+
+def _half_life(posterior: xr.Dataset) -> xr.DataArray:
+    return (np.log(2.0) / posterior["alpha"]).rename("half_life")
+
+
+def derived(spec: ModelSpec) -> tuple[Derived, ...]:
+    """Return the half-life ``ln 2 / alpha``, in the data's time unit."""
+    return (Derived("half_life", _half_life, description="half-life",
+                    symbol=Symbol("t", ("½",)), unit=spec.data.time_unit,
+                    expr="log(2) / alpha"),)
+
+
 def generative(spec: ModelSpec) -> GenerativeModel:
     """Describe the decay model as the lecture writes it, the same for every variant.
 
@@ -275,6 +294,8 @@ DECAY = ModelFamily(
     generative=generative,
     initial_values=initial_values,
     units=units,
+    truth=truth,
+    derived=derived,
     group_dim="widget",
     example_data=simulate_decay,
     default_sweep=("n0_max", (8.0, 9.0, 10.0, 12.0, 15.0)),

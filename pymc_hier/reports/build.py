@@ -2,37 +2,97 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import arviz_stats as azs
-import pandas as pd
+import matplotlib
 import pymc as pm
 import xarray as xr
 
+from pymc_hier.ppc import check_model_matches
 from pymc_hier.reports import html as H
+from pymc_hier.reports.checks import checks_section
+from pymc_hier.reports.context import report_context
+from pymc_hier.reports.estimates import headline_section, others_section
+from pymc_hier.reports.model_section import data_section, model_section
+from pymc_hier.reports.per_unit import per_unit_section
+from pymc_hier.reports.provenance import provenance_section, timestamp_line
+from pymc_hier.reports.sampling import diagnostics_section, sampling_status
+from pymc_hier.reports.sensitivity import check_sweep, sensitivity_section
 from pymc_hier.spec import get_spec
 
+__all__ = ["report"]
+
 _TIMESTAMP_ENV = "PYMC_HIER_REPORT_TIMESTAMP"
+#: Matplotlib settings of every figure in a report.
+STYLE = {"font.size": 9.0, "axes.titlesize": 9.0, "axes.labelsize": 9.0,
+         "legend.fontsize": 8.0, "xtick.labelsize": 8.0, "ytick.labelsize": 8.0,
+         "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100.0,
+         "svg.hashsalt": "pymc_hier", "svg.fonttype": "none"}
+
+
+def _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth, title, timestamp):
+    if not isinstance(idata, xr.DataTree):
+        raise TypeError(f"idata: expected an xarray.DataTree (the result of fit), got "
+                        f"{type(idata).__name__}")
+    if "posterior" not in idata.children:
+        raise ValueError("idata: a DataTree with a 'posterior' group is required")
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"model: expected a pymc.Model, got {type(model).__name__}")
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path: expected a str or path-like, got {type(path).__name__}")
+    if isinstance(ci_prob, bool) or not isinstance(ci_prob, int | float):
+        raise TypeError(f"ci_prob: expected a number, got {type(ci_prob).__name__}")
+    if not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob: must lie in (0, 1), got {ci_prob!r}")
+    if var_names is not None and (isinstance(var_names, str)
+                                  or not isinstance(var_names, Sequence)
+                                  or not all(isinstance(v, str) for v in var_names)):
+        raise TypeError("var_names: expected a sequence of variable names")
+    if truth is not None and not isinstance(truth, Mapping):
+        raise TypeError(f"truth: expected a mapping of true values by variable name, got "
+                        f"{type(truth).__name__}")
+    for name, value in (("title", title), ("timestamp", timestamp)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    if sweep is not None:
+        check_sweep(sweep)
+    check_model_matches(idata, model)
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path: {str(path)!r} is a folder; give the HTML file to write")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"path: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"path: folder {str(parent)!r} is not writable")
+    return path, parent
 
 
 def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
            title: str | None = None, sweep: xr.Dataset | None = None,
-           command: str | None = None, timestamp: str | None = None) -> Path:
-    """Write one self-contained HTML report of a fit.
+           command: str | None = None, timestamp: str | None = None,
+           ci_prob: float = 0.9, var_names: Sequence[str] | None = None,
+           truth: Mapping | None = None) -> Path:
+    """Write one self-contained HTML report of a fit, as an analysis reads.
 
-    The page holds the model's equations, its PGM (inline SVG), a data summary, the priors,
-    diagnostics with clear flags, the posterior summary, posterior predictive checks (table
-    and plots, when ``idata`` has a ``posterior_predictive`` group), the prior-sensitivity
-    results (when ``sweep`` is given) and the provenance (package versions, sampler, seed,
-    data and configuration hashes, command line). It loads no external resource and needs
-    no JavaScript.
+    In order: a summary box (the population parameters with their units, the truth when
+    the data carry it and the exact posterior beside MCMC where the family has one, the
+    conventions stated once); the model's equations (MathML) and its PGM; the data; the
+    per-unit parameters as sorted forest plots (and a shrinkage plot for a normal
+    hierarchy), every number folded below; diagnostics (checks against thresholds, rank
+    plots, E-BFMI, a funnel plot where NUTS diverged); predictive checks (when ``idata``
+    has a ``posterior_predictive`` group); prior sensitivity (when ``sweep`` is given);
+    provenance. Variables internal to the sampler's parametrisation are never shown unless
+    ``var_names`` asks for them. Plain PyMC models get the same report, their equations
+    read off the graph. The page loads no external resource and runs no script.
 
     Reports are reproducible: the same inputs give byte-identical files apart from the one
-    line holding the timestamp (``<p id="timestamp">``).
+    line holding the timestamp (``<p id="timestamp">``, which also says when the fit was
+    made).
 
     Parameters
     ----------
@@ -40,9 +100,9 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
         Output of :func:`pymc_hier.fit` (optionally with
         :func:`pymc_hier.sample_predictive` groups).
     model : pymc.Model
-        The model that was fitted.
+        The model that was fitted (checked as :func:`pymc_hier.sample_predictive` does).
     path : path-like
-        Where to write the HTML file; written atomically (nothing is left on failure).
+        The HTML file to write; written atomically (nothing is left on failure).
     title : str, optional
         Page title; by default derived from the model's factory.
     sweep : xarray.Dataset, optional
@@ -50,8 +110,16 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
     command : str, optional
         The command line that produced the report (the CLI passes it).
     timestamp : str, optional
-        The timestamp line's text; by default the current UTC time (or the
-        ``PYMC_HIER_REPORT_TIMESTAMP`` environment variable, for fully fixed output).
+        The timestamp line's text; by default when the report and the fit were made (or
+        the ``PYMC_HIER_REPORT_TIMESTAMP`` environment variable, for fully fixed output).
+    ci_prob : float, default 0.9
+        Probability of every interval in the report (equal-tailed; the default matches the
+        5% and 95% quantiles :func:`pymc_hier.prior_sweep` records).
+    var_names : sequence of str, optional
+        Further posterior variables to tabulate (internal ones included).
+    truth : mapping, optional
+        True values by variable name, shown beside the estimates; added to (and
+        overriding) those the model's family reads from the data.
 
     Returns
     -------
@@ -60,207 +128,67 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
 
     Raises
     ------
+    TypeError
+        For arguments of the wrong type (``idata`` not a DataTree, ``model`` not a
+        ``pm.Model``, ``sweep`` not a Dataset, ...).
     ValueError
-        When ``idata`` has no posterior group or ``path`` cannot be written.
+        When ``idata`` has no posterior group or was not fitted with ``model``, ``sweep``
+        is not a prior sweep, ``path`` is a folder or its folder does not exist or cannot
+        be written, or ``var_names`` names variables that are not in the posterior.
     """
-    if not isinstance(idata, xr.DataTree) or "posterior" not in idata.children:
-        raise ValueError("idata: a DataTree with a 'posterior' group is required")
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"path: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"path: folder {str(parent)!r} is not writable")
+    path, parent = _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth,
+                                 title, timestamp)
     spec = get_spec(model)
-    factory = spec.factory if spec else idata.attrs.get("factory", "custom")
-    title = title or f"pymc_hier report: {factory}"
+    family = None if spec is None else spec.family
     if timestamp is None:
-        timestamp = os.environ.get(_TIMESTAMP_ENV) or datetime.now(UTC).strftime(
-            "%Y-%m-%d %H:%M:%S UTC")
+        fixed = os.environ.get(_TIMESTAMP_ENV)
+        timestamp = fixed or timestamp_line(
+            idata, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    with matplotlib.rc_context(STYLE):
+        ctx = report_context(idata, model, ci_prob=ci_prob, var_names=var_names,
+                             truth=truth, spec=spec)
+        sections = [
+            ("summary", "Summary", headline_section(ctx, sampling_status(ctx))
+             + others_section(ctx)),
+            ("model", "Model", model_section(ctx)),
+            ("data", "Data", data_section(ctx)),
+            ("per-unit", "Per-unit estimates", per_unit_section(ctx)),
+            ("diagnostics", "Diagnostics", diagnostics_section(ctx)),
+            ("checks", "Predictive checks", checks_section(ctx)),
+            ("sensitivity", "Prior sensitivity",
+             sensitivity_section(ctx, sweep, var_names) if sweep is not None else ""),
+            ("provenance", "Provenance", provenance_section(idata, sweep, command)),
+        ]
+    sections = [s for s in sections if s[2]]
+    body = "\n".join(H.section(anchor, name, html, css_class="headline"
+                               if anchor == "summary" else None)
+                     for anchor, name, html in sections)
+    if title is None:
+        title = (f"{spec.factory.replace('_', ' ').capitalize()} model: report"
+                 if spec is not None else "PyMC model: report")
+    subtitle = _sentence(family.summary) if family is not None and family.summary else (
+        "" if family is not None else "A model without a pymc_hier family: its equations "
+        "are read off the PyMC graph.")
+    text = H.page(title, body, timestamp=timestamp, subtitle=subtitle,
+                  contents=[(a, t) for a, t, _ in sections])
+    _write_atomically(text, path, parent)
+    return path
 
-    sections = [
-        _section("Model", _model_section(model, spec)),
-        _section("Graphical model", _pgm_section(model)),
-        _section("Data", _data_section(idata, spec)),
-        _section("Priors", _priors_section(spec)),
-        _section("Diagnostics", _diagnostics_section(idata, spec)),
-        _section("Posterior summary", _posterior_section(idata)),
-    ]
-    if "posterior_predictive" in idata.children:
-        sections.append(_section("Posterior predictive checks", _ppc_section(idata)))
-    if sweep is not None:
-        sections.append(_section("Prior sensitivity", _sweep_section(sweep)))
-    sections.append(_section("Provenance", _provenance_section(idata, command)))
-    text = H.page(title, "\n".join(sections), timestamp=timestamp)
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _write_atomically(text: str, path: Path, parent: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise ValueError(f"path: cannot write {str(path)!r} ({err.strerror or err})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
-
-
-def _section(title: str, body: str) -> str:
-    anchor = title.lower().replace(" ", "-")
-    return f'<section id="{anchor}">\n<h2>{H.esc(title)}</h2>\n{body}\n</section>'
-
-
-def _model_section(model, spec) -> str:
-    parts = []
-    if spec is not None:
-        opts = ", ".join(f"{k}={v!r}" for k, v in sorted(spec.options.items()))
-        parts.append(f"<p>Built by <code>{H.esc(spec.factory)}({H.esc(opts)})</code>.</p>")
-    parts.append(f"<pre>{H.esc(model.str_repr())}</pre>")
-    return "\n".join(parts)
-
-
-def _pgm_section(model) -> str:
-    from pymc_hier.pgm import export_pgm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = export_pgm(model, Path(tmp) / "pgm", formats=("svg",))
-        svg = Path(paths["svg"]).read_text(encoding="utf-8")
-    return H.figure(H.strip_xml_header(svg),
-                    "Circles: latent; shaded: observed; dots: fixed; boxes: deterministic; "
-                    "plates: repeated units.")
-
-
-def _data_section(idata, spec) -> str:
-    if spec is not None and hasattr(spec.data, "to_dataframe"):
-        df = spec.data.to_dataframe()
-        n = len(df)
-        numeric = df.select_dtypes("number")
-        desc = numeric.describe().T[["mean", "std", "min", "50%", "max"]]
-        desc.index.name = "column"
-        return f"<p>{n} rows; {H.esc(repr(spec.data))}.</p>" + H.table(desc)
-    if "observed_data" in idata.children:
-        obs = idata["observed_data"].to_dataset().to_dataframe()
-        return H.table(obs.describe().T)
-    return "<p>No data recorded.</p>"
-
-
-def _priors_section(spec) -> str:
-    if spec is None:
-        return "<p>The model was not built by a pymc_hier factory; see its equations.</p>"
-    df = pd.DataFrame({"prior": [p.label() for p in spec.priors.values()]},
-                      index=pd.Index(list(spec.priors), name="parameter"))
-    return H.table(df)
-
-
-def _diagnostics_section(idata, spec) -> str:
-    from pymc_hier.diagnostics import diagnostics_summary, sampling_problems
-
-    diag = (idata["diagnostics"] if "diagnostics" in idata.children
-            else diagnostics_summary(idata))
-    attrs = diag.to_dataset().attrs
-    parametrization = spec.options.get("parametrization") if spec else None
-    problems = sampling_problems(diag, parametrization=parametrization)
-    keys = ("n_chains", "n_draws", "n_divergent", "max_rhat", "min_ess_bulk", "min_ess_tail",
-            "min_bfmi")
-    rows = [(k, H.fmt_number(attrs[k])) for k in keys if k in attrs]
-    if problems:
-        flags = "".join(f'<li class="flag-bad">{H.esc(p)}</li>' for p in problems)
-        head = f'<p class="flag-bad">Problems found ({len(problems)}):</p><ul>{flags}</ul>'
-    else:
-        head = ('<p class="flag-ok">All checks passed: no divergences, R-hat, ESS and E-BFMI '
-                'within their thresholds.</p>')
-    return head + H.kv_table(rows)
-
-
-def _posterior_section(idata) -> str:
-    post = idata["posterior"].to_dataset()
-    names = [v for v in post.data_vars if {"chain", "draw"} <= set(post[v].dims)]
-    df = azs.summary(idata, var_names=names, kind="all", fmt="wide", round_to="none")
-    df.index.name = "parameter"
-    return H.table(df)
-
-
-def _ppc_section(idata) -> str:
-    from pymc_hier.ppc import ppc_table
-
-    tab = ppc_table(idata)
-    parts = [H.table(_flatten_ppc(tab), index=True)]
-    try:
-        from pymc_hier.plots import ppc as ppc_plots
-    except ImportError:  # pragma: no cover - plots are optional
-        return "\n".join(parts)
-    for name, caption in (("plot_ppc_dist", "Observed data against posterior predictive draws."),
-                          ("plot_ppc_tstat", "Test statistics: observed against predicted.")):
-        fn = getattr(ppc_plots, name, None)
-        if fn is None:
-            continue
-        fig = fn(idata)
-        parts.append(H.figure(H.svg_of_figure(_as_figure(fig)), caption))
-    return "\n".join(parts)
-
-
-def _flatten_ppc(tab: xr.Dataset) -> pd.DataFrame:
-    """One row per statistic: T(y), mean and interval of T(y_rep), p-value."""
-    interval = tab["T_rep_interval"]
-    bounds = [str(b) for b in interval["ci_bound"].values]
-    df = pd.DataFrame({
-        "T(y)": tab["T_obs"].values,
-        "mean T(y_rep)": tab["T_rep_mean"].values,
-        f"T(y_rep) {bounds[0]}": interval.isel(ci_bound=0).values,
-        f"T(y_rep) {bounds[-1]}": interval.isel(ci_bound=-1).values,
-        "p-value": tab["p_value"].values,
-    }, index=pd.Index([str(s) for s in tab["statistic"].values], name="statistic"))
-    return df
-
-
-def _as_figure(obj):
-    """Return the matplotlib Figure behind an arviz-plots PlotCollection or a Figure."""
-    fig = getattr(obj, "viz", None)
-    if fig is not None:
-        try:
-            return fig["figure"].item()
-        except (KeyError, AttributeError, TypeError):
-            pass
-    return obj
-
-
-def _sweep_section(sweep: xr.Dataset) -> str:
-    """One row per setting: how it was computed and the scalar quantities' mean and sd."""
-    settings = [str(v) for v in sweep["setting"].values]
-    cols: dict[str, object] = {}
-    for name in ("method", "status", "pareto_k", "ess_weights"):
-        if name in sweep:
-            cols[name] = sweep[name].values
-    scalars = [v for v, da in sweep.data_vars.items()
-               if set(da.dims) == {"setting", "stat"} and not v.endswith(("_scaled", "_tilde"))]
-    for name in scalars:
-        for stat in ("mean", "sd"):
-            if stat in sweep["stat"].values:
-                cols[f"{name} {stat}"] = sweep[name].sel(stat=stat).values
-    df = pd.DataFrame(cols, index=pd.Index(settings, name="setting"))
-    parts = [f"<p>Swept <code>{H.esc(sweep.attrs.get('param', ''))}</code>; "
-             "reweighted settings use Pareto-smoothed importance weights (reliable when "
-             f"k-hat &lt; {H.fmt_number(sweep.attrs.get('khat_threshold', 0.7))}).</p>",
-             H.table(df)]
-    try:
-        from pymc_hier.plots.sweep import plot_sweep
-    except ImportError:  # pragma: no cover
-        return "\n".join(parts)
-    parts.append(H.figure(H.svg_of_figure(_as_figure(plot_sweep(sweep))),
-                          "Posterior quantities against the swept hyperparameter."))
-    return "\n".join(parts)
-
-
-def _provenance_section(idata, command) -> str:
-    rows = []
-    for key in sorted(idata.attrs):
-        value = idata.attrs[key]
-        if isinstance(value, str) and value[:1] in "{[":
-            try:
-                value = json.dumps(json.loads(value), sort_keys=True)
-            except ValueError:
-                pass
-        rows.append((key, value))
-    if command:
-        rows.append(("command", command))
-    return H.kv_table(rows)
