@@ -24,6 +24,7 @@ _LAZY = {
     "Prior": "pymc_hier.priors",
     # model families and their factories
     "ModelFamily": "pymc_hier.family",
+    "Derived": "pymc_hier.family",
     "ModelSpec": "pymc_hier.spec",
     "get_spec": "pymc_hier.spec",
     "register_family": "pymc_hier.registry",
@@ -61,6 +62,9 @@ _LAZY = {
     "prior_sweep": "pymc_hier.sensitivity.sweep",
     "prior_sensitivity": "pymc_hier.sensitivity.power",
     "report": "pymc_hier.reports.build",
+    "plot_forest": "pymc_hier.plots.hierarchy",
+    "plot_shrinkage": "pymc_hier.plots.hierarchy",
+    "plot_funnel": "pymc_hier.plots.diagnostics",
     # warnings and errors
     "SamplingWarning": "pymc_hier.exceptions",
     "PriorDominatedWarning": "pymc_hier.exceptions",

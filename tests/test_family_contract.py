@@ -11,7 +11,7 @@ from pymc.model.fgraph import clone_model
 
 import pymc_hier as ph
 from pymc_hier.exceptions import FamilyWarning
-from pymc_hier.family import ExactPosterior, ModelFamily
+from pymc_hier.family import Derived, ExactPosterior, ModelFamily
 from pymc_hier.generative import GenerativeModel
 from pymc_hier.registry import families, get_family, register_family, unregister_family
 from pymc_hier.spec import get_spec
@@ -143,6 +143,23 @@ def test_family_contract(name, options, data):
         tree = post.sample(20, 2, random_seed=1, var_names=list(family.population))
         assert set(family.population) <= set(tree["posterior"].data_vars)
         assert tree["posterior"].sizes["chain"] == 2 and tree["posterior"].sizes["draw"] == 20
+
+    # the report's pieces: units and true values name the model's variables (or data),
+    # derived quantities are computed from posterior draws of the population parameters
+    known = free | {v.name for v in model.data_vars} | {v.name for v in model.observed_RVs}
+    if family.generative is not None:
+        known |= {n.name for n in family.generative(spec).nodes}
+    if family.units is not None:
+        assert set(family.units(spec)) <= known
+    if family.truth is not None:
+        assert set(family.truth(spec)) <= known
+    if family.derived is not None:
+        draws = xr.Dataset({p: (("chain", "draw"), np.full((2, 3), 0.5))
+                            for p in family.population})
+        for quantity in family.derived(spec):
+            assert isinstance(quantity, Derived)
+            values = quantity.compute(draws)
+            assert values.dims == ("chain", "draw") and np.all(np.isfinite(values))
 
 
 @pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)

@@ -1,14 +1,17 @@
 """Reports: an analysis top to bottom, units, no internals, checked inputs, reproducible bytes.
 
-The browser test (headless Chromium at 1280 and 390 px) is in test_report_browser.py; the
-figures and building blocks have their own modules (test_report_parts.py, test_plots_*).
+The last test renders both reports in headless Chromium at 1280 and 390 px and keeps the
+screenshots under build/screenshots/; the building blocks and figures are tested in
+test_report_parts.py and test_plots_hierarchy.py.
 """
 
 import re
+import shutil
 import subprocess
 import sys
 import warnings
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -250,3 +253,97 @@ def test_two_identical_cli_runs_differ_in_the_timestamp_line_only(tmp_path):
         texts.append((tmp_path / name / "out" / "report.html").read_text())
     diff = _timestamp_lines(*texts)
     assert len(diff) <= 1 and all('id="timestamp"' in x for x, _ in diff)
+
+
+# -- a real browser ----------------------------------------------------------------------------
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+WIDTHS = (1280, 390)
+_CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                   "--no-first-run", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+# Every element outside a scrolling box must fit the viewport; figures and formulas must
+# have been laid out (a figure that failed to load has no size).
+_LAYOUT_JS = """
+const width = window.innerWidth;
+const over = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (el.closest('.scroll') || el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && r.right > width + 1) over.push(el.tagName + '.' + el.className + ' ' + r.right);
+}
+const figures = [...document.querySelectorAll('figure')].map(f => {
+  const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : null;
+  return r ? [r.width, r.height] : [0, 0];
+});
+const maths = [...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().width);
+const images = [...document.images].map(i => i.complete && i.naturalWidth > 0);
+return {scrollWidth: document.documentElement.scrollWidth, width: width, over: over,
+        figures: figures, maths: maths, images: images,
+        height: document.documentElement.scrollHeight};
+"""
+
+
+def _browser(profile: Path):
+    webdriver = pytest.importorskip("selenium.webdriver",
+                                    reason="selenium is not installed (test extra)")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run "
+                    "installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in _CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.binary_location = browser
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def _render(driver, path: Path, width: int, shot: Path) -> dict:
+    metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    driver.get(path.resolve().as_uri())
+    layout = driver.execute_script(_LAYOUT_JS)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {**metrics, "height": min(int(layout["height"]), 16000)})
+    driver.save_screenshot(str(shot))
+    return layout
+
+
+def test_reports_in_headless_chromium(schools_fit, decay_fit, tmp_path):
+    driver = _browser(tmp_path / "profile")
+    schools, schools_model = schools_fit
+    decay, decay_model, _ = decay_fit
+    reports = {
+        "schools": ph.report(schools, schools_model, tmp_path / "schools.html",
+                             sweep=fake_sweep(schools, ["mu", "tau"])),
+        "decay": ph.report(decay, decay_model, tmp_path / "decay.html",
+                           sweep=fake_sweep(decay, ["alpha"], param="n0_max",
+                                            values=(8.0, 10.0, 15.0))),
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, path in reports.items():
+            n_figures = path.read_text().count("<figure")
+            for width in WIDTHS:
+                shot = SCREENSHOTS / f"{name}_{width}.png"
+                layout = _render(driver, path, width, shot)
+                where = f"{name} at {width} px"
+                assert layout["width"] == width, where
+                assert layout["scrollWidth"] <= width, (where, layout["scrollWidth"])
+                assert layout["over"] == [], (where, layout["over"][:5])
+                assert len(layout["figures"]) == n_figures >= 6, where
+                assert all(w > 50 and h > 50 for w, h in layout["figures"]), where
+                assert all(w <= width for w, _ in layout["figures"]), where
+                assert layout["maths"] and all(w > 0 for w in layout["maths"]), where
+                assert all(layout["images"]), where
+                assert shot.stat().st_size > 10_000, where
+        # the check itself: a page that does overflow is caught
+        wide = tmp_path / "wide.html"
+        wide.write_text('<html><body><div style="width:2000px">wide</div></body></html>')
+        layout = _render(driver, wide, 390, tmp_path / "wide.png")
+        assert layout["scrollWidth"] > 390 and layout["over"]
+    finally:
+        driver.quit()

@@ -213,8 +213,8 @@ def internal(spec: ModelSpec) -> tuple[str, ...]:
 def units(spec: ModelSpec) -> dict[str, str]:
     """Units by variable name (times in the data's time unit)."""
     unit = spec.data.time_unit
-    return {"alpha": f"1/{unit}", "t0": unit, "t_measured": unit, "day_start": unit,
-            "day_end": unit}
+    days = {} if spec.options["t0"] == "known" else {"day_start": unit, "day_end": unit}
+    return {"alpha": f"1/{unit}", "t0": unit, "t_measured": unit, **days}
 
 
 def truth(spec: ModelSpec) -> dict[str, object]:

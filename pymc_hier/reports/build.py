@@ -164,7 +164,8 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
                                if anchor == "summary" else None)
                      for anchor, name, html in sections)
     if title is None:
-        title = (f"{spec.factory.replace('_', ' ').capitalize()} model: report"
+        title = (f"{_sentence(spec.factory.removesuffix('_model').replace('_', ' '))} model: "
+                 "report"
                  if spec is not None else "PyMC model: report")
     subtitle = _sentence(family.summary) if family is not None and family.summary else (
         "" if family is not None else "A model without a pymc_hier family: its equations "

@@ -73,7 +73,8 @@ overflow-wrap:anywhere}
 #timestamp{margin-top:0}
 @media (max-width:480px){body{padding:.8rem .6rem 2rem;font-size:15px}
 h1{font-size:1.4rem}th,td{padding:.2rem .4rem}.headline{padding:.3rem .6rem .8rem}
-table.eq td.what{min-width:7rem}}
+table.eq tr{display:block;margin:.2rem 0 .5rem}table.eq td{display:inline-block}
+table.eq td.what{display:block;padding:0 0 0 1.6rem;min-width:0}}
 @media print{body{max-width:none;padding:0;font-size:10pt}nav.toc{display:none}
 .scroll{overflow:visible}a{color:inherit;text-decoration:none}
 h2{break-after:avoid}figure,table,.headline{break-inside:avoid}

@@ -74,9 +74,14 @@ def diagnostics_section(ctx: ReportContext) -> str:
         parts.append(f'<p class="flag-bad">Problems found ({len(problems)}):</p>'
                      f'<ul class="flags">{items}</ul>')
     else:
-        parts.append('<p class="flag-ok">Every check passed: no divergent transitions, '
-                     f"R-hat ≤ {THRESHOLDS['rhat']:g}, bulk and tail ESS ≥ "
-                     f"{THRESHOLDS['ess_bulk']:g} and E-BFMI ≥ {THRESHOLDS['bfmi']:g}.</p>")
+        checks = [f"R-hat ≤ {THRESHOLDS['rhat']:g}",
+                  f"bulk and tail ESS ≥ {THRESHOLDS['ess_bulk']:g}"]
+        if "n_divergent" in attrs:
+            checks.insert(0, "no divergent transitions")
+        if "bfmi" in root:
+            checks.append(f"E-BFMI ≥ {THRESHOLDS['bfmi']:g}")
+        listed = ", ".join(checks[:-1]) + " and " + checks[-1]
+        parts.append(f'<p class="flag-ok">Every check passed: {listed}.</p>')
     n_div = attrs.get("n_divergent")
     rows = [
         ("draws", _how(ctx), ""),
