@@ -269,7 +269,7 @@ const over = [];
 for (const el of document.querySelectorAll('body *')) {
   if (el.closest('.scroll') || el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;
   const r = el.getBoundingClientRect();
-  if (r.width > 0 && r.right > width + 1) over.push(el.tagName + '.' + el.className + ' ' + r.right);
+  if (r.width > 0 && r.right > width + 1) over.push(el.tagName + ' ' + r.right);
 }
 const figures = [...document.querySelectorAll('figure')].map(f => {
   const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : null;
