@@ -2,10 +2,13 @@
 Reports and the command line
 ============================
 
-Everything about a fit — the model, its graphical model, data, priors, diagnostics,
-posterior, predictive checks, prior sensitivity and how it was made — in one HTML file
-that loads nothing from the network and needs no JavaScript: :func:`pymc_hier.reports.build`.
-The ``pymc-hier`` command runs the whole job, report included, in one line.
+One HTML file that reads as an analysis: the headline estimates with their units and
+uncertainty, the model's equations, the data, the per-unit estimates as plots,
+diagnostics, predictive checks, prior sensitivity and how it was all made. It loads nothing
+from the network and runs no script: :func:`pymc_hier.report`. Its figures are public
+functions of their own (:func:`pymc_hier.plot_forest`, :func:`pymc_hier.plot_shrinkage`,
+:func:`pymc_hier.plot_funnel`). The ``pymc-hier`` command runs the whole job, report
+included, in one line.
 """
 
 # %%
@@ -54,12 +57,43 @@ sweep = ph.prior_sweep(idata, model, param="tau.beta",
 # %%
 # Write the report
 # ----------------
+# In order: a summary box (mu and tau with their 90% intervals, R-hat, ESS and the exact
+# posterior beside MCMC), the equations as MathML, the data, the per-unit estimates,
+# diagnostics, predictive checks, the sweep and the provenance. The sampler's internal
+# coordinates (``theta_scaled``) are never shown.
 path = ph.report(idata, model, out / "eight_schools.html", sweep=sweep,
                  title="Eight schools, noncentered")
 html = path.read_text()
 print(f"{path.name}: {len(html) / 1e3:.0f} kB")
 print("sections:", [re.sub("<[^>]+>", "", h) for h in re.findall(r"<h2>(.*?)</h2>", html)])
 print("external resources:", re.findall(r'(?:src|href)="(https?://[^"]+)"', html) or "none")
+print("internal names shown:", "theta_scaled" in re.sub(r"<svg.*?</svg>", "", html, flags=re.S))
+
+# %%
+# The report's per-unit figures
+# -----------------------------
+# The shrinkage plot: each school's own estimate ``y_j ± sigma_j`` (open circles) pulled
+# towards the pooled mean in its posterior ``theta_j`` (filled), the more so the larger its
+# standard error.
+ph.plot_shrinkage(idata, effect="theta", observed="y", sigma="sigma", mean="mu")
+
+# %%
+# A sorted forest plot of any per-unit parameter; ``truth=`` adds the true values of
+# simulated data (the decay report does so for every widget).
+ph.plot_forest(idata, "theta")
+
+# %%
+# Where NUTS diverges
+# -------------------
+# The centred form of the same model has a funnel between ``tau`` and the effects; its
+# divergent transitions gather in the neck, where ``tau`` is small. The report shows this
+# plot whenever a fit of a hierarchy has divergences.
+centered = ph.eight_schools_model(parametrization="centered")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SamplingWarning)
+    funnel_fit = ph.fit(centered, draws=DRAWS, tune=TUNE, chains=CHAINS, sampler="nutpie",
+                        random_seed=SEED, progressbar=False)
+ph.plot_funnel(funnel_fit, effect="theta", scale="tau")
 
 # %%
 # Reproducible
