@@ -215,6 +215,34 @@ def test_report_errors_are_value_and_type_errors(schools_fit, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
+def test_cli_report_maps_bad_paths_and_sweeps_to_exit_2(schools_fit, tmp_path, capsys):
+    """Issue 19, item 7: ``report --out <a folder>`` and ``--sweep <not a sweep>``."""
+    from pymc_hier.cli import main
+
+    idata, _ = schools_fit
+    saved = ph.save(idata, tmp_path / "idata.nc")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert main(["report", str(saved), "--out", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    xr.Dataset({"x": ("i", [1.0])}).to_netcdf(tmp_path / "other.nc")
+    assert main(["report", str(saved), "--sweep", str(tmp_path / "other.nc"), "--out",
+                 str(tmp_path / "r.html")]) == 2
+    assert "not a prior sweep" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "idata.nc", "other.nc"]
+    assert main(["report", str(saved), "--out", str(tmp_path / "r.html")]) == 0
+
+
+def test_nutpie_fit_survives_a_save_load_round_trip_identical(tmp_path):
+    """Issue 19, item 12: nutpie's divergence messages (NaN) no longer come back as ''."""
+    model = ph.eight_schools_model(parametrization="centered")  # diverges: messages too
+    idata = _fit(model, draws=100, tune=100, chains=2, sampler="nutpie")
+    messages = idata["sample_stats"]["divergence_message"].values
+    assert messages.dtype == object and all(isinstance(m, str) for m in messages.flat)
+    back = ph.load(ph.save(idata, tmp_path / "fit.nc"))
+    assert back.identical(idata)
+
+
 # -- reproducibility -------------------------------------------------------------------------
 def _timestamp_lines(a: str, b: str) -> list[tuple[str, str]]:
     return [(x, y) for x, y in zip(a.splitlines(), b.splitlines(), strict=True) if x != y]

@@ -46,8 +46,12 @@ def _row(*parts: str) -> str:
     return "<mrow>" + "".join(parts) + "</mrow>"
 
 
+_OPEN, _CLOSE = '<mo stretchy="false">(</mo>', '<mo stretchy="false">)</mo>'
+
+
 def _paren(fragment: str) -> str:
-    return _row("<mo>(</mo>", fragment, "<mo>)</mo>")
+    """Parentheses that keep their size (stretchy ones get wide gaps in Chromium)."""
+    return _row(_OPEN, fragment, _CLOSE)
 
 
 def math(fragment: str, *, display: str = "inline", displaystyle: bool = False) -> str:
@@ -153,7 +157,8 @@ def _call(name: str, arg: Expr, go) -> str:
     if name == "sqrt":
         return f"<msqrt>{inner}</msqrt>"
     if name == "abs":
-        return _row('<mo fence="true">|</mo>', inner, '<mo fence="true">|</mo>')
+        bar = '<mo fence="true" stretchy="false">|</mo>'
+        return _row(bar, inner, bar)
     if name == "invlogit":
         head = f"<msup>{_mi('logit')}{_row('<mo>−</mo>', '<mn>1</mn>')}</msup>"
         return _row(head, _APPLY, _paren(inner))
@@ -167,7 +172,7 @@ def _law(node: Node, symbols, bare) -> str:
         return dist
     sep = '<mo separator="true">,</mo>'
     args = sep.join(expression(parse(v), symbols, bare) for _, v in node.params)
-    return _row(dist, _paren(args))
+    return _row(dist, _APPLY, _paren(args))
 
 
 def equations(gen: GenerativeModel) -> list[tuple[str, str, str, str]]:
