@@ -76,6 +76,17 @@ def test_forest_of_many_units_is_a_caterpillar():
     assert _points(ax, "x") == 0
 
 
+def test_caterpillars_of_thousands_of_units_say_how_they_were_thinned():
+    tree = _tree(n_groups=3000, draws=20)
+    fig = ph.plot_forest(tree, "theta", max_points=500)
+    (ax,) = fig.axes
+    (segments,) = [c for c in ax.collections if len(c.get_segments())]
+    assert len(segments.get_segments()) == 500
+    assert "3000 groups, 500 evenly spaced ranks shown" in ax.get_xlabel()
+    fig = ph.plot_shrinkage(tree, max_points=400)
+    assert "(400 of 3000 groups" in fig.axes[0].get_xlabel()
+
+
 def test_forest_refuses_bad_input():
     tree = _tree()
     with pytest.raises(ValueError, match="var_name: 'nope'"):

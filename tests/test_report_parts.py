@@ -158,6 +158,14 @@ def test_tables_keep_every_row_escape_text_and_scroll():
     assert out.startswith('<div class="scroll">')
 
 
+def test_folded_tables_say_when_they_are_cut():
+    rows = [[str(k), "x"] for k in range(H.TABLE_LIMIT + 5)]
+    out = H.folded_table("Every unit", ["unit", "x"], rows)
+    assert f"the first {H.TABLE_LIMIT} of {H.TABLE_LIMIT + 5} rows" in out
+    assert out.count("<tr>") == H.TABLE_LIMIT + 1
+    assert "Every unit (3 rows)" in H.folded_table("Every unit", ["u"], [["a"]] * 3)
+
+
 def test_page_has_contents_viewport_and_print_styles():
     page = H.page("T", H.section("a", "A", "<p>x</p>"), timestamp="now",
                   contents=[("a", "A")])

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-__all__ = ["legend_above", "plot_forest", "plot_shrinkage"]
+__all__ = ["legend_above", "plot_forest", "plot_shrinkage", "summarise_draws"]
 
 _SAMPLE_DIMS = ("chain", "draw")
 _POSTERIOR = "C0"
@@ -61,12 +61,40 @@ def _check_prob(ci_prob) -> float:
     return float(ci_prob)
 
 
+_CHUNK = 4_000_000  # draws summarised at a time (bounds the memory of the quantiles)
+
+
+def summarise_draws(da: xr.DataArray, ci_prob: float) -> dict[str, np.ndarray]:
+    """Mean, sd and equal-tailed interval (``lo``, ``hi``) of draws over chain and draw.
+
+    Arrays are shaped like the variable's other dims, in their order; NaN draws are
+    ignored. Elements are summarised in chunks, so that 10^5 groups of 4000 draws need no
+    more memory than a few of them.
+    """
+    other = [d for d in da.dims if d not in _SAMPLE_DIMS]
+    shape = [da.sizes[d] for d in other]
+    flat = da.transpose(*other, *_SAMPLE_DIMS).values.reshape(-1, da.sizes["chain"]
+                                                              * da.sizes["draw"])
+    probs = [(1 - ci_prob) / 2, (1 + ci_prob) / 2]
+    out = {k: np.empty(flat.shape[0]) for k in ("mean", "sd", "lo", "hi")}
+    step = max(1, _CHUNK // max(flat.shape[1], 1))
+    for start in range(0, flat.shape[0], step):
+        block = np.asarray(flat[start:start + step], dtype=float)
+        part = slice(start, start + len(block))
+        nan = np.isnan(block).any()
+        quantile, mean, std = ((np.nanquantile, np.nanmean, np.nanstd) if nan
+                               else (np.quantile, np.mean, np.std))
+        out["lo"][part], out["hi"][part] = quantile(block, probs, axis=-1)
+        out["mean"][part] = mean(block, axis=-1)
+        out["sd"][part] = std(block, axis=-1, ddof=1) if block.shape[1] > 1 else np.nan
+    return {k: v.reshape(shape) for k, v in out.items()}
+
+
 def interval_summary(da: xr.DataArray, ci_prob: float) -> tuple[np.ndarray, np.ndarray,
                                                                  np.ndarray]:
     """Mean and equal-tailed interval bounds over chain and draw (NaN draws ignored)."""
-    flat = da.stack(_sample=_SAMPLE_DIMS).transpose(..., "_sample").values
-    lo, hi = np.nanquantile(flat, [(1 - ci_prob) / 2, (1 + ci_prob) / 2], axis=-1)
-    return np.nanmean(flat, axis=-1), lo, hi
+    s = summarise_draws(da, ci_prob)
+    return s["mean"], s["lo"], s["hi"]
 
 
 def axis_label(da: xr.DataArray, fallback: str) -> str:
@@ -96,7 +124,7 @@ def _interval_label(ci_prob: float) -> str:
 
 
 def plot_forest(idata, var_name: str, *, truth=None, sort: bool = True, ci_prob: float = 0.9,
-                max_rows: int = 40, ax=None, figsize=None) -> Figure:
+                max_rows: int = 40, max_points: int = 2000, ax=None, figsize=None) -> Figure:
     """Posterior mean and interval of every unit's parameter, sorted, with the truth.
 
     Parameters
@@ -115,6 +143,9 @@ def plot_forest(idata, var_name: str, *, truth=None, sort: bool = True, ci_prob:
     max_rows : int, default 40
         Up to this many units, one labelled row each; more are drawn as a caterpillar plot
         (units along the x axis by rank, unlabelled).
+    max_points : int, default 2000
+        Most units a caterpillar plot draws: beyond, evenly spaced ranks (the x label says
+        so).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure by default.
     figsize : tuple, optional
@@ -162,13 +193,16 @@ def plot_forest(idata, var_name: str, *, truth=None, sort: bool = True, ci_prob:
         ax.set_ylabel(dim)
         ax.grid(axis="x", color="0.9")
     else:
-        ax.vlines(pos + 1, lo[order], hi[order], color=_POSTERIOR, lw=1, alpha=0.7, label=band)
-        ax.plot(pos + 1, mean[order], "o", color=_POSTERIOR, ms=2, label="posterior mean")
+        shown = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int))
+        sel = order[shown]
+        ax.vlines(shown + 1, lo[sel], hi[sel], color=_POSTERIOR, lw=1, alpha=0.7, label=band)
+        ax.plot(shown + 1, mean[sel], "o", color=_POSTERIOR, ms=2, label="posterior mean")
         if true is not None:
-            ax.plot(pos + 1, true[order], "x", color=_TRUTH, ms=3, mew=0.8, label="true value")
+            ax.plot(shown + 1, true[sel], "x", color=_TRUTH, ms=3, mew=0.8, label="true value")
         ax.set_xlim(0, n + 1)
-        ax.set_xlabel(f"{dim}, {'by rank of its posterior mean' if sort else 'in data order'}"
-                      f" ({n} {dim}s)")
+        how = "by rank of its posterior mean" if sort else "in data order"
+        thinned = f", {len(shown)} evenly spaced ranks shown" if len(shown) < n else ""
+        ax.set_xlabel(f"{dim}, {how} ({n} {dim}s{thinned})")
         ax.set_ylabel(label)
         ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
@@ -197,8 +231,8 @@ def _data_values(idata, name_or_values, groups: Sequence[str], dim: str, coords,
 
 def plot_shrinkage(idata, *, effect: str = "theta", observed="y", sigma="sigma",
                    mean: str | None = "mu", pooling: xr.Dataset | None = None,
-                   ci_prob: float = 0.9, sort: bool = True, max_rows: int = 40, ax=None,
-                   figsize=None) -> Figure:
+                   ci_prob: float = 0.9, sort: bool = True, max_rows: int = 40,
+                   max_points: int = 2000, ax=None, figsize=None) -> Figure:
     """Each group's own estimate against its posterior effect: partial pooling at a glance.
 
     Every group is a row (sorted by its own estimate): an open marker with a grey bar for
@@ -231,6 +265,9 @@ def plot_shrinkage(idata, *, effect: str = "theta", observed="y", sigma="sigma",
         Order the groups by their own estimate.
     max_rows : int, default 40
         Most groups drawn as rows.
+    max_points : int, default 2000
+        Most groups a scatter draws: beyond, groups at evenly spaced ranks of their own
+        estimate (the x label says so).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on.
     figsize : tuple, optional
@@ -293,11 +330,16 @@ def plot_shrinkage(idata, *, effect: str = "theta", observed="y", sigma="sigma",
         ax.set_xlabel(value_label)
         ax.set_ylabel(dim)
     else:
-        ax.errorbar(y, post_mean, yerr=[post_mean - lo, hi - post_mean], fmt="o", ms=3,
-                    color=_POSTERIOR, elinewidth=0.6, label=f"posterior mean, {band}")
+        by_y = np.argsort(y, kind="stable")
+        sel = by_y[np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int))]
+        ax.errorbar(y[sel], post_mean[sel], yerr=[(post_mean - lo)[sel], (hi - post_mean)[sel]],
+                    fmt="o", ms=3, color=_POSTERIOR, elinewidth=0.6,
+                    label=f"posterior mean, {band}")
         limits = [np.nanmin(np.r_[y, lo]), np.nanmax(np.r_[y, hi])]
         ax.plot(limits, limits, color=_OBSERVED, lw=0.8, label="no pooling (y = x)")
-        ax.set_xlabel(f"own estimate of each {dim}")
+        thinned = (f" ({len(sel)} of {n} {dim}s, evenly spaced by it)" if len(sel) < n
+                   else "")
+        ax.set_xlabel(f"own estimate of each {dim}{thinned}")
         ax.set_ylabel(value_label)
     ax.grid(color="0.92")
     ax.set_axisbelow(True)

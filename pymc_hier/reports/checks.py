@@ -14,6 +14,7 @@ from pymc_hier.reports.numbers import fmt_fixed, format_values
 
 __all__ = ["checks_section"]
 
+_MAX_INTERVALS = 2000  # observations drawn one interval each
 _READ_P = ("How to read p: it is the share of data sets replicated from the fitted model "
            "whose statistic is at least the observed one. Values near 0 or 1 (below 0.05 or "
            "above 0.95, say) flag a feature of the data the model rarely reproduces; values "
@@ -41,7 +42,10 @@ def checks_section(ctx: ReportContext) -> str:
         what = ctx.description(name) or name
         heading = f"<h3>{H.esc(what[:1].upper() + what[1:])} {ctx.symbol(name)}</h3>"
         parts.append(heading)
-        if y.ndim == 1:
+        if y.ndim == 1 and y.size > _MAX_INTERVALS:
+            parts.append(f'<p class="note">Predictive intervals are not drawn for '
+                         f"{y.size} observations (more than {_MAX_INTERVALS}).</p>")
+        elif y.ndim == 1:
             fig = plot_ppc_intervals(ctx.idata, var_name=name, ci_kind="eti",
                                      ci_probs=(ctx.ci_prob, ctx.ci_prob), max_labels=25,
                                      figure_kwargs={"figsize": (7.5, 3.0)})

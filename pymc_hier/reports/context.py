@@ -19,6 +19,7 @@ import xarray as xr
 
 from pymc_hier.describe import describe_model, symbol_of
 from pymc_hier.generative import GenerativeModel
+from pymc_hier.plots.hierarchy import summarise_draws
 from pymc_hier.reports import mathml
 from pymc_hier.reports.units import DisplayUnits
 from pymc_hier.spec import ModelSpec
@@ -73,6 +74,13 @@ class ReportContext:
     truth: dict
     posterior: xr.Dataset
     derived: dict = field(default_factory=dict)
+    _summaries: dict = field(default_factory=dict, repr=False)
+
+    def summary(self, name: str) -> dict[str, np.ndarray]:
+        """Mean, sd and interval of a posterior variable (computed once)."""
+        if name not in self._summaries:
+            self._summaries[name] = summarise_draws(self.posterior[name], self.ci_prob)
+        return self._summaries[name]
 
     @property
     def family(self):
@@ -141,6 +149,7 @@ def report_context(idata: xr.DataTree, model: pm.Model, *, ci_prob: float,
         raise ValueError(f"var_names: {missing} are not in idata's posterior (has: "
                          f"{', '.join(in_post)})")
     others = [n for n in scalar if n not in population]
+    others += [n for n in shown if len(set(post_all[n].dims) - _SAMPLE_DIMS) > 1]
     others += [v for v in extra if v not in population and v not in per_unit
                and v not in others]
 

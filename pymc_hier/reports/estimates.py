@@ -14,6 +14,7 @@ import arviz_stats as azs
 import numpy as np
 import xarray as xr
 
+from pymc_hier.plots.hierarchy import summarise_draws as summarise
 from pymc_hier.reports import html as H
 from pymc_hier.reports.context import ReportContext
 from pymc_hier.reports.numbers import DASH, Markup, fmt_count, fmt_rhat, format_values
@@ -24,19 +25,6 @@ __all__ = ["convergence", "exact_summary", "headline_section", "others_section",
 _SAMPLE = ("chain", "draw")
 _EXACT_DRAWS = (4, 2500)
 _EXACT_STREAM = 7  # child stream of the fit's seed for the exact reference draws
-
-
-def summarise(da: xr.DataArray, ci_prob: float) -> dict[str, np.ndarray]:
-    """Mean, sd and equal-tailed interval (``lo``, ``hi``) over chain and draw.
-
-    Arrays are shaped like the variable's other dims, in their order.
-    """
-    other = [d for d in da.dims if d not in _SAMPLE]
-    flat = da.transpose(*other, *_SAMPLE).values.reshape(
-        [da.sizes[d] for d in other] + [-1]).astype(float)
-    lo, hi = np.nanquantile(flat, [(1 - ci_prob) / 2, (1 + ci_prob) / 2], axis=-1)
-    return {"mean": np.nanmean(flat, axis=-1), "sd": np.nanstd(flat, axis=-1, ddof=1),
-            "lo": lo, "hi": hi}
 
 
 def convergence(ctx: ReportContext, name: str, draws: xr.DataArray | None = None
@@ -63,7 +51,8 @@ def exact_summary(ctx: ReportContext) -> tuple[dict[str, dict], str]:
     Returns the summaries by name and a note: empty, or why there are none.
     """
     family = ctx.family
-    if family is None or family.exact_posterior is None or not ctx.population:
+    if family is None or family.exact_posterior is None or not ctx.population \
+            or ctx.idata.attrs.get("sampler") == "exact":  # the draws are exact already
         return {}, ""
     seed = child_seed(int(ctx.idata.attrs.get("random_seed", 0)), _EXACT_STREAM)
     try:
@@ -108,7 +97,8 @@ def _headline_rows(ctx: ReportContext, exact: dict, truth: dict) -> tuple[list, 
     items = [(n, ctx.posterior[n]) for n in ctx.population]
     items += [(n, d["draws"]) for n, d in ctx.derived.items()]
     for name, draws in items:
-        s = {k: float(v) for k, v in summarise(draws, ctx.ci_prob).items()}
+        s = {k: float(v) for k, v in (summarise(draws, ctx.ci_prob) if name in ctx.derived
+                                      else ctx.summary(name)).items()}
         rhat, ess = convergence(ctx, name, draws if name in ctx.derived else None)
         true = truth.get(name)
         ex = exact.get(name)
@@ -195,7 +185,7 @@ def others_section(ctx: ReportContext) -> str:
     rows = []
     for name in ctx.others:
         da = ctx.posterior[name]
-        s = summarise(da, ctx.ci_prob)
+        s = ctx.summary(name)
         rhat, ess = convergence(ctx, name)
         other = [d for d in da.dims if d not in _SAMPLE]
         labels = _element_labels(da, other)
@@ -207,9 +197,9 @@ def others_section(ctx: ReportContext) -> str:
             rows.append([Markup(ctx.symbol(name) + H.esc(lab)), ctx.units.text(name),
                          cols["mean"][k], cols["sd"][k], f"{cols['lo'][k]} to {cols['hi'][k]}",
                          fmt_rhat(rh[k]), fmt_count(es[k])])
-    table = H.table(["parameter", "unit", "mean", "sd", ctx.interval, "R-hat", "ESS"], rows,
-                    align=["l", "l", "r", "r", "r", "r", "r"])
-    return H.details(f"Other parameters ({H.count_rows(len(rows))})", table)
+    return H.folded_table("Other parameters", ["parameter", "unit", "mean", "sd", ctx.interval,
+                                               "R-hat", "ESS"], rows,
+                          align=["l", "l", "r", "r", "r", "r", "r"])
 
 
 def _element_labels(da: xr.DataArray, dims: list[str]) -> list[str]:

@@ -18,8 +18,9 @@ import matplotlib.pyplot as plt
 
 from pymc_hier.reports.numbers import Markup
 
-__all__ = ["CSS", "Markup", "details", "esc", "figure", "kv_table", "page", "count_rows", "section",
-           "strip_xml_header", "svg_of_figure", "table"]
+__all__ = ["CSS", "TABLE_LIMIT", "Markup", "count_rows", "details", "esc", "figure",
+           "folded_table", "kv_table", "page", "section", "strip_xml_header", "svg_of_figure",
+           "table"]
 
 CSS = """
 :root{--ink:#1d232b;--muted:#5b6470;--rule:#d5d9de;--accent:#1f5fa8;--bad:#b3261e;
@@ -135,6 +136,26 @@ def kv_table(items: Iterable[tuple]) -> str:
     rows = "".join(f'<tr><th class="l">{esc(k)}</th><td class="l wrap">{esc(v)}</td></tr>'
                    for k, v in items)
     return f'<div class="scroll"><table><tbody>{rows}</tbody></table></div>'
+
+
+#: Most rows of a folded table; beyond, the first ones, and the summary line says so.
+TABLE_LIMIT = 2000
+
+
+def folded_table(what: str, header: Sequence, rows: Sequence[Sequence], *, note: str = "",
+                 **kwargs) -> str:
+    """Write a table folded under ``what (n rows)``.
+
+    More than :data:`TABLE_LIMIT` rows are cut, and the summary line says how many of how
+    many are shown: never silently.
+    """
+    n = len(rows)
+    summary = f"{what} ({count_rows(n)})"
+    if n > TABLE_LIMIT:
+        summary = (f"{what} (the first {TABLE_LIMIT} of {n} rows; every value is in the "
+                   "DataTree)")
+        rows = rows[:TABLE_LIMIT]
+    return details(summary, note + table(header, rows, **kwargs))
 
 
 def count_rows(n: int) -> str:

@@ -229,6 +229,5 @@ def _full_table(ctx: ReportContext, arrays: dict) -> str:
                                  + (f" ({H.esc(ctx.units.text(n))})"
                                     if ctx.units.text(n) else "")) for n in names]
         rows = [[lab] + [c[k] for c in cols] for k, lab in enumerate(labels)]
-        out.append(H.details(f"The data, one row per {dim} ({H.count_rows(len(labels))})",
-                             H.table(header, rows)))
+        out.append(H.folded_table(f"The data, one row per {dim}", header, rows))
     return "\n".join(out)

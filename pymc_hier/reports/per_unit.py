@@ -11,11 +11,13 @@ import numpy as np
 from pymc_hier.plots.hierarchy import plot_forest, plot_shrinkage
 from pymc_hier.reports import html as H
 from pymc_hier.reports.context import ReportContext
-from pymc_hier.reports.estimates import convergence, summarise
+from pymc_hier.reports.estimates import convergence
 from pymc_hier.reports.numbers import Markup, fmt_count, fmt_rhat, format_values
 from pymc_hier.reports.structure import hierarchies
 
 __all__ = ["per_unit_section"]
+
+_SHRINKAGE_ROWS = 40  # groups drawn as rows; more as a scatter
 
 
 def _coverage(ctx: ReportContext, name: str, lo, hi, dim: str) -> str:
@@ -56,8 +58,7 @@ def _table(ctx: ReportContext, name: str, dim: str, s: dict) -> str:
         note = ('<p class="note">R-hat and ESS: not computed for these draws, which are '
                 "drawn exactly given the sampled parameters (whose diagnostics are checked)."
                 "</p>")
-    return H.details(f"Every {dim} ({H.count_rows(len(labels))})",
-                     note + H.table(header, rows, caption=caption))
+    return H.folded_table(f"Every {dim}", header, rows, note=note, caption=caption)
 
 
 def _heading(ctx: ReportContext, name: str) -> str:
@@ -76,7 +77,7 @@ def per_unit_section(ctx: ReportContext) -> str:
     shrink = {h.effect: h for h in hierarchies(ctx.gen) if h.observed is not None}
     for name in ctx.per_unit:
         dim = ctx.group_dim(name)
-        s = summarise(ctx.posterior[name], ctx.ci_prob)
+        s = ctx.summary(name)
         parts.append(_heading(ctx, name))
         fig = plot_forest(ctx.posterior, name, truth=ctx.truth.get(name), ci_prob=ctx.ci_prob)
         what = ctx.description(name) or name
@@ -104,15 +105,19 @@ def _shrinkage(ctx: ReportContext, h, dim: str) -> str:
                 break
     if len(values) < 2 or h.mean not in ctx.posterior:
         return ""
-    fig = plot_shrinkage(ctx.posterior, effect=h.effect, observed=values[h.observed],
-                         sigma=values[h.sigma], mean=h.mean, ci_prob=ctx.ci_prob)
     sym = {k: ctx.symbol(k) for k in (h.effect, h.observed, h.sigma, h.mean)}
+    rows = ctx.posterior.sizes[dim] <= _SHRINKAGE_ROWS
     text = Markup(
         f"<p>Partial pooling: each {H.esc(dim)}'s own estimate {sym[h.observed]} ± "
-        f"{sym[h.sigma]} (open circles) is pulled towards the pooled mean {sym[h.mean]} "
-        f"(dashed line) in its posterior {sym[h.effect]} (filled), the more so the larger "
-        f"its standard error.</p>")
-    return text + H.figure(H.svg_of_figure(fig),
-                           f"Own estimates ± 1 standard error against posterior means and "
-                           f"{ctx.interval}s; the band is the pooled mean's {ctx.interval}.",
-                           narrow=True, label="shrinkage plot")
+        f"{sym[h.sigma]}{' (open circles)' if rows else ''} is pulled towards the pooled "
+        f"mean {sym[h.mean]} (dashed line) in its posterior {sym[h.effect]}"
+        f"{' (filled)' if rows else ''}, the more so the larger its standard error.</p>")
+    caption = (f"Own estimates ± 1 standard error against posterior means and "
+               f"{ctx.interval}s; the band is the pooled mean's {ctx.interval}." if rows else
+               f"Posterior mean and {ctx.interval} of each {dim}'s effect against its own "
+               "estimate; on the diagonal nothing would be pooled.")
+    fig = plot_shrinkage(ctx.posterior, effect=h.effect, observed=values[h.observed],
+                         sigma=values[h.sigma], mean=h.mean, ci_prob=ctx.ci_prob,
+                         max_rows=_SHRINKAGE_ROWS)
+    return text + H.figure(H.svg_of_figure(fig), caption, narrow=True,
+                           label="shrinkage plot")
