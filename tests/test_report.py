@@ -236,10 +236,28 @@ def test_cli_report_maps_bad_paths_and_sweeps_to_exit_2(schools_fit, tmp_path, c
     assert main(["report", str(saved), "--out", str(tmp_path / "r.html")]) == 0
 
 
-def test_nutpie_fit_survives_a_save_load_round_trip_identical(tmp_path):
+@pytest.fixture(scope="module")
+def centered_fit():
+    """The centred eight schools: NUTS diverges in its funnel."""
+    model = ph.eight_schools_model(parametrization="centered")
+    return _fit(model, draws=300, tune=300, chains=2, sampler="nutpie"), model
+
+
+def test_divergences_in_a_hierarchy_show_the_funnel(centered_fit, schools_fit, tmp_path):
+    idata, model = centered_fit
+    assert int(idata["sample_stats"]["diverging"].sum()) > 0
+    html = ph.report(idata, model, tmp_path / "c.html").read_text()
+    assert 'aria-label="funnel plot"' in html and "Where the sampler diverged" in html
+    assert "divergent transitions" in html and 'class="flag-bad"' in html
+    assert "parametrization=&#x27;noncentered&#x27;" in html  # the advice for this model
+    # no divergences: no funnel
+    clean = ph.report(*schools_fit, tmp_path / "s.html").read_text()
+    assert 'aria-label="funnel plot"' not in clean
+
+
+def test_nutpie_fit_survives_a_save_load_round_trip_identical(centered_fit, tmp_path):
     """Issue 19, item 12: nutpie's divergence messages (NaN) no longer come back as ''."""
-    model = ph.eight_schools_model(parametrization="centered")  # diverges: messages too
-    idata = _fit(model, draws=100, tune=100, chains=2, sampler="nutpie")
+    idata, _ = centered_fit
     messages = idata["sample_stats"]["divergence_message"].values
     assert messages.dtype == object and all(isinstance(m, str) for m in messages.flat)
     back = ph.load(ph.save(idata, tmp_path / "fit.nc"))

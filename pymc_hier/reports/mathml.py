@@ -16,13 +16,18 @@ import html
 import math as _math
 from collections.abc import Iterable, Mapping
 
-from pymc_hier.generative import Expr, GenerativeModel, Node, Symbol, parse
+from pymc_hier.generative import (
+    _PRECEDENCE,  # the Unicode renderer's, so both agree
+    Expr,
+    GenerativeModel,
+    Node,
+    Symbol,
+    parse,
+)
 
 __all__ = ["equations", "expression", "math", "node_symbols", "number", "symbol"]
 
 _ACCENT_MARKS = {"hat": "\u02c6", "tilde": "\u02dc", "bar": "\u00af"}
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4, "call": 5, "apply": 5,
-               "index": 6, "num": 6, "name": 6, "opaque": 6}
 _INVISIBLE_TIMES = "<mo>&#x2062;</mo>"
 _APPLY = "<mo>&#x2061;</mo>"
 _FUNCTION_NAMES = {"log": "log", "logit": "logit", "Phi": "Φ"}
