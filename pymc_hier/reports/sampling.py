@@ -149,9 +149,11 @@ def _funnel(ctx: ReportContext, n_div) -> str:
     tree = xr.DataTree.from_dict({"posterior": ctx.posterior[[h.effect, h.scale]],
                                   "sample_stats": ctx.idata["sample_stats"].to_dataset()})
     fig = plot_funnel(tree, effect=h.effect, scale=h.scale)
+    scale = ctx.gen[h.scale].symbol.unicode() if h.scale in ctx.gen else h.scale
+    fig.axes[0].set_ylabel(f"log {scale}")
     return ("<h3>Where the sampler diverged</h3>"
             + H.figure(H.svg_of_figure(fig),
-                       f"Draws of the least informed group's effect against log {h.scale}; "
+                       f"Draws of the least informed group's effect against log {scale}; "
                        "divergent transitions in red. Divergences gathered in the narrow neck "
                        "(small scale) are the funnel of a centred hierarchy: reparametrize "
                        "(non-centred) rather than trust these draws.", narrow=True,
