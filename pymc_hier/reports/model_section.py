@@ -16,7 +16,7 @@ from pymc_hier.reports import html as H
 from pymc_hier.reports import mathml
 from pymc_hier.reports.context import ReportContext
 from pymc_hier.reports.numbers import Markup, format_sig
-from pymc_hier.reports.units import scale_parameters
+from pymc_hier.reports.units import scale_parameters, unit_text
 
 __all__ = ["data_section", "model_section"]
 
@@ -163,10 +163,16 @@ def _pgm(ctx: ReportContext) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_pgm(ctx.model, Path(tmp) / "pgm", formats=("svg",))
         svg = Path(paths["svg"]).read_text(encoding="utf-8")
+    caption = ("Circles: unknown; shaded: observed; dots: given; boxes: computed; plates: "
+               "repeated units.")
+    recorded = sorted({ctx.units.source[n.name] for n in ctx.gen.nodes
+                       if n.name in ctx.units.source and ctx.units.factor(n.name) != 1.0})
+    if recorded:
+        caption += (" Its constants are in the data's own units "
+                    f"({', '.join(map(unit_text, recorded))}).")
     return ("<h3>Graphical model</h3>"
-            + H.figure(H.strip_xml_header(svg),
-                       "Circles: unknown; shaded: observed; dots: given; boxes: computed; "
-                       "plates: repeated units.", narrow=True, label="graphical model"))
+            + H.figure(H.strip_xml_header(svg), caption, narrow=True,
+                       label="graphical model"))
 
 
 def data_section(ctx: ReportContext) -> str:
