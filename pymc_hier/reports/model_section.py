@@ -109,9 +109,9 @@ def _laws(gen: GenerativeModel) -> str:
     if not used:
         return ""
     text = "; ".join(f"{d}({', '.join(ps)})" for d, ps in sorted(used.items()))
+    sd = "; Normal's second parameter is the standard deviation" if "Normal" in used else ""
     return (f'<p class="note">Distributions are written with their parameters in this order: '
-            f"{H.esc(text)} (PyMC's names; Normal's second parameter is the standard "
-            "deviation).</p>")
+            f"{H.esc(text)} (PyMC's names{sd}).</p>")
 
 
 def model_section(ctx: ReportContext) -> str:
