@@ -39,9 +39,7 @@ def checks_section(ctx: ReportContext) -> str:
     parts = []
     for name in _observed_names(ctx):
         y = ctx.idata["observed_data"][name]
-        what = ctx.description(name) or name
-        heading = f"<h3>{H.esc(what[:1].upper() + what[1:])} {ctx.symbol(name)}</h3>"
-        parts.append(heading)
+        parts.append(f"<h3>{ctx.title(name)}</h3>")
         if y.ndim == 1 and y.size > _MAX_INTERVALS:
             parts.append(f'<p class="note">Predictive intervals are not drawn for '
                          f"{y.size} observations (more than {_MAX_INTERVALS}).</p>")
@@ -51,7 +49,9 @@ def checks_section(ctx: ReportContext) -> str:
                                      figure_kwargs={"figsize": (7.5, 3.0)})
             unit = ctx.units.text(name)
             for ax in fig.axes:
-                ax.set_ylabel(f"{what} {_plain_symbol(ctx, name)}"
+                desc = ctx.description(name)
+                ax.set_ylabel((f"{desc} " if desc else "")
+                              + ctx.plain_symbol(name, indices=True)
                               + (f" [{unit}]" if unit else ""))
             parts.append(H.figure(H.svg_of_figure(fig),
                                   f"Each {y.dims[0]}'s observation (black) against the "
@@ -63,14 +63,6 @@ def checks_section(ctx: ReportContext) -> str:
         return ""
     parts.append(f'<p class="note">{H.esc(_READ_P)}</p>')
     return "\n".join(parts)
-
-
-def _plain_symbol(ctx: ReportContext, name: str) -> str:
-    if name not in ctx.gen:
-        return ""
-    node = ctx.gen[name]
-    letters = ctx.gen.letters()
-    return node.symbol.unicode([letters[d] for d in node.dims])
 
 
 def _stat_table(ctx: ReportContext, tab) -> str:

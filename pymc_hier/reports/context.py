@@ -10,6 +10,7 @@ the per-unit ones, and nothing is internal.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -114,6 +115,26 @@ class ReportContext:
             return self.gen[name].description
         return ""
 
+    def plain_symbol(self, name: str, *, indices: bool = False) -> str:
+        """Return ``name``'s symbol in plain Unicode (``θ``; ``θⱼ`` with ``indices``)."""
+        if name in self.derived and self.derived[name]["symbol"] is not None:
+            return self.derived[name]["symbol"].unicode()
+        if name in self.gen:
+            node = self.gen[name]
+            letters = self.gen.letters()
+            return node.symbol.unicode([letters[d] for d in node.dims] if indices else ())
+        return symbol_of(name).unicode()
+
+    def what(self, name: str) -> str:
+        """Return ``name``'s description, or its symbol where it has none (plain text)."""
+        return self.description(name) or self.plain_symbol(name)
+
+    def title(self, name: str) -> str:
+        """Return ``Initial amount N₀,ᵢ`` as HTML (the symbol alone without a description)."""
+        desc = self.description(name)
+        words = f"{html.escape(desc[:1].upper() + desc[1:])} " if desc else ""
+        return words + self.symbol(name)
+
     def group_dim(self, name: str) -> str | None:
         """Return the one non-sample dim of a per-unit variable."""
         dims = [d for d in self.posterior[name].dims if d not in _SAMPLE_DIMS]
@@ -168,10 +189,8 @@ def report_context(idata: xr.DataTree, model: pm.Model, *, ci_prob: float,
     names = list(dict.fromkeys([*population, *per_unit, *others]))
     posterior = xr.Dataset({n: units.convert(n, post_all[n]) for n in names})
     for n in names:
-        if not posterior[n].attrs.get("long_name") and gen.__contains__(n):
-            desc = gen[n].description
-            if desc:
-                posterior[n].attrs["long_name"] = desc
+        if not posterior[n].attrs.get("long_name") and n in gen:
+            posterior[n].attrs["long_name"] = gen[n].description or gen[n].symbol.unicode()
     derived = {}
     for d in derived_specs:
         draws = d.compute(post_all)

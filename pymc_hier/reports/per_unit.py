@@ -62,11 +62,8 @@ def _table(ctx: ReportContext, name: str, dim: str, s: dict) -> str:
 
 
 def _heading(ctx: ReportContext, name: str) -> str:
-    desc = ctx.description(name)
     unit = ctx.units.text(name)
-    words = H.esc(desc[:1].upper() + desc[1:]) if desc else H.esc(name)
-    return (f"<h3>{words} {ctx.symbol(name)}"
-            f"{' (' + H.esc(unit) + ')' if unit else ''}</h3>")
+    return f"<h3>{ctx.title(name)}{' (' + H.esc(unit) + ')' if unit else ''}</h3>"
 
 
 def per_unit_section(ctx: ReportContext) -> str:
@@ -80,7 +77,7 @@ def per_unit_section(ctx: ReportContext) -> str:
         s = ctx.summary(name)
         parts.append(_heading(ctx, name))
         fig = plot_forest(ctx.posterior, name, truth=ctx.truth.get(name), ci_prob=ctx.ci_prob)
-        what = ctx.description(name) or name
+        what = ctx.what(name)
         caption = (f"Posterior mean and {ctx.interval} of each {dim}'s {what}, sorted by "
                    "posterior mean" + ("; crosses: the true values." if name in ctx.truth
                                        else "."))

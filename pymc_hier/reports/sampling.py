@@ -106,7 +106,8 @@ def diagnostics_section(ctx: ReportContext) -> str:
     if names and ctx.posterior.sizes.get("chain", 1) > 1:
         fig = plot_rank(xr.DataTree.from_dict({"posterior": ctx.posterior[names]}), names,
                         figsize=(min(3.6 * len(names), 10.0), 2.6))
-        titles = {n: _plain(ctx, n) for n in names}
+        titles = {n: ctx.plain_symbol(n) + (f" ({ctx.description(n)})"
+                                           if ctx.description(n) else "") for n in names}
         for ax in fig.axes:
             if ax.get_title() in titles:
                 ax.set_title(titles[ax.get_title()])
@@ -119,15 +120,6 @@ def diagnostics_section(ctx: ReportContext) -> str:
                               label="rank plots"))
     parts.append(_funnel(ctx, n_div))
     return "\n".join(p for p in parts if p)
-
-
-def _plain(ctx: ReportContext, name: str) -> str:
-    """``α (decay rate)``: a variable's symbol and description in plain Unicode."""
-    if name not in ctx.gen:
-        return name
-    node = ctx.gen[name]
-    return f"{node.symbol.unicode()} ({node.description})" if node.description \
-        else node.symbol.unicode()
 
 
 def _not_diagnosed(ctx: ReportContext) -> list[str]:
@@ -149,7 +141,7 @@ def _funnel(ctx: ReportContext, n_div) -> str:
     tree = xr.DataTree.from_dict({"posterior": ctx.posterior[[h.effect, h.scale]],
                                   "sample_stats": ctx.idata["sample_stats"].to_dataset()})
     fig = plot_funnel(tree, effect=h.effect, scale=h.scale)
-    scale = ctx.gen[h.scale].symbol.unicode() if h.scale in ctx.gen else h.scale
+    scale = ctx.plain_symbol(h.scale)
     fig.axes[0].set_ylabel(f"log {scale}")
     return ("<h3>Where the sampler diverged</h3>"
             + H.figure(H.svg_of_figure(fig),

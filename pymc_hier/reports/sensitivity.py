@@ -101,7 +101,7 @@ def sensitivity_section(ctx: ReportContext, sweep: xr.Dataset, var_names=None) -
 
 
 def _axis_label(ctx: ReportContext, name: str) -> str:
-    sym = ctx.gen[name].symbol.unicode() if name in ctx.gen else name
+    sym = ctx.plain_symbol(name)
     unit = ctx.units.text(name)
     return f"{sym} [{unit}]" if unit else sym
 
@@ -127,7 +127,7 @@ def _table(ctx: ReportContext, sweep: xr.Dataset, shown: xr.Dataset, names: list
     ess_w = sweep["ess_weights"].values if "ess_weights" in sweep else np.full(n, np.nan)
     header = ["value", "method", "k-hat", "ESS of weights"]
     for name in names:
-        sym = ctx.gen[name].symbol.unicode() if name in ctx.gen else name
+        sym = ctx.plain_symbol(name)
         header += [f"{sym} mean", f"{sym} {band}"]
     cols = {}
     for name in names:
