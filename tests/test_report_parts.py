@@ -174,6 +174,13 @@ def test_page_has_contents_viewport_and_print_styles():
     assert "<script" not in page
 
 
+def test_plural_of_unit_names():
+    from pymc_hier.plots.hierarchy import plural
+
+    assert [plural(w) for w in ("school", "county", "day", "box", "obs", "x_dim")] == \
+        ["schools", "counties", "days", "boxes", "obs", "x_dim"]
+
+
 # -- shapes ----------------------------------------------------------------------------------
 def test_hierarchies_are_found_by_shape_not_name():
     gen = ph.describe_model(ph.eight_schools_model())

@@ -20,12 +20,26 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-__all__ = ["legend_above", "plot_forest", "plot_shrinkage", "summarise_draws"]
+__all__ = ["legend_above", "plot_forest", "plot_shrinkage", "plural", "summarise_draws"]
 
 _SAMPLE_DIMS = ("chain", "draw")
 _POSTERIOR = "C0"
 _TRUTH = "C3"
 _OBSERVED = "0.35"
+
+
+def plural(word: str) -> str:
+    """Return the English plural of a unit's name: ``schools``, ``counties``, ``boxes``.
+
+    A name that is not a plain lower-case word (``obs``, ``x_dim``) is left as it is.
+    """
+    if not word.isalpha() or not word.islower() or word.endswith("s"):
+        return word
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("x", "ch", "sh", "z")):
+        return word + "es"
+    return word + "s"
 
 
 def posterior_of(idata) -> xr.Dataset:
@@ -202,7 +216,7 @@ def plot_forest(idata, var_name: str, *, truth=None, sort: bool = True, ci_prob:
         ax.set_xlim(0, n + 1)
         how = "by rank of its posterior mean" if sort else "in data order"
         thinned = f", {len(shown)} evenly spaced ranks shown" if len(shown) < n else ""
-        ax.set_xlabel(f"{dim}, {how} ({n} {dim}s{thinned})")
+        ax.set_xlabel(f"{dim}, {how} ({n} {plural(dim)}{thinned})")
         ax.set_ylabel(label)
         ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
@@ -337,7 +351,7 @@ def plot_shrinkage(idata, *, effect: str = "theta", observed="y", sigma="sigma",
                     label=f"posterior mean, {band}")
         limits = [np.nanmin(np.r_[y, lo]), np.nanmax(np.r_[y, hi])]
         ax.plot(limits, limits, color=_OBSERVED, lw=0.8, label="no pooling (y = x)")
-        thinned = (f" ({len(sel)} of {n} {dim}s, evenly spaced by it)" if len(sel) < n
+        thinned = (f" ({len(sel)} of {n} {plural(dim)}, evenly spaced by it)" if len(sel) < n
                    else "")
         ax.set_xlabel(f"own estimate of each {dim}{thinned}")
         ax.set_ylabel(value_label)

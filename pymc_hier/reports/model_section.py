@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pymc_hier.generative import GenerativeModel, Symbol, parse
+from pymc_hier.plots.hierarchy import plural
 from pymc_hier.reports import html as H
 from pymc_hier.reports import mathml
 from pymc_hier.reports.context import ReportContext
@@ -95,7 +96,7 @@ def _indices(ctx: ReportContext) -> str:
         size = len(ctx.model.coords.get(dim) or ()) if dim in ctx.model.coords else None
         letter = mathml.math(mathml.symbol(Symbol(letters[dim])))
         count = f"1, …, {size}" if size else "…"
-        what = f"the {ctx.gen.dim_names[dim]}s" if dim in ctx.gen.dim_names \
+        what = f"the {plural(ctx.gen.dim_names[dim])}" if dim in ctx.gen.dim_names \
             else f"<code>{H.esc(dim)}</code>"
         parts.append(f"{letter} = {count} indexes {what}")
     return ("<p>" + "; ".join(parts) + ".</p>") if parts else ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pymc_hier.plots.hierarchy import plot_forest, plot_shrinkage
+from pymc_hier.plots.hierarchy import plot_forest, plot_shrinkage, plural
 from pymc_hier.reports import html as H
 from pymc_hier.reports.context import ReportContext
 from pymc_hier.reports.estimates import convergence
@@ -29,7 +29,7 @@ def _coverage(ctx: ReportContext, name: str, lo, hi, dim: str) -> str:
     n = true.size
     expect = ctx.ci_prob * n
     sd = np.sqrt(n * ctx.ci_prob * (1 - ctx.ci_prob))
-    return (f"The true value lies inside its {ctx.interval} for {inside} of {n} {dim}s "
+    return (f"The true value lies inside its {ctx.interval} for {inside} of {n} {plural(dim)} "
             f"(about {expect:.0f} ± {2 * sd:.0f} expected if the intervals are calibrated).")
 
 
