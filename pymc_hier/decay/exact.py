@@ -49,6 +49,8 @@ _CELLS = 2_000_000   # array elements per block of likelihood evaluations
 #: Widgets in the subsample that locates the posterior for ``method="local"``.
 _SUBSAMPLE = 200
 METHODS = ("auto", "adaptive", "local")
+#: What sums the widgets' log likelihoods and draws the widgets (see :func:`decay_posterior`).
+BACKENDS = ("numpy", "numba", "jax")
 #: Relative accuracy of the ``"adaptive"`` tabulation.
 ADAPTIVE_RTOL = 1e-11
 
@@ -81,11 +83,15 @@ class DecayPosterior:
         Accuracy of the tabulated density relative to its peak: ``1e-11`` for
         ``"adaptive"``, the measured error for ``"local"``. Quantiles, moments and the
         draws of ``alpha`` come from the table.
+    backend : {"numpy", "numba", "jax"}
+        What computed the sums over widgets and draws the widgets (see
+        :func:`decay_posterior`).
     """
 
     def __init__(self, data, t0, prior, log_prior, log_likelihood, edges, method="adaptive",
-                 table_log_density=None, table_error=ADAPTIVE_RTOL):
+                 table_log_density=None, table_error=ADAPTIVE_RTOL, backend="numpy"):
         self.data, self.t0, self.prior, self.method = data, t0, prior, method
+        self.backend = backend
         self.table_error = float(table_error)
         self._log_prior, self._log_likelihood = log_prior, log_likelihood
         nodes = piece_nodes(edges, GL_NODES)
@@ -148,9 +154,11 @@ class DecayPosterior:
         d = self.data
         days = ({"t0": np.asarray(d.t0, dtype=float)} if self.t0 == "known" else
                 {"day_start": np.asarray(d.day_start), "day_end": np.asarray(d.day_end)})
-        return draw_widgets(np.asarray(d.n_measured, dtype=float), np.asarray(d.sigma),
-                            np.asarray(d.t_measured), float(np.log(d.n0_max)), alpha, rng,
-                            **days)
+        draw = draw_widgets
+        if self.backend == "jax":
+            from pymc_hier.decay.exact_jax import draw_widgets as draw
+        return draw(np.asarray(d.n_measured, dtype=float), np.asarray(d.sigma),
+                    np.asarray(d.t_measured), float(np.log(d.n0_max)), alpha, rng, **days)
 
     def _draw_t0(self, alpha, rng):
         """Draw every widget's ``t0`` given each ``alpha`` (shape ``(n,)``) from its conditional."""
@@ -217,7 +225,8 @@ class DecayPosterior:
                           attrs={"method": "exact i.i.d. draws (pymc_hier.decay.exact)",
                                  "t0": self.t0, "prior_alpha": label,
                                  "tabulation": self.method,
-                                 "tabulation_error": self.table_error})
+                                 "tabulation_error": self.table_error,
+                                 "backend": self.backend})
         return xr.DataTree.from_dict({"posterior": post})
 
 
@@ -286,30 +295,33 @@ def _bracket(log_density, scale, points: int = _SCAN, *, return_scan: bool = Fal
         lo, hi = lo - step * widen_lo, hi + step * widen_hi
 
 
-def _local_table(data, t0, log_prior, log_density, scale):
+def subsample_index(n: int) -> np.ndarray:
+    """Rows of the :data:`_SUBSAMPLE` widgets that locate the posterior (evenly spaced)."""
+    return np.unique(np.linspace(0, n - 1, min(_SUBSAMPLE, n)).round().astype(int))
+
+
+def _local_table(n, sub, n_sub, log_prior, log_density, scale):
     """Edges and table log density by :mod:`~pymc_hier.numerics.local_grid` (few evaluations).
 
-    A subsample of :data:`_SUBSAMPLE` widgets locates the posterior (its scan is cheap);
-    Brent's method on all the data then finds the mode, starting from the subsample's mean
-    with its standard deviation shrunk by ``sqrt(subsample / n)`` (with no more widgets
-    than the subsample, from the scan's bracket, once more on the scale found). The table
-    is then checked against the scan (:func:`_check_table`).
+    A subsample of :data:`_SUBSAMPLE` widgets (``n_sub`` of the ``n``, rows
+    :func:`subsample_index`, log likelihood ``sub``) locates the posterior (its scan is
+    cheap); Brent's method on all the data then finds the mode, starting from the
+    subsample's mean with its standard deviation shrunk by ``sqrt(subsample / n)`` (with no
+    more widgets than the subsample, from the scan's bracket, once more on the scale
+    found). The table is then checked against the scan (:func:`_check_table`).
     """
-    n = len(data)
-    index = np.unique(np.linspace(0, n - 1, min(_SUBSAMPLE, n)).round().astype(int))
-    sub = _log_likelihood(data, t0, index)
 
     def sub_density(u):
         return _log_density_u(u, log_prior, sub)
 
     lo, hi, scan_u, scan_g = _bracket(sub_density, scale, _LOCAL_SCAN, return_scan=True)
-    if len(index) < n:
+    if n_sub < n:
         u = np.linspace(lo, hi, _LOCAL_SCAN)
         g = sub_density(u)
         w = np.exp(g - np.max(g))
         m_sub = float(np.sum(w * u) / np.sum(w))
         s_sub = float(np.sqrt(np.sum(w * (u - m_sub) ** 2) / np.sum(w)))
-        start, step = m_sub, s_sub * np.sqrt(len(index) / n)
+        start, step = m_sub, s_sub * np.sqrt(n_sub / n)
     else:  # the bracket came from all the data: search it directly
         start, step = 0.5 * (lo + hi), (hi - lo) / 8
     bounds = {"lower": lo - (hi - lo), "upper": hi + (hi - lo)}
@@ -318,7 +330,7 @@ def _local_table(data, t0, log_prior, log_density, scale):
         mode, sd = find_mode(log_density, mode, sd, **bounds)
     lower, upper, interpolant, error = chebyshev_log_density(log_density, mode, sd,
                                                              log_range=LOG_RANGE)
-    _check_table(scan_u, scan_g if len(index) == n else None, log_density, lower, upper,
+    _check_table(scan_u, scan_g if n_sub == n else None, log_density, lower, upper,
                  interpolant, float(interpolant(mode)))
     return adaptive_pieces(interpolant, lower, upper, k=GL_NODES), interpolant, error
 
@@ -347,7 +359,7 @@ def _check_table(scan_u, scan_g, log_density, lower, upper, interpolant, peak):
 
 def decay_posterior(data: DecayData, *, t0: str = "latent",
                     prior: Prior | Callable | None = None,
-                    method: str = "auto") -> DecayPosterior:
+                    method: str = "auto", backend: str = "numpy") -> DecayPosterior:
     """Exact marginal posterior of the decay rate by quadrature.
 
     Parameters
@@ -377,6 +389,18 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         ``"adaptive"`` when the log density is not smooth and unimodal enough for it (few
         widgets, strongly skewed posteriors); ``"adaptive"`` for a callable prior, which
         may have features narrower than any scan.
+    backend : {"numpy", "numba", "jax"}, default "numpy"
+        What computes the sums over widgets of the log likelihood (the cost that grows
+        with the data) and draws the widgets' ``t0`` and ``N0``. ``"numpy"``: NumPy, in
+        blocks. ``"numba"``: one compiled loop over widgets and rates
+        (:mod:`pymc_hier.decay.block_kernels`, several times faster on a CPU; the widgets
+        drawn as with ``"numpy"``). ``"jax"``: JAX on its default device, a GPU when one
+        is visible (:mod:`pymc_hier.decay.exact_jax`; ``pip install 'pymc_hier[jax]'``),
+        the widgets drawn there too, by inversion. The tabulation itself (where to
+        evaluate, the table, the draws of ``alpha``) is the same for all three, so their
+        posteriors agree within the table's error (``table_error``), their draws of
+        ``alpha`` for a seed too; the widgets' draws of ``"jax"`` are other draws from
+        the same conditionals.
 
     Returns
     -------
@@ -385,7 +409,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     Raises
     ------
     ValueError
-        For an unknown ``t0`` or ``method``, ``t0="known"`` without ``data.t0``, a prior that allows
+        For an unknown ``t0``, ``method`` or ``backend``, ``t0="known"`` without ``data.t0``, a prior that allows
         negative rates, an improper posterior (e.g. a flat prior where the data do not
         rule out fast decay) or data the model cannot produce.
 
@@ -407,32 +431,109 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(map(repr, METHODS))}, "
                          f"got {method!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {backend!r}")
     check_consistent(data)
     if prior is None:
         prior = default_priors(data)["alpha"]
+    log_prior = alpha_log_prior(prior)
+    kind = "known" if t0 == "known" else "latent"
+    log_likelihood = _backend_log_likelihood(data, kind, backend)
+    index = subsample_index(len(data))
+    edges, interpolant, error, how = tabulate(
+        log_prior, log_likelihood, n=len(data), sub=_log_likelihood(data, kind, index),
+        n_sub=len(index), scale=time_scale(data), method=method,
+        smooth_prior=isinstance(prior, Prior))
+    return DecayPosterior(data, t0, prior, log_prior, log_likelihood, edges, method=how,
+                          table_log_density=interpolant, table_error=error, backend=backend)
+
+
+def alpha_log_prior(prior: Prior | Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """Return the vectorised log density of a prior on ``alpha`` (checked to be positive).
+
+    Raises
+    ------
+    ValueError
+        For a prior that allows negative rates, or something neither a
+        :class:`~pymc_hier.Prior` nor a callable.
+    """
     if isinstance(prior, Prior):
         check_alpha_prior(prior)
-        log_prior = prior_logpdf(prior)
-    elif callable(prior):
+        return prior_logpdf(prior)
+    if callable(prior):
         def log_prior(a):
             return np.asarray(prior(a), dtype=float) * np.ones_like(a)
-    else:
-        raise ValueError(f"prior: expected a Prior or a callable, got {prior!r}")
-    log_likelihood = _log_likelihood(data, "known" if t0 == "known" else "latent")
+        return log_prior
+    raise ValueError(f"prior: expected a Prior or a callable, got {prior!r}")
 
+
+def tabulate(log_prior, log_likelihood, *, n: int, sub, n_sub: int, scale: float,
+             method: str = "auto", smooth_prior: bool = True):
+    """Tabulate the posterior of ``u = log alpha`` from its prior and likelihood.
+
+    The steps of :func:`decay_posterior`'s ``method`` (see there), for any way of summing
+    the widgets' log likelihoods: in memory, on a device (:mod:`pymc_hier.decay.exact_jax`)
+    or block by block on a cluster (:mod:`pymc_hier.decay.exact_partitioned`).
+
+    Parameters
+    ----------
+    log_prior, log_likelihood : callable
+        Vectorised log prior density and summed log likelihood, of ``alpha``.
+    n : int
+        Number of widgets.
+    sub : callable
+        Summed log likelihood of the widgets in rows :func:`subsample_index` (``n_sub``).
+    n_sub : int
+        Their number.
+    scale : float
+        :func:`~pymc_hier.decay.problem.time_scale` of the data.
+    method : {"auto", "adaptive", "local"}
+        As in :func:`decay_posterior`.
+    smooth_prior : bool
+        Whether ``"auto"`` may use ``"local"`` (a :class:`~pymc_hier.Prior`).
+
+    Returns
+    -------
+    edges : numpy.ndarray
+        Piece edges of the table in ``u``.
+    table_log_density : callable or None
+        The interpolant the table is made from (``"local"``), or None (the log density).
+    error : float
+        The table's accuracy relative to the density's peak.
+    method : str
+        ``"local"`` or ``"adaptive"``.
+    """
     def log_density(u):
         return _log_density_u(u, log_prior, log_likelihood)
 
-    if method == "local" or (method == "auto" and isinstance(prior, Prior)):
+    if method == "local" or (method == "auto" and smooth_prior):
         try:
-            edges, interpolant, error = _local_table(data, "known" if t0 == "known" else "latent",
-                                              log_prior, log_density, time_scale(data))
-            return DecayPosterior(data, t0, prior, log_prior, log_likelihood, edges,
-                                  method="local", table_log_density=interpolant,
-                                  table_error=error)
+            edges, interpolant, error = _local_table(n, sub, n_sub, log_prior, log_density,
+                                                     scale)
+            return edges, interpolant, error, "local"
         except ValueError:
             if method == "local":
                 raise
-    lo, hi = _bracket(log_density, time_scale(data))
+    lo, hi = _bracket(log_density, scale)
     edges = adaptive_pieces(log_density, lo, hi, k=GL_NODES, rtol=ADAPTIVE_RTOL)
-    return DecayPosterior(data, t0, prior, log_prior, log_likelihood, edges)
+    return edges, None, ADAPTIVE_RTOL, "adaptive"
+
+
+def _backend_log_likelihood(data: DecayData, kind: str, backend: str):
+    """The summed log likelihood of ``alpha`` computed by ``backend``."""
+    if backend == "numpy":
+        return _log_likelihood(data, kind)
+    y, sigma, t1 = (np.asarray(v, dtype=float) for v in (data.n_measured, data.sigma,
+                                                         data.t_measured))
+    days = ({"t0": np.asarray(data.t0, dtype=float)} if kind == "known" else
+            {"day_start": np.asarray(data.day_start, dtype=float),
+             "day_end": np.asarray(data.day_end, dtype=float)})
+    log_n0_max = float(np.log(data.n0_max))
+    if backend == "numba":
+        from pymc_hier.decay.block_kernels import block_log_likelihood
+
+        return block_log_likelihood(y, sigma, t1, log_n0_max, **days)
+    from pymc_hier.decay.exact_jax import JaxLogLikelihood
+
+    return JaxLogLikelihood(y, sigma, t1, log_n0_max, **days)

@@ -45,9 +45,12 @@ _SCALARS = ("mu", "tau", "theta_new")
 _VARS = (*_SCALARS, "theta")
 _BLOCK = 2**21
 _MIXTURE_NODES = 1000
+#: What sums over the groups and draws theta (see :func:`hierarchical_normal_posterior`).
+BACKENDS = ("numpy", "jax")
 
 
-def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
+def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001,
+                                  backend: str = "numpy"):
     """Compute the exact posterior of the hierarchical normal model.
 
     Parameters
@@ -64,6 +67,13 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
         merged into the default preset.
     grid_size : int, default 4001
         Number of grid nodes in ``log(tau)``, placed adaptively where the mass is.
+    backend : {"numpy", "jax"}, default "numpy"
+        What computes the sums over groups at every ``tau`` of the grid and draws
+        ``theta`` (the costs that grow with the groups): NumPy, or JAX on its default
+        device, a GPU when one is visible (:mod:`pymc_hier.normal.exact_jax`;
+        ``pip install 'pymc_hier[jax]'``). The grid, the draws of ``tau``, ``mu`` and
+        ``theta_new`` are the same for both, so their posteriors agree to rounding; the
+        draws of ``theta`` from ``"jax"`` are other draws from the same conditionals.
 
     Returns
     -------
@@ -72,8 +82,8 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
     Raises
     ------
     ValueError
-        For invalid data or priors, or an improper posterior (flat priors with too few
-        groups, or a tau density that does not decay).
+        For invalid data or priors, an unknown backend, or an improper posterior (flat
+        priors with too few groups, or a tau density that does not decay).
 
     Warns
     -----
@@ -102,7 +112,11 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001):
     data = as_schools_data(data)
     if not (isinstance(grid_size, int | np.integer) and grid_size >= 101):
         raise ValueError(f"grid_size: must be an integer >= 101, got {grid_size!r}")
-    return HierarchicalNormalPosterior(data, priors=priors, grid_size=int(grid_size))
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {backend!r}")
+    return HierarchicalNormalPosterior(data, priors=priors, grid_size=int(grid_size),
+                                       backend=backend)
 
 
 class HierarchicalNormalPosterior:
@@ -124,9 +138,11 @@ class HierarchicalNormalPosterior:
         The grid in ``log(tau)`` carrying the marginal posterior of ``tau``.
     prior_dominated : bool
         True with a single group: the data then cannot inform ``tau``.
+    backend : {"numpy", "jax"}
+        What sums over the groups and draws ``theta``.
     """
 
-    def __init__(self, data, *, priors, grid_size: int):
+    def __init__(self, data, *, priors, grid_size: int, backend: str = "numpy"):
         tau_fn = None
         if isinstance(priors, Mapping) and callable(priors.get("tau")) \
                 and not isinstance(priors.get("tau"), Prior):
@@ -146,6 +162,12 @@ class HierarchicalNormalPosterior:
                 "a single group cannot inform tau: its posterior is prior-dominated (with a "
                 "flat prior on mu it equals the prior)", PriorDominatedWarning, stacklevel=3)
         self._log_prior_tau = tau_fn or resolved["tau"].logp_function()
+        self.backend = backend
+        self._device = None
+        if backend == "jax":
+            from pymc_hier.normal.exact_jax import JaxConditionals
+
+            self._device = JaxConditionals(self._y, np.sqrt(self._s2), self._m0, self._prec0)
         center = float(np.log(np.sqrt(np.median(self._s2))))
         self.grid: LogGrid = adaptive_log_grid(self._log_density_t, center=center,
                                                size=grid_size)
@@ -164,6 +186,8 @@ class HierarchicalNormalPosterior:
     # -- NumPy kernels ---------------------------------------------------------------------
     def _conditionals(self, tau):
         """Return log p(y | tau) (up to a constant), mu_hat and V_mu for each tau."""
+        if self._device is not None:
+            return self._device(tau)
         tau = np.asarray(tau, dtype=float)
         flat = tau.reshape(-1)
         loglik, mu_hat, v_mu = (np.empty(flat.shape) for _ in range(3))
@@ -303,7 +327,7 @@ class HierarchicalNormalPosterior:
                 "grid_size": len(self.grid.t),
                 "prior_mu": _label(self.priors["mu"]),
                 "prior_tau": _label(self.priors["tau"]),
-                "data_hash": self.data.fingerprint(), **extra}
+                "data_hash": self.data.fingerprint(), "backend": self.backend, **extra}
 
     # -- i.i.d. draws -------------------------------------------------------------------------
     #: Posterior variables of :meth:`sample`'s draws.
@@ -362,8 +386,11 @@ class HierarchicalNormalPosterior:
         theta_new = mu + tau * rng.standard_normal(shape)
         posterior = {"mu": mu, "tau": tau, "theta_new": theta_new}
         if theta_storage != "none":
-            posterior["theta"] = draw_theta(mu, tau, self._y, np.sqrt(self._s2), rng=rng,
-                                            dtype=theta_storage)
+            draw = draw_theta
+            if self.backend == "jax":
+                from pymc_hier.normal.exact_jax import draw_theta as draw
+            posterior["theta"] = draw(mu, tau, self._y, np.sqrt(self._s2), rng=rng,
+                                      dtype=theta_storage)
         dim = self.data.dim
         seed = random_seed if isinstance(random_seed, int | np.integer) else None
         attrs = self._attrs(sampler="exact i.i.d.",

@@ -43,6 +43,26 @@ def _rule(k: int):
     return nodes, weights, coef, icoef, smat
 
 
+def legendre_rule(k: int):
+    """Gauss-Legendre rule with ``k`` nodes on ``[0, 1]`` and its polynomial bases (cached).
+
+    Returns
+    -------
+    nodes, weights : numpy.ndarray
+        Shape ``(k,)``.
+    coef : numpy.ndarray
+        ``(k, k)``: Legendre coefficients (on ``[-1, 1]``) of the Lagrange basis polynomials
+        of the nodes, one column each: the interpolant at ``u`` is
+        ``legvander(u, k - 1) @ coef @ values``.
+    icoef : numpy.ndarray
+        ``(k + 1, k)``: coefficients of their integrals from ``-1``.
+    smat : numpy.ndarray
+        ``(k, k)``: ``smat[j, i]`` is the integral of basis polynomial ``i`` from the left
+        end to node ``j``, on ``[0, 1]``.
+    """
+    return _rule(int(k))
+
+
 def piece_nodes(edges, k: int):
     """Gauss-Legendre nodes of every piece: shape ``(..., P, k)``."""
     nodes = _rule(k)[0]
