@@ -50,6 +50,9 @@ _LAZY = {
     "DecayPosterior": "pymc_hier.decay.exact",
     "hierarchical_normal_posterior": "pymc_hier.normal.exact",
     "HierarchicalNormalPosterior": "pymc_hier.normal.exact",
+    # beyond one machine
+    "fit_partitioned": "pymc_hier.scale.partitioned",
+    "read_partitions": "pymc_hier.scale.blocks",
     # the workflow
     "export_pgm": "pymc_hier.pgm.export",
     "fit": "pymc_hier.fitting",

@@ -18,6 +18,7 @@ piece                    used by
 ``population``           report headlines, prior sensitivity (population parameters)
 ``internal``             variables of the parametrisation, hidden from summaries
 ``exact_posterior``      ``fit(sampler="exact")``, exact sweeps, references in reports
+``exact_partitioned``    ``fit_partitioned``: the exact posterior of data in blocks (Dask)
 ``postprocess``          ``fit`` adds exact conditional draws after sampling
 ``generative``           the PGM and the report's equations (the model as written)
 ``initial_values``       where samplers start (passed to ``pm.sample(initvals=...)``)
@@ -164,6 +165,10 @@ class ModelFamily:
         ``exact_posterior(model, spec, hyper=None, **kwargs)`` returning an
         :class:`ExactPosterior` (``hyper``: prior and data values by ``pm.Data`` name that
         replace the model's, without changing it).
+    exact_partitioned : object, optional
+        A :class:`~pymc_hier.scale.partitioned.PartitionedExact`: the exact posterior of
+        data held in blocks, in memory or on a Dask cluster
+        (:func:`pymc_hier.fit_partitioned`).
     postprocess : callable, optional
         ``postprocess(idata, model, spec, *, random_seed) -> idata`` run by
         :func:`pymc_hier.fit` after MCMC (exact conditional draws, units).
@@ -206,6 +211,7 @@ class ModelFamily:
     population: tuple[str, ...] = ()
     internal: tuple[str, ...] | Callable = ()
     exact_posterior: Callable | None = field(default=None, repr=False)
+    exact_partitioned: object | None = field(default=None, repr=False)
     postprocess: Callable | None = field(default=None, repr=False)
     generative: Callable | None = field(default=None, repr=False)
     initial_values: Callable | None = field(default=None, repr=False)

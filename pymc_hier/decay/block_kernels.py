@@ -32,7 +32,7 @@ BLOCK = 65536
 _LOG_DIFF = make_kernels(**numba_functions())[0]
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, error_model="numpy")
 def _day_values(y, sigma, t1, start, end, log_n0_max, alphas, x, log_w, out):
     """``out[k, i] = log p(y_i | alphas[k])``, ``t0`` uniform on its day (quadrature)."""
     n = x.size
@@ -71,7 +71,7 @@ def _day_values(y, sigma, t1, start, end, log_n0_max, alphas, x, log_w, out):
             out[k, i] = math.log(s) + m if m > -math.inf else -math.inf
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, error_model="numpy")
 def _known_values(y, sigma, t1, t0, log_n0_max, alphas, out):
     """``out[k, i] = log p(y_i | alphas[k], t0_i)``."""
     for k in range(alphas.size):
@@ -119,27 +119,32 @@ def block_log_likelihood(y, sigma, t_measured, log_n0_max, *, day_start=None, da
                          t0=None, block: int = BLOCK):
     """Return ``alpha -> sum_i log p(y_i | alpha)``, summed block by block.
 
-    Each block of ``block`` widgets is summed (:func:`log_likelihoods`, then NumPy's sum
-    over the block), then the blocks' sums in order, as the partitioned path does.
+    Each block of ``block`` widgets is summed (:func:`block_sum`), then the blocks' sums in
+    order, as the partitioned path does.
     """
-    cols = {"y": y, "sigma": sigma, "t_measured": t_measured, "day_start": day_start,
+    cols = {"n_measured": y, "sigma": sigma, "t_measured": t_measured, "day_start": day_start,
             "day_end": day_end, "t0": t0}
-    cols = {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in cols.items()}
-    n = cols["y"].size
-    blocks = [{k: None if v is None else v[lo:lo + block] for k, v in cols.items()}
-              for lo in range(0, n, block)]
+    cols = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items() if v is not None}
+    n = cols["n_measured"].size
+    blocks = [{k: v[lo:lo + block] for k, v in cols.items()} for lo in range(0, n, block)]
+    known = t0 is not None
 
     def log_likelihood(alpha):
         alpha = np.asarray(alpha, dtype=np.float64)
-        sums = [block_sum(b, log_n0_max, alpha.reshape(-1)) for b in blocks]
+        sums = [block_sum(b, log_n0_max, alpha.reshape(-1), known=known) for b in blocks]
         return np.sum(np.stack(sums), axis=0).reshape(alpha.shape)
 
     return log_likelihood
 
 
-def block_sum(columns, log_n0_max, alpha) -> np.ndarray:
-    """Sum over one block's widgets of ``log p(y_i | alpha_k)``, shape ``(K,)``."""
-    values = log_likelihoods(columns["y"], columns["sigma"], columns["t_measured"], log_n0_max,
-                             alpha, day_start=columns.get("day_start"),
-                             day_end=columns.get("day_end"), t0=columns.get("t0"))
+def block_sum(columns, log_n0_max, alpha, *, known: bool) -> np.ndarray:
+    """Sum over one block's widgets of ``log p(y_i | alpha_k)``, shape ``(K,)``.
+
+    ``columns`` holds the block's ``n_measured``, ``sigma``, ``t_measured`` and
+    ``day_start``, ``day_end`` (``known=False``) or ``t0`` (``known=True``).
+    """
+    days = ({"t0": columns["t0"]} if known else
+            {"day_start": columns["day_start"], "day_end": columns["day_end"]})
+    values = log_likelihoods(columns["n_measured"], columns["sigma"], columns["t_measured"],
+                             log_n0_max, alpha, **days)
     return values.sum(axis=1)

@@ -94,10 +94,9 @@ class DecayPosterior:
         self.backend = backend
         self.table_error = float(table_error)
         self._log_prior, self._log_likelihood = log_prior, log_likelihood
-        nodes = piece_nodes(edges, GL_NODES)
-        self._nodes = nodes
-        values = (_log_density_u(nodes, log_prior, log_likelihood)
-                  if table_log_density is None else table_log_density(nodes))
+        self._nodes = piece_nodes(edges, GL_NODES)
+        values = (_log_density_u(self._nodes, log_prior, log_likelihood)
+                  if table_log_density is None else table_log_density(self._nodes))
         self._table = piece_table(edges, values)
 
     # -- densities ------------------------------------------------------------------

@@ -43,7 +43,7 @@ from pymc_hier.scale.jax_device import (
 __all__ = ["JaxLogLikelihood", "draw_widgets"]
 
 #: Widgets per chunk of the random stream (part of what a seed means here).
-WIDGET_CHUNK = 512
+WIDGET_CHUNK = 128
 #: (alpha, widget) pairs evaluated at once by default: on a GPU, on other devices.
 CELLS = {"gpu": 2**21, "other": 2**14}
 #: (draw, widget) pairs drawn at once by default: on a GPU, on other devices.

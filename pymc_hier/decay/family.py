@@ -20,6 +20,7 @@ import xarray as xr
 from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.draws import draw_widgets
 from pymc_hier.decay.exact import decay_posterior
+from pymc_hier.decay.exact_partitioned import DECAY_PARTITIONED
 from pymc_hier.decay.model import build
 from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
@@ -290,6 +291,7 @@ DECAY = ModelFamily(
     population=("alpha",),
     internal=internal,
     exact_posterior=exact_posterior,
+    exact_partitioned=DECAY_PARTITIONED,
     postprocess=postprocess,
     generative=generative,
     initial_values=initial_values,

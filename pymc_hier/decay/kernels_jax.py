@@ -243,8 +243,9 @@ def amount_fraction(y, sigma, log_upper, v):
 
     - a narrow interval (``w = A / sigma`` with ``w (1 + |c|) < 1e-2``, where the series
       branch of :func:`log_uniform_normal_pdf` applies, also when ``A`` underflows): the
-      offset ``e = x - a`` has density proportional to ``exp(-a e - e^2 / 2)`` on
-      ``[0, w]``, whose CDF is inverted by Newton steps on its series;
+      fraction ``r = (x - a) / w`` has density proportional to ``exp(-a w r - (w r)^2 /
+      2)`` on ``[0, 1]``, whose CDF is inverted by Newton steps on its series (truncation
+      error below ``1e-10`` there);
     - ``b <= 0``: in log space, ``log Phi(x) = log Phi(b) + log1p(-(1 - v) (1 - Phi(a) /
       Phi(b)))``, inverted by :func:`_log_ndtr_inverse` (exact in the far tail);
     - ``a < 0 < b``: ``Phi(x) = Phi(a) + v (Phi(b) - Phi(a))``, or its complement from the
@@ -270,19 +271,19 @@ def amount_fraction(y, sigma, log_upper, v):
     # offsets measured from the amount 0 (a = -y / sigma) or, mirrored, from A
     a = jnp.where(mirror, (y - upper) / sigma, -y / sigma)
     b = jnp.where(mirror, y / sigma, (upper - y) / sigma)
-    # -- narrow: e in [0, w] with density exp(-a e - e^2 / 2); G(e) its integral
-    wn = jnp.where(narrow, w, 1e-3)
-    an = jnp.where(narrow, a, 0.0)
+    # -- narrow: r = e / w in [0, 1] with density exp(-a w r - (w r)^2 / 2) (w may underflow)
+    aw = jnp.where(narrow, a * w, 0.0)
+    w2 = jnp.where(narrow, w * w, 0.0)
 
-    def g(e):
-        return e * (1.0 - an * e / 2.0 + (an * an - 1.0) * e * e / 6.0
-                    - an * (an * an - 3.0) * e**3 / 24.0)
+    def g(r):  # the integral of that density from 0 to r, by its series
+        return r * (1.0 - aw * r / 2.0 + (aw * aw - w2) * r * r / 6.0
+                    - aw * (aw * aw - 3.0 * w2) * r**3 / 24.0)
 
-    target = v * g(wn)
-    e = v * wn
+    target = v * g(1.0)
+    r = v
     for _ in range(4):
-        e = jnp.clip(e - (g(e) - target) / jnp.exp(-an * e - 0.5 * e * e), 0.0, wn)
-    frac_narrow = e / wn
+        r = jnp.clip(r - (g(r) - target) / jnp.exp(-aw * r - 0.5 * w2 * r * r), 0.0, 1.0)
+    frac_narrow = r
     # -- b <= 0: log space (the mass piles up at b)
     bt = jnp.where(narrow | (b > 0), -1.0, b)
     at = jnp.where(narrow | (b > 0), -2.0, a)

@@ -22,6 +22,7 @@ __all__ = [
     "check_consistent",
     "check_option",
     "default_priors",
+    "default_priors_for_scale",
     "prior_logpdf",
     "time_scale",
 ]
@@ -54,7 +55,12 @@ def default_priors(data: DecayData) -> dict[str, Prior]:
     principle, although on the lecture's data that tail lies far below the mode (the exact
     reference checks this and raises when it does not).
     """
-    return {"alpha": Prior("HalfCauchy", beta=1.0 / time_scale(data))}
+    return default_priors_for_scale(time_scale(data))
+
+
+def default_priors_for_scale(scale: float) -> dict[str, Prior]:
+    """:func:`default_priors` for data of time scale ``T`` (:func:`time_scale`) ``scale``."""
+    return {"alpha": Prior("HalfCauchy", beta=1.0 / float(scale))}
 
 
 def check_alpha_prior(prior: Prior) -> tuple[float, float]:

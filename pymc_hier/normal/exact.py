@@ -379,11 +379,8 @@ class HierarchicalNormalPosterior:
             raise ValueError(f"theta_storage: unknown value {theta_storage!r} (accepted: "
                              f"{', '.join(map(repr, THETA_STORAGE))})")
         rng = np.random.default_rng(random_seed)
-        shape = (chains, draws)
-        tau = np.exp(self.grid.quantile_t(rng.uniform(size=shape)))
-        _, mu_hat, v_mu = self._conditionals(tau)
-        mu = mu_hat + np.sqrt(v_mu) * rng.standard_normal(shape)
-        theta_new = mu + tau * rng.standard_normal(shape)
+        mu, tau, theta_new = population_draws(self.grid, self._conditionals, (chains, draws),
+                                              rng)
         posterior = {"mu": mu, "tau": tau, "theta_new": theta_new}
         if theta_storage != "none":
             draw = draw_theta
@@ -403,6 +400,19 @@ class HierarchicalNormalPosterior:
             dims={"theta": [dim], "y": [dim], "sigma": [dim]},
             attrs={"posterior": attrs},
         )
+
+
+def population_draws(grid: LogGrid, conditionals, shape, rng: np.random.Generator):
+    """I.i.d. draws of ``(mu, tau, theta_new)``: ``tau`` from the grid, the rest given it.
+
+    ``conditionals(tau) -> (log p(y | tau), mu_hat, V_mu)``; ``mu | tau ~ Normal(mu_hat,
+    V_mu)`` and ``theta_new | mu, tau ~ Normal(mu, tau)``.
+    """
+    tau = np.exp(grid.quantile_t(rng.uniform(size=shape)))
+    _, mu_hat, v_mu = conditionals(tau)
+    mu = mu_hat + np.sqrt(v_mu) * rng.standard_normal(shape)
+    theta_new = mu + tau * rng.standard_normal(shape)
+    return mu, tau, theta_new
 
 
 def _mu_prior(prior: Prior) -> tuple[float, float]:

@@ -36,7 +36,7 @@ from pymc_hier.scale.jax_device import (
 __all__ = ["JaxConditionals", "draw_theta"]
 
 #: Groups per chunk of the random stream (part of what a seed means here).
-GROUP_CHUNK = 512
+GROUP_CHUNK = 128
 #: (tau, group) pairs evaluated at once by default: on a GPU, on other devices.
 CELLS = {"gpu": 2**24, "other": 2**18}
 #: (draw, group) pairs drawn at once by default: on a GPU, on other devices.

@@ -25,6 +25,7 @@ from pymc_hier.family import ModelFamily
 from pymc_hier.generative import GenerativeModel, Node, Symbol
 from pymc_hier.normal.data import EIGHT_SCHOOLS, SchoolsData
 from pymc_hier.normal.exact import hierarchical_normal_posterior
+from pymc_hier.normal.exact_partitioned import NORMAL_PARTITIONED
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
 from pymc_hier.normal.model import build
 from pymc_hier.normal.problem import (
@@ -252,6 +253,7 @@ HIERARCHICAL_NORMAL = ModelFamily(
     population=("mu", "tau"),
     internal=internal,
     exact_posterior=exact_posterior,
+    exact_partitioned=NORMAL_PARTITIONED,
     postprocess=postprocess,
     generative=generative,
     group_dim=lambda data: data.dim,
