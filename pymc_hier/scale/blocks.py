@@ -20,7 +20,6 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,14 +41,14 @@ def block_generator(seed: int, stream: int, index: int) -> np.random.Generator:
 
 
 def read_partitions(path, *, columns: Sequence[str] | None = None):
-    """Read Parquet or CSV partitions as a Dask DataFrame.
+    """Read Parquet or CSV files as a Dask DataFrame, one partition per file.
 
     Parameters
     ----------
     path : str or path
-        A Parquet dataset (a folder or ``*.parquet`` files), or CSV files (``*.csv``, a
-        glob such as ``"widgets/part-*.csv"``). Files are read in sorted order, one
-        partition each (or more for large files).
+        A folder of Parquet files (``*.parquet`` inside it, at any depth), a Parquet file,
+        or CSV files (a ``.csv`` file or a glob such as ``"widgets/part-*.csv"``; a glob may
+        name Parquet files too). Files are read in sorted order.
     columns : sequence of str, optional
         Only these columns.
 
@@ -60,22 +59,42 @@ def read_partitions(path, *, columns: Sequence[str] | None = None):
     Raises
     ------
     ValueError
-        When nothing matches ``path`` or its format is neither Parquet nor CSV.
+        When nothing matches ``path`` or a file is neither Parquet nor CSV.
     """
     import dask.dataframe as dd
 
     text = os.fspath(path)
-    files = sorted(glob.glob(text)) if any(c in text for c in "*?[") else [text]
-    if not files or not all(os.path.exists(f) for f in files):
+    if os.path.isdir(text):
+        files = sorted(glob.glob(os.path.join(text, "**", "*.parquet"), recursive=True))
+    elif any(c in text for c in "*?["):
+        files = sorted(glob.glob(text))
+    else:
+        files = [text] if os.path.exists(text) else []
+    if not files:
         raise ValueError(f"source: no files match {text!r}")
-    first = Path(files[0])
+    kinds = {_kind(f) for f in files}
+    if None in kinds or len(kinds) > 1:
+        raise ValueError(f"source: {text!r} must name Parquet (.parquet) or CSV (.csv) files, "
+                         "not both")
+    reader = _read_parquet if kinds == {"parquet"} else _read_csv
     cols = None if columns is None else list(columns)
-    if first.is_dir() or first.suffix in (".parquet", ".pq"):
-        return dd.read_parquet(files if len(files) > 1 else files[0], columns=cols)
-    if first.suffix in (".csv", ".txt") or first.name.endswith((".csv.gz", ".csv.bz2")):
-        return dd.read_csv(files, usecols=cols, blocksize=None)
-    raise ValueError(f"source: {text!r} is neither Parquet (a folder or .parquet files) nor "
-                     "CSV (.csv files)")
+    return dd.from_map(reader, files, columns=cols)
+
+
+def _kind(name: str):
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".csv.bz2")):
+        return "csv"
+    return None
+
+
+def _read_parquet(name, columns=None) -> pd.DataFrame:
+    return pd.read_parquet(name, columns=columns)
+
+
+def _read_csv(name, columns=None) -> pd.DataFrame:
+    return pd.read_csv(name, usecols=columns)
 
 
 class Blocks:
@@ -194,6 +213,8 @@ class Blocks:
         label_parts = None
         if where is not None:
             series = frame[label] if where == "column" else frame.index.to_series()
+            if not pd.api.types.is_numeric_dtype(series.dtype):  # strings: as objects
+                series = series.astype(object)
             arr = series.to_dask_array().compute_chunk_sizes().rechunk(block_size)
             label_parts = list(arr.to_delayed().ravel())
         if client is None:  # Dask's default scheduler, here
