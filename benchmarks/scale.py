@@ -30,8 +30,21 @@ the exact posterior (for the decay model: ``alpha`` tabulated by quadrature with
 ``N0`` integrated out, then every widget's ``t0`` and ``N0`` from their exact
 conditionals), where ``tune`` does not apply and ESS is that of independent draws.
 
+``--backends numpy,numba,jax,dask`` (with ``--samplers exact``) says what computes the
+exact path (issue 23): ``numpy``, ``numba`` (decay only) and ``jax`` are
+``fit(sampler="exact", backend=...)`` (JAX on its default device: the GPU when one is
+visible, else the CPU); ``dask`` is :func:`pymc_hier.fit_partitioned` on a LocalCluster of
+``--workers`` single-threaded worker processes, the data read from Parquet partitions
+(written beforehand, not timed) and the per-unit draws written to a zarr store
+(``--dtype``, float32 by default) in a temporary folder (``--store-dir``). For the dask
+rows ``warm-up`` is the cluster's start-up and every worker's first compilation, and peak
+RSS is the largest of the client's and the workers'. Every row names what it ran on
+(``used``: CPU model, JAX device with the GPU's model, workers).
+
 Targets (issue 10): ESS >= 400 in under 2 minutes for N = 10**5 on 2 CPU cores, for both
-models; cost growing no faster than linearly in N.
+models; cost growing no faster than linearly in N. Issue 23: 10**6 widgets with per-widget
+draws in under 10 s on one GPU and 10**7 in under 60 s; 10**6 widgets on a 2-worker
+LocalCluster in under 3 minutes with bounded memory per worker.
 
 Usage::
 
@@ -41,6 +54,8 @@ Usage::
     python benchmarks/scale.py --models normal --json scale.json
     python benchmarks/scale.py --models decay --decay-t0 known   # t0 known: 1-D in alpha
     python benchmarks/scale.py --samplers nutpie,exact --max-n 1e5  # and the exact path
+    python benchmarks/scale.py --samplers exact --backends numba,dask --models decay
+    python benchmarks/scale.py --samplers exact --backends jax --min-n 1e3 --max-n 1e7  # GPU
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,81 +73,21 @@ from pathlib import Path
 MODELS = ("normal", "decay")
 #: Samplers run on the CPU (``--samplers``); numpyro is added when JAX sees a GPU.
 CPU_SAMPLERS = ("nutpie", "exact")
+#: What computes the exact path (``--backends``).
+BACKENDS = ("numpy", "numba", "jax", "dask")
 KEY = {"normal": "tau", "decay": "alpha"}
 SEED = 20261124
 _WORKER_FLAG = "--worker"
 
 
 # -- one run, in its own process ----------------------------------------------------------
-def _decay_options(t0: str = "auto") -> dict:
-    from pymc_hier import DECAY
-
-    if t0 != "auto":
-        return {"t0": t0, "n0": "marginal"}
-    if "marginal" in DECAY.options["t0"]:
-        return {"t0": "marginal"}
-    return {"t0": "latent", "n0": "marginal"}
-
-
 def worker(job: dict) -> dict:
     """Simulate, build and fit one model at one N; return timings, memory and ESS."""
-    import resource
-    import warnings
-
-    t_start = time.perf_counter()
-    import arviz_stats as azs
-    import numpy as np
-
-    import pymc_hier
-    from pymc_hier.diagnostics import SamplingWarning
-
     if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import _common as common
+    from benchmarks import _scale_worker
 
-    common.warm_up_pymc()  # first numba JIT: a per-process cost, reported on its own
-    rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t_imports = time.perf_counter() - t_start
-    n, name = int(job["n"]), job["model"]
-    t0 = time.perf_counter()
-    if name == "normal":
-        rng = np.random.default_rng(job["seed"])
-        sigma = rng.uniform(5, 15, n)
-        y = 2.0 + 5.0 * rng.standard_normal(n) + sigma * rng.standard_normal(n)
-        data = pymc_hier.SchoolsData(y=y, sigma=sigma, names=[str(i) for i in range(n)])
-        options = {"parametrization": "marginal", "theta_storage": job["theta_storage"]}
-        model = pymc_hier.hierarchical_normal_model(data, **options)
-    else:
-
-        data = pymc_hier.simulate_decay(job["seed"], n_widgets=n, time_unit="day")
-        options = _decay_options(job.get("decay_t0", "auto"))
-        model = pymc_hier.decay_model(data, **options)
-    t_build = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SamplingWarning)
-        idata = pymc_hier.fit(model, sampler=job["sampler"], draws=job["draws"],
-                              tune=job["tune"], chains=job["chains"], random_seed=job["seed"],
-                              progressbar=False)
-    t_fit = time.perf_counter() - t0
-    post = idata["posterior"]
-    key = KEY[name]
-    sample_s = float(post.attrs.get("sampling_time", math.nan))
-    stats = idata["sample_stats"] if "sample_stats" in idata.children else {}
-    depth = next((stats[k] for k in ("depth", "tree_depth") if k in stats), None)
-    return {
-        "model": name, "n": n, "sampler": job["sampler"], "options": options,
-        "chains": job["chains"], "draws": job["draws"], "tune": job["tune"],
-        "imports_s": t_imports, "build_s": t_build, "fit_s": t_fit, "sample_s": sample_s,
-        "total_s": t_build + t_fit,
-        "ess_bulk": float(azs.ess(post[key].values, method="bulk")),
-        "rhat": float(azs.rhat(post[key].values)),
-        "divergences": int(np.asarray(stats["diverging"]).sum()) if stats else 0,
-        "mean_depth": None if depth is None else float(np.mean(depth)),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_after_imports_mb": rss_imports,
-        "warnings": [str(w.message)[:300] for w in caught],
-    }
+    return _scale_worker.worker(job)
 
 
 def run_job(job: dict, *, timeout: float) -> dict:
@@ -139,14 +95,19 @@ def run_job(job: dict, *, timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), _WORKER_FLAG, json.dumps(job)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     t0 = time.perf_counter()
+    # its own process group: a timeout ends the worker and whatever it started (a cluster)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {**job, "error": f"timed out after {timeout:.0f} s",
                 "total_s": time.perf_counter() - t0}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {**job, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300],
+        return {**job, "error": (stderr.strip().splitlines() or ["no output"])[-1][:300],
                 "total_s": time.perf_counter() - t0}
     return json.loads(lines[-1])
 
@@ -168,40 +129,68 @@ def growth_exponent(rows: list[dict], field: str = "total_s", *, min_n: int = 10
     return float(np.polyfit(x, y, 1)[0])
 
 
+def _label(r: dict) -> str:
+    """``sampler`` or ``exact [backend]`` (rows without a backend ran NumPy)."""
+    backend = r.get("backend", "-")
+    return r["sampler"] if backend in ("-", None) else f"{r['sampler']} [{backend}]"
+
+
 def table(rows: list[dict]) -> str:
     """Markdown table of the rows."""
     head = ("| model | variant | sampler | N | warm-up s | build s | fit s | sampling s | "
-            "total s | ESS | R-hat | div. | mean depth | peak RSS MB |")
+            "total s | ESS | R-hat | div. | mean depth | peak RSS MB | used |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         variant = ", ".join(f"{k}={v}" for k, v in r.get("options", {}).items()) or "-"
         if "error" in r:
-            lines.append(f"| {r['model']} | {variant} | {r['sampler']} | {r['n']:.0e} | "
-                         f"failed: {r['error']} | | | | | | | | | |")
+            lines.append(f"| {r['model']} | {variant} | {_label(r)} | {r['n']:.0e} | "
+                         f"failed: {r['error']} | | | | | | | | | | |")
             continue
         depth = "-" if r["mean_depth"] is None else f"{r['mean_depth']:.1f}"
         lines.append(
-            f"| {r['model']} | {variant} | {r['sampler']} | {r['n']:.0e} | "
+            f"| {r['model']} | {variant} | {_label(r)} | {r['n']:.0e} | "
             f"{r['imports_s']:.1f} | {r['build_s']:.1f} | {r['fit_s']:.1f} | {r['sample_s']:.1f} | "
             f"{r['total_s']:.1f} | {r['ess_bulk']:.0f} ({KEY[r['model']]}) | "
-            f"{r['rhat']:.3f} | {r['divergences']} | {depth} | {r['peak_rss_mb']:.0f} |")
+            f"{r['rhat']:.3f} | {r['divergences']} | {depth} | {r['peak_rss_mb']:.0f} | "
+            f"{r.get('used', '-')} |")
     return "\n".join(lines)
 
 
-def targets(rows: list[dict]) -> dict:
-    """Which issue-10 CPU targets the rows meet (None where not measured).
+def _on_gpu(row: dict) -> bool:
+    used = row.get("used", "").lower()
+    return row.get("backend") == "jax" and ("gpu" in used or "cuda" in used)
 
-    Keys name the model, and the sampler when it is not nutpie (``"decay [exact]: ..."``).
+
+def targets(rows: list[dict]) -> dict:
+    """Which CPU (issue 10) and scale (issue 23) targets the rows meet (None: not measured).
+
+    Keys name the model, and the sampler (with its backend) when it is not nutpie
+    (``"decay [exact]: ..."``, ``"decay [exact, dask]: ..."``).
     """
     out = {}
-    cpu = [s for s in CPU_SAMPLERS if any(r["sampler"] == s for r in rows)] or ["nutpie"]
+    groups = sorted({(r["sampler"], r.get("backend", "-")) for r in rows}) or [("nutpie", "-")]
     for name in MODELS:
-        for sampler in cpu:
-            label = name if sampler == "nutpie" else f"{name} [{sampler}]"
-            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
-            at = [r for r in mine if r["n"] == 10**5 and "error" not in r]
-            out[f"{label}: N=1e5 ESS>=400 in <120 s"] = (
-                None if not at else bool(at[0]["ess_bulk"] >= 400 and at[0]["total_s"] < 120))
+        for sampler, backend in groups:
+            label = name if sampler == "nutpie" else (
+                f"{name} [{sampler}]" if backend in ("-", "numpy") else
+                f"{name} [{sampler}, {backend}]")
+            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler
+                    and r.get("backend", "-") == backend]
+            ok = [r for r in mine if "error" not in r]
+            at = {r["n"]: r for r in ok}
+            if backend in ("-", "numpy", "numba"):
+                r = at.get(10**5)
+                out[f"{label}: N=1e5 ESS>=400 in <120 s"] = (
+                    None if r is None else bool(r["ess_bulk"] >= 400 and r["total_s"] < 120))
+            if backend == "jax":
+                for n, limit in ((10**6, 10.0), (10**7, 60.0)):
+                    r = at.get(n)
+                    out[f"{label}: N=1e{round(math.log10(n))} on one GPU in <{limit:.0f} s"] = (
+                        None if r is None or not _on_gpu(r) else bool(r["total_s"] < limit))
+            if backend == "dask":
+                r = at.get(10**6)
+                out[f"{label}: N=1e6 on the LocalCluster in <180 s"] = (
+                    None if r is None else bool(r["total_s"] < 180))
             slope = growth_exponent(mine)
             out[f"{label}: growth exponent <= 1"] = (None if math.isnan(slope)
                                                      else bool(slope <= 1.1))
@@ -241,6 +230,19 @@ def parser() -> argparse.ArgumentParser:
                    help="decay variant: 'auto' (t0='marginal' when offered, else 'latent'), "
                         "or a t0 option of decay_model ('known' needs exact manufacture "
                         "times: another model, for comparison)")
+    p.add_argument("--backends", default="numpy",
+                   help="comma-separated backends of the exact sampler: numpy,numba,jax,dask "
+                        "(numba: decay only; jax: JAX's default device; dask: "
+                        "fit_partitioned on a LocalCluster)")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster workers (dask rows)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="fit each model this many times in its process and report the last "
+                        "(JAX: the first run compiles for the data's shapes)")
+    p.add_argument("--dtype", default="float32", choices=("float64", "float32"),
+                   help="storage of the per-unit draws of the dask rows")
+    p.add_argument("--store-dir", default=None,
+                   help="folder for the dask rows' data and zarr store (default: the system "
+                        "temporary folder)")
     p.add_argument("--budget", type=float, default=300.0,
                    help="seconds allowed per run (timeout; sizes predicted to exceed it skipped)")
     p.add_argument("--json", help="also write the rows and targets to this file")
@@ -265,41 +267,58 @@ def main(argv=None) -> dict:
     if set(samplers) - set(CPU_SAMPLERS):
         raise SystemExit(f"--samplers: unknown {sorted(set(samplers) - set(CPU_SAMPLERS))} "
                          f"(choose from {CPU_SAMPLERS})")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if set(backends) - set(BACKENDS):
+        raise SystemExit(f"--backends: unknown {sorted(set(backends) - set(BACKENDS))} "
+                         f"(choose from {BACKENDS})")
+    runs = [(s, b) for s in samplers for b in (backends if s == "exact" else ["-"])]
     gpus = gpu_devices()
     if gpus:
         print(f"GPU: {gpus} visible to JAX; numpyro rows included", flush=True)
-        samplers.append("numpyro")
+        runs.append(("numpyro", "-"))
     else:
         print("GPU: none visible to JAX; GPU rows skipped", flush=True)
-    print(f"scale benchmark: N in {sizes}, models {models}, chains={args.chains} "
+    print(f"scale benchmark: N in {sizes}, models {models}, runs {runs}, chains={args.chains} "
           f"draws={args.draws} tune={args.tune} seed={args.seed} cpus={os.cpu_count()}",
           flush=True)
     rows: list[dict] = []
     for name in models:
-        for sampler in samplers:
+        for sampler, backend in runs:
+            if backend == "numba" and name != "decay":
+                print(f"  {name} exact [numba]: skipped (the numba backend is the decay "
+                      "model's)", flush=True)
+                continue
             for n in sizes:
-                prev = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
+                prev = [r for r in rows if r["model"] == name and r["sampler"] == sampler
+                        and r.get("backend", "-") == backend]
                 if prev and ("error" in prev[-1] or prev[-1]["total_s"] * 10 > args.budget):
-                    print(f"  {name} {sampler} N={n:.0e}: skipped (previous size took "
-                          f"{prev[-1]['total_s']:.0f} s or failed; budget {args.budget:.0f} s)",
-                          flush=True)
+                    print(f"  {name} {sampler} [{backend}] N={n:.0e}: skipped (previous size "
+                          f"took {prev[-1]['total_s']:.0f} s or failed; budget "
+                          f"{args.budget:.0f} s)", flush=True)
                     continue
-                job = {"model": name, "n": n, "sampler": sampler, "draws": args.draws,
-                       "tune": args.tune, "chains": args.chains, "seed": args.seed,
-                       "theta_storage": args.theta_storage, "decay_t0": args.decay_t0}
+                job = {"model": name, "n": n, "sampler": sampler, "backend": backend,
+                       "draws": args.draws, "tune": args.tune, "chains": args.chains,
+                       "seed": args.seed, "theta_storage": args.theta_storage,
+                       "decay_t0": args.decay_t0, "workers": args.workers,
+                       "dtype": args.dtype, "store_dir": args.store_dir,
+                       "repeat": args.repeat}
                 row = run_job(job, timeout=args.budget)
                 rows.append(row)
                 status = row.get("error") or (f"{row['total_s']:.1f} s, ESS {row['ess_bulk']:.0f}, "
-                                              f"peak RSS {row['peak_rss_mb']:.0f} MB")
-                print(f"  {name} {sampler} N={n:.0e}: {status}", flush=True)
+                                              f"peak RSS {row['peak_rss_mb']:.0f} MB, "
+                                              f"{row.get('used', '')}")
+                print(f"  {name} {sampler} [{backend}] N={n:.0e}: {status}", flush=True)
     print()
     print(table(rows))
     print()
     for name in models:
-        for sampler in samplers:
-            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler]
-            print(f"growth exponent ({name}, {sampler}, N >= 1e3): total wall time "
-                  f"{growth_exponent(mine):.2f}, sampling {growth_exponent(mine, 'sample_s'):.2f}")
+        for sampler, backend in runs:
+            mine = [r for r in rows if r["model"] == name and r["sampler"] == sampler
+                    and r.get("backend", "-") == backend]
+            if mine:
+                print(f"growth exponent ({name}, {sampler} [{backend}], N >= 1e3): total wall "
+                      f"time {growth_exponent(mine):.2f}, sampling "
+                      f"{growth_exponent(mine, 'sample_s'):.2f}")
     result = {"rows": rows, "targets": targets(rows), "gpu": [str(g) for g in gpus],
               "argv": sys.argv[1:] if argv is None else list(argv)}
     for k, v in result["targets"].items():

@@ -40,7 +40,10 @@ def import_jax():
 def jax_context():
     """JAX with 64-bit floats in this thread only; yields the ``jax`` module."""
     jax = import_jax()
-    with jax.enable_x64(True):
+    enable = getattr(jax, "enable_x64", None)
+    if enable is None:  # JAX before the public context manager
+        from jax.experimental import enable_x64 as enable
+    with enable(True):
         yield jax
 
 
