@@ -6,6 +6,7 @@ table, growth exponent and target verdicts are computed from the rows.
 """
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -74,4 +75,40 @@ def test_quick_exact_run(capsys):
     assert "error" not in row, row
     assert row["sampler"] == "exact" and row["divergences"] == 0 and row["mean_depth"] is None
     assert row["ess_bulk"] > 50     # 2 x 50 independent draws
-    assert "| decay | t0=marginal | exact | 1e+01 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| decay | t0=marginal | exact [numpy] | 1e+01 |" in printed
+    assert row["used"] in printed and row["used"].endswith(f" x{os.cpu_count()}")  # the CPU
+
+
+def test_scale_targets_of_the_gpu_and_cluster_rows():
+    """The issue-23 verdicts: GPU rows count only when the device was a GPU."""
+    def row(n, total, backend, used):
+        return {**_row("decay", n, total, ess=1000.0, sampler="exact"), "backend": backend,
+                "used": used}
+
+    gpu = [row(10**5, 1.0, "jax", "JAX gpu:0 NVIDIA H200"),
+           row(10**6, 8.0, "jax", "JAX gpu:0 NVIDIA H200"),
+           row(10**7, 90.0, "jax", "JAX gpu:0 NVIDIA H200")]
+    cpu = [row(10**6, 5.0, "jax", "JAX cpu:0")]
+    dask = [row(10**5, 20.0, "dask", "LocalCluster 2 workers"),
+            row(10**6, 200.0, "dask", "LocalCluster 2 workers")]
+    verdict = scale.targets(gpu + dask)
+    assert verdict["decay [exact, jax]: N=1e6 on one GPU in <10 s"] is True
+    assert verdict["decay [exact, jax]: N=1e7 on one GPU in <60 s"] is False
+    assert verdict["decay [exact, jax]: growth exponent <= 1"] is True   # 0.98
+    assert verdict["decay [exact, dask]: N=1e6 on the LocalCluster in <180 s"] is False
+    assert verdict["decay [exact, dask]: growth exponent <= 1"] is True
+    assert scale.targets(cpu)["decay [exact, jax]: N=1e6 on one GPU in <10 s"] is None
+    text = scale.table(gpu)
+    assert "| exact [jax] |" in text and "NVIDIA H200 |" in text
+
+
+@pytest.mark.slow
+def test_quick_dask_run():
+    """One worker subprocess starting a 2-worker LocalCluster (decay, N = 10)."""
+    result = scale.main(["--quick", "--models", "decay", "--samplers", "exact", "--backends",
+                         "dask", "--max-n", "10"])
+    (row,) = result["rows"]
+    assert "error" not in row, row
+    assert row["backend"] == "dask" and row["used"].startswith("LocalCluster 2 workers")
+    assert len(row["worker_rss_mb"]) == 2 and row["store_mb"] > 0 and row["ess_bulk"] > 50
