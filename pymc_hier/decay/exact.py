@@ -408,7 +408,8 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
     Raises
     ------
     ValueError
-        For an unknown ``t0``, ``method`` or ``backend``, ``t0="known"`` without ``data.t0``, a prior that allows
+        For an unknown ``t0``, ``method`` or ``backend``, ``t0="known"`` without
+        ``data.t0``, a prior that allows
         negative rates, an improper posterior (e.g. a flat prior where the data do not
         rule out fast decay) or data the model cannot produce.
 
@@ -520,7 +521,7 @@ def tabulate(log_prior, log_likelihood, *, n: int, sub, n_sub: int, scale: float
 
 
 def _backend_log_likelihood(data: DecayData, kind: str, backend: str):
-    """The summed log likelihood of ``alpha`` computed by ``backend``."""
+    """Return the summed log likelihood of ``alpha`` computed by ``backend``."""
     if backend == "numpy":
         return _log_likelihood(data, kind)
     y, sigma, t1 = (np.asarray(v, dtype=float) for v in (data.n_measured, data.sigma,

@@ -33,9 +33,9 @@ import numpy as np
 
 from pymc_hier.scale.jax_device import (
     device_kind,
+    fetch_into,
     import_jax,
     jax_context,
-    fetch_into,
     key_from,
     pow2_floor,
 )
@@ -159,7 +159,7 @@ def _draw_function(rows: int, chunks: int, known: bool):
         u = u.transpose(0, 2, 1, 3).reshape(rows, 2, chunks * WIDGET_CHUNK)
         a = alpha[:, None]
         if known:
-            t_made = a2 if a2.ndim == 2 else jnp.broadcast_to(a2, (rows,) + a2.shape)
+            t_made = jnp.broadcast_to(a2, (rows,) + a2.shape)
         else:
             t_made = kj.t0_by_inversion(y, sigma, t1, a2, b2, log_n0_max, a, u[:, 0])
         log_upper = log_n0_max - a * (t1 - t_made)
@@ -193,7 +193,7 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
     day_start, day_end : numpy.ndarray, optional
         Manufacture days (``t0`` latent), shape ``(W,)``.
     t0 : numpy.ndarray, optional
-        Known manufacture times, ``(W,)`` or ``(D, W)``; then only ``N0`` is drawn.
+        Known manufacture times, ``(W,)``; then only ``N0`` is drawn.
     cells : int, optional
         ``(draw, widget)`` pairs drawn at once (default :data:`DRAW_CELLS` by device).
 
@@ -220,18 +220,12 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
         pad = width - n_widgets
 
         def padded(v):
-            return np.concatenate([v, np.full(pad, v[0])])
+            return np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1),
+                                   np.full(pad, np.asarray(v).reshape(-1)[0])])
 
-        if known:
-            t_known = np.asarray(t0, dtype=np.float64)
-            per_draw = t_known.ndim == 2
-            second = np.broadcast_to(t_known, (n_draws, n_widgets)) if per_draw else padded(
-                t_known.reshape(-1))
-            first = None
-        else:
-            first, second = padded(np.asarray(day_start, dtype=np.float64)), padded(
-                np.asarray(day_end, dtype=np.float64))
-            per_draw = False
+        # latent t0: the days; known: t0 (passed twice, the second unused)
+        first, second = ((padded(t0), padded(t0)) if known else
+                         (padded(day_start), padded(day_end)))
         cols = [padded(v) for v in (y, sigma, t1)]
         fn = _draw_function(rows, chunks, known)
         span = chunks * WIDGET_CHUNK
@@ -242,17 +236,8 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
             for c0 in range(0, n_chunks, chunks):
                 w0 = c0 * WIDGET_CHUNK
                 sl = slice(w0, w0 + span)
-                if known and per_draw:
-                    rows_t = second[r0:r0 + rows]
-                    block_t = np.full((rows, span), rows_t[0, 0])
-                    block_t[:rows_t.shape[0], :min(span, n_widgets - w0)] = rows_t[:, sl]
-                    a2, b2 = block_t, None
-                elif known:
-                    a2, b2 = second[sl], None
-                else:
-                    a2, b2 = first[sl], second[sl]
-                result = fn(key, r0, c0, float(log_n0_max), a, *(c[sl] for c in cols), a2,
-                            b2 if b2 is not None else a2)
+                result = fn(key, r0, c0, float(log_n0_max), a, *(c[sl] for c in cols),
+                            first[sl], second[sl])
                 if pending is not None:
                     fetch_into((t_out, n0_out), *pending)
                 pending = (result, r0, w0)

@@ -140,7 +140,7 @@ class DecayPartitioned:
         return "widget"
 
     def columns(self, options) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The measurement columns, the days (and ``t0`` when known); ``n0_max`` optional."""
+        """Return the measurement columns, the days (and ``t0`` when known); ``n0_max``."""
         return _COMMON + (("t0",) if options["t0"] == "known" else ()), ("n0_max",)
 
     def posterior(self, blocks, *, priors=None, t0="latent", method="auto", n0_max=None,

@@ -306,12 +306,3 @@ def amount_fraction(y, sigma, log_upper, v):
     # mirrored: the offsets ran from A downwards
     return jnp.where(mirror, 1.0 - frac, frac)
 
-
-def log_upper_bound(log_n0_max, alpha, dt):
-    """``log A = log N0_max - alpha * dt`` (the twin of the NumPy kernel)."""
-    return log_n0_max - alpha * dt
-
-
-def as_float64(*arrays):
-    """The arrays as NumPy float64 (the dtype every kernel here expects)."""
-    return tuple(np.asarray(a, dtype=np.float64) for a in arrays)

@@ -26,9 +26,9 @@ import numpy as np
 
 from pymc_hier.scale.jax_device import (
     device_kind,
+    fetch_into,
     import_jax,
     jax_context,
-    fetch_into,
     key_from,
     pow2_floor,
 )

@@ -94,7 +94,7 @@ class NormalPartitioned:
     unit_attrs = {"theta": {"long_name": "group effect"}}
 
     def unit_dim(self, options) -> str:
-        """The ``dim`` option (default ``"school"``, as :class:`~pymc_hier.SchoolsData`)."""
+        """Return the ``dim`` option (default ``"school"``, as :class:`~pymc_hier.SchoolsData`)."""
         return options.get("dim") or "school"
 
     def columns(self, options) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -31,7 +31,7 @@ BLOCK_SIZE = 32768
 
 
 def block_generator(seed: int, stream: int, index: int) -> np.random.Generator:
-    """The generator of block ``index`` in stream ``stream`` of ``seed``.
+    """Return the generator of block ``index`` in stream ``stream`` of ``seed``.
 
     ``SeedSequence(seed, spawn_key=(stream, index))``: independent of every other block's
     and stream's, and found from its index alone (no sequential spawning).
@@ -252,7 +252,7 @@ class Blocks:
         return self.client.gather(futures)
 
     def rows(self, index) -> dict[str, np.ndarray]:
-        """The columns at the given rows (sorted, in ``[0, n)``), gathered here."""
+        """Gather the columns at the given rows (sorted, in ``[0, n)``) here."""
         index = np.asarray(index, dtype=np.int64)
         if index.size and (index.min() < 0 or index.max() >= self.n):
             raise ValueError(f"index: rows must lie in [0, {self.n})")
@@ -260,7 +260,7 @@ class Blocks:
         return {c: np.concatenate([p[c] for p in picks]) for c in self.columns}
 
     def labels(self) -> np.ndarray:
-        """The units' labels in row order (their row numbers without a label column)."""
+        """Return the units' labels in row order (their row numbers without a label column)."""
         if self._local_labels is not None:
             return np.asarray(self._local_labels)
         if self._label_futures is not None:

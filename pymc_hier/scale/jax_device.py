@@ -61,12 +61,12 @@ def describe_device() -> str:
 
 
 def pow2_floor(n: int) -> int:
-    """The largest power of two not above ``n`` (1 for ``n <= 1``)."""
+    """Return the largest power of two not above ``n`` (1 for ``n <= 1``)."""
     return 1 << max(0, int(n).bit_length() - 1)
 
 
 def key_from(jax, rng: np.random.Generator):
-    """A threefry JAX key from two 32-bit words drawn from ``rng``."""
+    """Return a threefry JAX key made of two 32-bit words drawn from ``rng``."""
     words = rng.integers(0, 2**32, size=2, dtype=np.uint32)
     return jax.random.wrap_key_data(words, impl="threefry2x32")
 

@@ -58,7 +58,7 @@ class PartitionedPosterior(Protocol):
     attrs: dict
 
     def sample_population(self, chains: int, draws: int, rng) -> dict:
-        """Population draws by name, ``(chains, draws)`` (or ``(values, attrs)``)."""
+        """Return population draws by name, ``(chains, draws)`` (or ``(values, attrs)``)."""
 
     def unit_draws(self, block, population, rng, names) -> dict:
         """One block's per-unit draws by name, ``(draws, units in block)``."""
@@ -82,10 +82,10 @@ class PartitionedExact(Protocol):
         """Name of the units' dimension."""
 
     def columns(self, options: Mapping) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Required and optional numeric columns."""
+        """Return the required and the optional numeric columns."""
 
     def posterior(self, blocks: Blocks, *, priors=None, **options) -> PartitionedPosterior:
-        """The exact posterior of the blocks' data."""
+        """Return the exact posterior of the blocks' data."""
 
 
 def fit_partitioned(source, family, *, store=None, draws: int = 1000, chains: int = 4,

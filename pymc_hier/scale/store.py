@@ -66,11 +66,11 @@ class DrawStore:
         ds.to_zarr(self.path, group="posterior", mode="w", compute=False, **_ZARR)
 
     def writer(self):
-        """A picklable ``write(name, chain, draw0, unit0, values)`` for the blocks."""
+        """Return a picklable ``write(name, chain, draw0, unit0, values)`` for the blocks."""
         return _Writer(self.path)
 
     def open(self) -> xr.DataTree:
-        """The store as a lazily loaded :class:`xarray.DataTree`."""
+        """Open the store as a lazily loaded :class:`xarray.DataTree`."""
         return xr.open_datatree(self.path, engine="zarr", chunks={}, **_ZARR)
 
 
