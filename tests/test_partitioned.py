@@ -116,6 +116,13 @@ def test_partitioned_decay_is_the_in_memory_exact_posterior(decay_data, in_memor
     q = np.array([1e-4, 0.025, 0.5, 0.975, 1 - 1e-4])
     assert post.method == ref.method
     assert np.max(np.abs(post.cdf(ref.quantile(q)) - q)) <= 1e-9
+    # backend="numba" in memory sums the same blocks (default size) in the same order
+    default = DECAY_PARTITIONED.posterior(
+        Blocks.from_source(frame, DECAY_PARTITIONED.columns({"t0": "latent"})[0]),
+        n0_max=decay_data.n0_max, time_unit="day")
+    numba = decay_posterior(decay_data, backend="numba")
+    alpha = ref.quantile(q)
+    np.testing.assert_array_equal(numba._log_likelihood(alpha), default._log_likelihood(alpha))
     assert post.prior == ref.prior  # the default prior from the same time scale
     assert stats.kstest(in_memory["posterior"]["alpha"].values.ravel(), ref.cdf).pvalue > 1e-3
     n0 = in_memory["posterior"]["N0"]

@@ -23,52 +23,62 @@ import numpy as np
 
 from pymc_hier.decay.kernels import GL_NODES, STEP_HALF_WIDTH, gauss_legendre
 from pymc_hier.decay.ops import make_kernels, numba_functions
+from pymc_hier.scale.blocks import BLOCK_SIZE
 
-__all__ = ["BLOCK", "block_log_likelihood", "log_likelihoods"]
+__all__ = ["BLOCK", "block_log_likelihood", "block_sum", "log_likelihoods"]
 
-#: Widgets per block of the sums (and per partition block of the partitioned path).
-BLOCK = 65536
+#: Widgets per block of the sums: the partitioned path's default blocks.
+BLOCK = BLOCK_SIZE
 
 _LOG_DIFF = make_kernels(**numba_functions())[0]
 
 
-@numba.njit(nogil=True, error_model="numpy")
-def _day_values(y, sigma, t1, start, end, log_n0_max, alphas, x, log_w, out):
+_JIT = {"nogil": True, "error_model": "numpy"}
+
+
+@numba.njit(**_JIT)
+def _day_value(yi, si, ti, st, en, log_n0_max, a, x, log_w):
+    """``log p(y | alpha)`` of one widget, ``t0`` uniform on its day (quadrature)."""
+    # the pieces of kernels.day_pieces
+    t_c, half = en, 0.0
+    if yi > 0:
+        t_star = ti - (log_n0_max - math.log(yi)) / a
+        t_c = min(max(t_star if math.isfinite(t_star) else en, st), en)
+        upper_c = math.exp(log_n0_max - a * (ti - t_c))
+        x_c = (upper_c - yi) / si
+        half = STEP_HALF_WIDTH * si / (a * upper_c * max(1.0, -x_c))
+        half = min(half, en - st) if math.isfinite(half) else 0.0
+    cuts = (st, min(max(t_c - 4.0 * half, st), en), min(max(t_c - half, st), en),
+            min(max(t_c, st), en), min(max(t_c + half, st), en), en)
+    day = en - st
+    m, s = -math.inf, 0.0
+    for p in range(5):
+        length = cuts[p + 1] - cuts[p]
+        if length > 0:
+            lp = math.log(length / day)
+            for j in range(x.size):
+                lu = log_n0_max - a * (ti - (cuts[p] + length * x[j]))
+                v = _LOG_DIFF(yi, si, lu)[0] - lu + lp + log_w[j]
+                if v > m:  # a one-pass log-sum-exp
+                    s = (s * math.exp(m - v) if m > -math.inf else 0.0) + 1.0
+                    m = v
+                elif v > -math.inf:
+                    s += math.exp(v - m)
+    return math.log(s) + m if m > -math.inf else -math.inf
+
+
+def _day_values_py(y, sigma, t1, start, end, log_n0_max, alphas, x, log_w, out):
     """``out[k, i] = log p(y_i | alphas[k])``, ``t0`` uniform on its day (quadrature)."""
-    n = x.size
-    cuts = np.empty(6)
     for k in range(alphas.size):
-        a = alphas[k]
-        for i in range(y.size):
-            yi, si, ti, st, en = y[i], sigma[i], t1[i], start[i], end[i]
-            # the pieces of kernels.day_pieces
-            t_c, half = en, 0.0
-            if yi > 0:
-                t_star = ti - (log_n0_max - math.log(yi)) / a
-                t_c = min(max(t_star if math.isfinite(t_star) else en, st), en)
-                upper_c = math.exp(log_n0_max - a * (ti - t_c))
-                x_c = (upper_c - yi) / si
-                half = STEP_HALF_WIDTH * si / (a * upper_c * max(1.0, -x_c))
-                half = min(half, en - st) if math.isfinite(half) else 0.0
-            cuts[0], cuts[1], cuts[2] = st, t_c - 4.0 * half, t_c - half
-            cuts[3], cuts[4], cuts[5] = t_c, t_c + half, en
-            for j in range(6):
-                cuts[j] = min(max(cuts[j], st), en)
-            day = en - st
-            m, s = -math.inf, 0.0
-            for p in range(5):
-                length = cuts[p + 1] - cuts[p]
-                if length > 0:
-                    lp = math.log(length / day)
-                    for j in range(n):
-                        lu = log_n0_max - a * (ti - (cuts[p] + length * x[j]))
-                        v = _LOG_DIFF(yi, si, lu)[0] - lu + lp + log_w[j]
-                        if v > m:
-                            s = (s * math.exp(m - v) if m > -math.inf else 0.0) + 1.0
-                            m = v
-                        elif v > -math.inf:
-                            s += math.exp(v - m)
-            out[k, i] = math.log(s) + m if m > -math.inf else -math.inf
+        for i in numba.prange(y.size):
+            out[k, i] = _day_value(y[i], sigma[i], t1[i], start[i], end[i], log_n0_max,
+                                   alphas[k], x, log_w)
+
+
+#: One thread (on a cluster's workers, which run blocks side by side) ...
+_day_values = numba.njit(**_JIT)(_day_values_py)
+#: ... or all of them (in memory): the same numbers, each element computed alone.
+_day_values_parallel = numba.njit(parallel=True, **_JIT)(_day_values_py)
 
 
 @numba.njit(nogil=True, error_model="numpy")
@@ -81,7 +91,7 @@ def _known_values(y, sigma, t1, t0, log_n0_max, alphas, out):
 
 
 def log_likelihoods(y, sigma, t_measured, log_n0_max, alpha, *, day_start=None, day_end=None,
-                    t0=None) -> np.ndarray:
+                    t0=None, parallel: bool = False) -> np.ndarray:
     """Every widget's ``log p(y_i | alpha_k)``, shape ``(K, W)`` (compiled).
 
     Parameters
@@ -96,6 +106,8 @@ def log_likelihoods(y, sigma, t_measured, log_n0_max, alpha, *, day_start=None, 
         Manufacture days: ``t0`` integrated over them.
     t0 : numpy.ndarray, optional
         Known manufacture times instead.
+    parallel : bool
+        Spread the widgets over Numba's threads (the same numbers).
 
     Returns
     -------
@@ -109,7 +121,8 @@ def log_likelihoods(y, sigma, t_measured, log_n0_max, alpha, *, day_start=None, 
                       float(log_n0_max), alpha, out)
     else:
         x, w = gauss_legendre(GL_NODES)
-        _day_values(y, sigma, t1, np.ascontiguousarray(day_start, dtype=np.float64),
+        kernel = _day_values_parallel if parallel else _day_values
+        kernel(y, sigma, t1, np.ascontiguousarray(day_start, dtype=np.float64),
                     np.ascontiguousarray(day_end, dtype=np.float64), float(log_n0_max),
                     alpha, np.ascontiguousarray(x), np.log(w), out)
     return out
@@ -119,8 +132,8 @@ def block_log_likelihood(y, sigma, t_measured, log_n0_max, *, day_start=None, da
                          t0=None, block: int = BLOCK):
     """Return ``alpha -> sum_i log p(y_i | alpha)``, summed block by block.
 
-    Each block of ``block`` widgets is summed (:func:`block_sum`), then the blocks' sums in
-    order, as the partitioned path does.
+    Each block of ``block`` widgets is summed (:func:`block_sum`, on all of Numba's
+    threads), then the blocks' sums in order, as the partitioned path does.
     """
     cols = {"n_measured": y, "sigma": sigma, "t_measured": t_measured, "day_start": day_start,
             "day_end": day_end, "t0": t0}
@@ -131,13 +144,14 @@ def block_log_likelihood(y, sigma, t_measured, log_n0_max, *, day_start=None, da
 
     def log_likelihood(alpha):
         alpha = np.asarray(alpha, dtype=np.float64)
-        sums = [block_sum(b, log_n0_max, alpha.reshape(-1), known=known) for b in blocks]
+        sums = [block_sum(b, log_n0_max, alpha.reshape(-1), known=known, parallel=True)
+                for b in blocks]
         return np.sum(np.stack(sums), axis=0).reshape(alpha.shape)
 
     return log_likelihood
 
 
-def block_sum(columns, log_n0_max, alpha, *, known: bool) -> np.ndarray:
+def block_sum(columns, log_n0_max, alpha, *, known: bool, parallel: bool = False) -> np.ndarray:
     """Sum over one block's widgets of ``log p(y_i | alpha_k)``, shape ``(K,)``.
 
     ``columns`` holds the block's ``n_measured``, ``sigma``, ``t_measured`` and
@@ -146,5 +160,5 @@ def block_sum(columns, log_n0_max, alpha, *, known: bool) -> np.ndarray:
     days = ({"t0": columns["t0"]} if known else
             {"day_start": columns["day_start"], "day_end": columns["day_end"]})
     values = log_likelihoods(columns["n_measured"], columns["sigma"], columns["t_measured"],
-                             log_n0_max, alpha, **days)
+                             log_n0_max, alpha, parallel=parallel, **days)
     return values.sum(axis=1)

@@ -32,8 +32,8 @@ import functools
 import numpy as np
 
 from pymc_hier.scale.jax_device import (
+    DrawBlocks,
     device_kind,
-    fetch_into,
     import_jax,
     jax_context,
     key_from,
@@ -212,35 +212,19 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
         return t_out, n0_out
     with jax_context() as jax:
         key = key_from(jax, rng)
-        cells = int(cells or DRAW_CELLS[device_kind(jax)])
-        n_chunks = -(-n_widgets // WIDGET_CHUNK)
-        chunks = max(1, min(n_chunks, cells // WIDGET_CHUNK))
-        rows = max(1, min(n_draws, cells // (chunks * WIDGET_CHUNK)))
-        width = -(-n_chunks // chunks) * chunks * WIDGET_CHUNK
-        pad = width - n_widgets
-
-        def padded(v):
-            return np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1),
-                                   np.full(pad, np.asarray(v).reshape(-1)[0])])
-
+        plan = DrawBlocks(n_draws, n_widgets, WIDGET_CHUNK,
+                          int(cells or DRAW_CELLS[device_kind(jax)]))
         # latent t0: the days; known: t0 (passed twice, the second unused)
-        first, second = ((padded(t0), padded(t0)) if known else
-                         (padded(day_start), padded(day_end)))
-        cols = [padded(v) for v in (y, sigma, t1)]
-        fn = _draw_function(rows, chunks, known)
-        span = chunks * WIDGET_CHUNK
-        pending = None
-        for r0 in range(0, n_draws, rows):
-            a = alpha[r0:r0 + rows]
-            a = np.concatenate([a, np.full(rows - a.size, a[0])])
-            for c0 in range(0, n_chunks, chunks):
-                w0 = c0 * WIDGET_CHUNK
-                sl = slice(w0, w0 + span)
-                result = fn(key, r0, c0, float(log_n0_max), a, *(c[sl] for c in cols),
-                            first[sl], second[sl])
-                if pending is not None:
-                    fetch_into((t_out, n0_out), *pending)
-                pending = (result, r0, w0)
-        fetch_into((t_out, n0_out), *pending)
+        first, second = ((plan.pad_units(t0), plan.pad_units(t0)) if known else
+                         (plan.pad_units(day_start), plan.pad_units(day_end)))
+        cols = [plan.pad_units(v) for v in (y, sigma, t1, first, second)]
+        fn = _draw_function(plan.rows, plan.chunks, known)
+
+        def call(r0, c0):
+            sl = slice(c0 * WIDGET_CHUNK, c0 * WIDGET_CHUNK + plan.span)
+            return fn(key, r0, c0, float(log_n0_max), plan.pad_rows(alpha, r0),
+                      *(c[sl] for c in cols))
+
+        plan.run(call, (t_out, n0_out))
     return t_out, n0_out
 

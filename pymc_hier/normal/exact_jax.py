@@ -25,8 +25,8 @@ import functools
 import numpy as np
 
 from pymc_hier.scale.jax_device import (
+    DrawBlocks,
     device_kind,
-    fetch_into,
     import_jax,
     jax_context,
     key_from,
@@ -182,25 +182,16 @@ def draw_theta(mu, tau, y, sigma, *, rng: np.random.Generator, dtype="float64",
     if n_draws and n_groups:
         with jax_context() as jax:
             key = key_from(jax, rng)
-            cells = int(cells or DRAW_CELLS[device_kind(jax)])
-            n_chunks = -(-n_groups // GROUP_CHUNK)
-            chunks = max(1, min(n_chunks, cells // GROUP_CHUNK))
-            rows = max(1, min(n_draws, cells // (chunks * GROUP_CHUNK)))
-            span = chunks * GROUP_CHUNK
-            width = -(-n_chunks // chunks) * span
-            y_p = np.concatenate([y, np.zeros(width - n_groups)])
-            s_p = np.concatenate([sigma, np.ones(width - n_groups)])
-            fn = _theta_function(rows, chunks, str(np.dtype(dtype)))
-            pending = None
-            for r0 in range(0, n_draws, rows):
-                m = np.concatenate([mu[r0:r0 + rows], np.zeros(max(0, r0 + rows - n_draws))])
-                t = np.concatenate([tau[r0:r0 + rows], np.ones(max(0, r0 + rows - n_draws))])
-                for c0 in range(0, n_chunks, chunks):
-                    w0 = c0 * GROUP_CHUNK
-                    result = fn(key, r0, c0, m, t, y_p[w0:w0 + span], s_p[w0:w0 + span])
-                    if pending is not None:
-                        fetch_into((out,), (pending[0],), *pending[1:])
-                    pending = (result, r0, w0)
-            fetch_into((out,), (pending[0],), *pending[1:])
+            plan = DrawBlocks(n_draws, n_groups, GROUP_CHUNK,
+                              int(cells or DRAW_CELLS[device_kind(jax)]))
+            y_p, s_p = plan.pad_units(y, 0.0), plan.pad_units(sigma, 1.0)
+            fn = _theta_function(plan.rows, plan.chunks, str(np.dtype(dtype)))
+
+            def call(r0, c0):
+                sl = slice(c0 * GROUP_CHUNK, c0 * GROUP_CHUNK + plan.span)
+                return (fn(key, r0, c0, plan.pad_rows(mu, r0, 0.0), plan.pad_rows(tau, r0, 1.0),
+                           y_p[sl], s_p[sl]),)
+
+            plan.run(call, (out,))
     return out.reshape(shape + (n_groups,))
 

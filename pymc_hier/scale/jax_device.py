@@ -18,7 +18,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["describe_device", "device_kind", "jax_context", "key_from", "pow2_floor"]
+__all__ = ["DrawBlocks", "describe_device", "device_kind", "fetch_into", "jax_context",
+           "key_from", "pow2_floor"]
 
 
 def import_jax():
@@ -70,6 +71,49 @@ def key_from(jax, rng: np.random.Generator):
     words = rng.integers(0, 2**32, size=2, dtype=np.uint32)
     return jax.random.wrap_key_data(words, impl="threefry2x32")
 
+
+
+class DrawBlocks:
+    """Blocks of ``rows`` draws by ``chunks`` unit chunks covering ``(n_rows, n_units)``.
+
+    The units are cut into chunks of ``unit_chunk`` (the random stream's unit: one key per
+    draw and chunk) and a block holds about ``cells`` (draw, unit) pairs, so device memory
+    stays bounded. :meth:`run` calls ``call(row0, chunk0)`` for every block (``rows`` rates
+    from ``row0``, the units from chunk ``chunk0``, both padded past the ends) and copies
+    each block's device results into ``outs`` while the next block computes.
+    """
+
+    def __init__(self, n_rows: int, n_units: int, unit_chunk: int, cells: int):
+        self.n_rows, self.n_units, self.unit_chunk = int(n_rows), int(n_units), int(unit_chunk)
+        self.n_chunks = -(-self.n_units // self.unit_chunk)
+        self.chunks = max(1, min(self.n_chunks, int(cells) // self.unit_chunk))
+        self.rows = max(1, min(self.n_rows, int(cells) // (self.chunks * self.unit_chunk)))
+        self.span = self.chunks * self.unit_chunk
+        self.width = -(-self.n_chunks // self.chunks) * self.span
+
+    def pad_units(self, values, fill=None) -> np.ndarray:
+        """``values`` (per unit) padded to the blocks' width with ``fill`` (its first)."""
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        fill = values[0] if fill is None else fill
+        return np.concatenate([values, np.full(self.width - values.size, fill)])
+
+    def pad_rows(self, values, row0: int, fill=None) -> np.ndarray:
+        """Rows ``row0 .. row0 + rows`` of ``values`` (per draw), padded with ``fill``."""
+        part = np.asarray(values[row0:row0 + self.rows], dtype=np.float64)
+        fill = part[0] if fill is None else fill
+        return np.concatenate([part, np.full(self.rows - part.size, fill)])
+
+    def run(self, call, outs) -> None:
+        """Run ``call(row0, chunk0) -> tuple of device arrays`` over the blocks into ``outs``."""
+        pending = None
+        for r0 in range(0, self.n_rows, self.rows):
+            for c0 in range(0, self.n_chunks, self.chunks):
+                result = call(r0, c0)
+                if pending is not None:
+                    fetch_into(outs, *pending)
+                pending = (result, r0, c0 * self.unit_chunk)
+        if pending is not None:
+            fetch_into(outs, *pending)
 
 def fetch_into(outs, values, row0: int, col0: int) -> None:
     """Copy device blocks ``values`` into the NumPy arrays ``outs`` at ``(row0, col0)``.
