@@ -94,9 +94,10 @@ class DecayPosterior:
         self.backend = backend
         self.table_error = float(table_error)
         self._log_prior, self._log_likelihood = log_prior, log_likelihood
-        self._nodes = piece_nodes(edges, GL_NODES)
-        values = (_log_density_u(self._nodes, log_prior, log_likelihood)
-                  if table_log_density is None else table_log_density(self._nodes))
+        nodes = piece_nodes(edges, GL_NODES)
+        self._nodes = nodes
+        values = (_log_density_u(nodes, log_prior, log_likelihood)
+                  if table_log_density is None else table_log_density(nodes))
         self._table = piece_table(edges, values)
 
     # -- densities ------------------------------------------------------------------
@@ -392,7 +393,7 @@ def decay_posterior(data: DecayData, *, t0: str = "latent",
         What computes the sums over widgets of the log likelihood (the cost that grows
         with the data) and draws the widgets' ``t0`` and ``N0``. ``"numpy"``: NumPy, in
         blocks. ``"numba"``: one compiled loop over widgets and rates
-        (:mod:`pymc_hier.decay.block_kernels`, several times faster on a CPU; the widgets
+        (:mod:`pymc_hier.decay.block_kernels`, two to three times faster on a CPU; the widgets
         drawn as with ``"numpy"``). ``"jax"``: JAX on its default device, a GPU when one
         is visible (:mod:`pymc_hier.decay.exact_jax`; ``pip install 'pymc_hier[jax]'``),
         the widgets drawn there too, by inversion. The tabulation itself (where to
