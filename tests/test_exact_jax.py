@@ -239,3 +239,34 @@ def test_jax_theta_draws_follow_their_normal_conditionals(dtype):
     assert np.all(theta[0, 0] == mu[0, 0].astype(dtype))  # tau = 0: theta = mu
     # the check can fail: not the draws of the groups' raw estimates
     assert stats.kstest(((theta - data.y) / data.sigma).ravel(), "norm").pvalue < 1e-6
+
+
+_DEVICES = """
+import sys
+if sys.argv[1] == "jax-first":  # what the backends avoid: JAX started before PyMC's set-up
+    import jax.numpy as jnp
+    jnp.ones(1).block_until_ready()
+import pymc_hier as ph
+ph.hierarchical_normal_posterior(ph.EIGHT_SCHOOLS, backend="jax").sample(5, 1, random_seed=1)
+import pymc.sampling.jax  # noqa: F401  (as fit(sampler="numpyro") does)
+import jax
+print(jax.local_device_count())
+"""
+
+
+def test_the_backend_leaves_pymc_its_parallel_cpu_devices():
+    """A JAX backend used first in a process still lets PyMC's JAX samplers run chains in
+    parallel (pymc.sampling.jax sets the host's device count before JAX starts)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "", "JAX_PLATFORMS": "cpu"}
+
+    def devices(mode):
+        out = subprocess.run([sys.executable, "-c", _DEVICES, mode], capture_output=True,
+                             text=True, env=env, check=True)
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert devices("backend-first") > 1
+    assert devices("jax-first") == 1  # the check can fail: JAX started too early
