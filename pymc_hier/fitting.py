@@ -71,7 +71,8 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         ``initvals``, ...; a family's ``initial_values`` are the default ``initvals``);
         with ``sampler="exact"``, to the family's exact posterior (``method`` of
         :func:`~pymc_hier.decay_posterior`, ``grid_size`` of
-        :func:`~pymc_hier.hierarchical_normal_posterior`) except ``var_names``: the
+        :func:`~pymc_hier.hierarchical_normal_posterior`, ``backend="jax"`` of both to
+        run on a GPU, ``backend="numba"`` of the first) except ``var_names``: the
         variables to draw (by default all; the decay model's per-widget ``t0`` and ``N0``
         take ``2 * chains * draws`` numbers per widget, ``var_names=["alpha"]`` skips
         them). The marginal hierarchical normal's ``theta_storage`` option applies to the
