@@ -5,11 +5,23 @@ survives. Two things the file formats lose are restored on loading: the dtype of
 variables (netCDF returns fixed-width unicode, zarr NumPy's ``StringDType``, where PyMC gives
 ``object``), recorded at saving in a root attr that loading removes again; and attr types
 (netCDF returns NumPy scalars and arrays), turned back into Python numbers and lists.
+
+Nothing is lost or half-written. :func:`save` writes a temporary file (or folder) beside the
+target, marked as unfinished; reads it back, checks that every group and variable came back
+and records a checksum of each; replaces the mark by the checksums (the completion mark,
+written last); and only then renames it into place. A failure (or a killed process) leaves
+the old file untouched and nothing under the target's name. :func:`load` says whether a file
+is complete, was interrupted while being written, or was damaged afterwards (a variable that
+does not match its checksum: a deleted or truncated zarr chunk, a corrupt netCDF file).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import uuid
 from os import PathLike, fspath
 from pathlib import Path
 
@@ -19,13 +31,28 @@ import xarray as xr
 from pymc_hier._version import pymc_hier_version
 from pymc_hier.records import MARKER
 
+__all__ = ["FORMATS", "load", "save"]
+
 #: File suffix -> format.
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
 _DTYPES_ATTR = "pymc_hier_string_dtypes"
+#: Root attr written with the data and removed by the completion step.
+_WRITING_ATTR = "pymc_hier_incomplete"
+#: Root attr written last: the checksum of every variable.
+_COMPLETE_ATTR = "pymc_hier_checksums"
+_INTERNAL = (_DTYPES_ATTR, _WRITING_ATTR, _COMPLETE_ATTR)
+_TMP_TAG = ".pymc-hier-"
+#: Attr values both formats store: numbers, strings, and arrays or lists of them.
+_ATTR_SCALARS = (str, bytes, int, float, np.number, np.bool_)
 
 
 def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``idata`` to ``path``: netCDF for ``.nc``, zarr for ``.zarr``.
+    """Write ``idata`` to ``path``: netCDF for ``.nc``, zarr for ``.zarr``; atomically.
+
+    The data go to a temporary file (or folder) beside ``path``, are read back and
+    checked, get a completion mark with a checksum of every variable, and are then renamed
+    into place: a failure at any point leaves an existing file untouched and no partial
+    file under ``path``.
 
     Parameters
     ----------
@@ -36,7 +63,7 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
     path : str or path-like
         Destination; its suffix chooses the format.
     overwrite : bool, default False
-        Replace an existing file or directory.
+        Replace an existing file (or zarr store).
 
     Returns
     -------
@@ -45,19 +72,27 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
 
     Raises
     ------
+    TypeError
+        When ``idata`` is not a DataTree, or holds an attr or a variable neither format can
+        store (a dict, None, mixed Python objects); nothing is written.
     ValueError
-        For an unknown suffix, an existing path without ``overwrite=True``, or an
-        ``idata`` that is not a DataTree.
+        For an unknown suffix, an existing path without ``overwrite=True``, or a path that
+        is a folder but not a zarr store (never replaced).
+    OSError
+        When the file cannot be written (no permission, disk full); nothing is left behind.
     """
     if not isinstance(idata, xr.DataTree):
-        raise ValueError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
+        raise TypeError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
     path = Path(fspath(path))
     fmt = _format(path)
-    if path.exists() and not overwrite:
-        raise ValueError(f"path: {path} exists; pass overwrite=True to replace it")
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise ValueError(f"path: {path} exists; pass overwrite=True to replace it")
+        _check_replaceable(path, fmt)
+    _check_storable(idata)
     tree = idata.copy(deep=False)
-    if MARKER not in tree.attrs:
-        tree.attrs[MARKER] = pymc_hier_version()
+    tree.attrs = {k: v for k, v in tree.attrs.items() if k not in _INTERNAL}
+    tree.attrs.setdefault(MARKER, pymc_hier_version())
     dtypes = {}
     for node in tree.subtree:
         kinds = {name: _dtype_tag(var.dtype) for name, var in node.variables.items()
@@ -65,20 +100,30 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
         if kinds:
             dtypes[node.path] = kinds
     tree.attrs[_DTYPES_ATTR] = json.dumps(dtypes, sort_keys=True)
-    if fmt == "netcdf":
-        tree.to_netcdf(path, engine="h5netcdf", mode="w")
-    else:
-        tree.to_zarr(path, mode="w", consolidated=False)
+    tree.attrs[_WRITING_ATTR] = "written by pymc_hier.save, which did not finish"
+    _remove_stale(path)
+    tmp = _sibling(path, "tmp")
+    try:
+        if fmt == "netcdf":
+            tree.to_netcdf(tmp, engine="h5netcdf", mode="w")
+        else:
+            tree.to_zarr(tmp, mode="w-", consolidated=False)
+        checksums = _check_written(tmp, fmt, tree)
+        _mark_complete(tmp, fmt, checksums)
+        _commit(tmp, path, fmt)
+    except BaseException:
+        _remove(tmp)
+        raise
     return path
 
 
 def load(path: str | PathLike) -> xr.DataTree:
-    """Read a file written by :func:`save` back into memory.
+    """Read a file written by :func:`save` back into memory, checking it is whole.
 
     Parameters
     ----------
     path : str or path-like
-        A ``.nc`` file or ``.zarr`` directory.
+        A ``.nc`` file or ``.zarr`` folder.
 
     Returns
     -------
@@ -88,28 +133,49 @@ def load(path: str | PathLike) -> xr.DataTree:
     Raises
     ------
     ValueError
-        For an unknown suffix, or a file that was not written by pymc_hier.
+        For an unknown suffix, a file that was not written by pymc_hier, a file that
+        cannot be read (damaged, or not netCDF/zarr), a file whose writing was interrupted,
+        or one damaged after it was written (a variable that does not match its checksum,
+        e.g. a zarr chunk deleted or truncated). The message says which.
     FileNotFoundError
         When ``path`` does not exist.
     """
     path = Path(fspath(path))
     fmt = _format(path)
     if not path.exists():
-        raise FileNotFoundError(f"path: {path} does not exist")
-    try:
-        if fmt == "netcdf":
-            with xr.open_datatree(path, engine="h5netcdf") as opened:
-                tree = opened.load().copy()
-        else:
-            with xr.open_datatree(path, engine="zarr", consolidated=False) as opened:
-                tree = opened.load().copy()
-    except (OSError, ValueError) as err:
-        raise ValueError(f"path: cannot read {path} as {fmt}: {err}") from err
+        left = sorted(path.parent.glob(f".{path.name}{_TMP_TAG}old-*"))
+        hint = (f" (a save that was interrupted while replacing it left the previous "
+                f"version at {left[-1]}; rename it back)" if left else "")
+        raise FileNotFoundError(f"path: {path} does not exist{hint}")
+    if fmt == "netcdf" and path.is_dir():
+        raise ValueError(f"path: {path} is a folder, not a netCDF file")
+    if fmt == "zarr" and not path.is_dir():
+        raise ValueError(f"path: {path} is a file, not a zarr store (a folder)")
+    tree = _read(path, fmt)
     if MARKER not in tree.attrs:
         raise ValueError(
             f"path: {path} is not a pymc_hier file (no {MARKER!r} root attr); open it with "
             "xarray.open_datatree instead"
         )
+    if _WRITING_ATTR in tree.attrs:
+        raise ValueError(f"path: {path} is incomplete: its writing was interrupted (a "
+                         "killed process or a full disk); save it again")
+    recorded = tree.attrs.get(_COMPLETE_ATTR)
+    if recorded is not None:
+        try:
+            recorded = json.loads(recorded)
+        except (TypeError, ValueError):
+            raise ValueError(f"path: {path} is damaged: its checksums cannot be "
+                             "read") from None
+        found = _checksums(tree)
+        bad = sorted(k for k in set(recorded) | set(found) if recorded.get(k) != found.get(k))
+        if bad:
+            raise ValueError(
+                f"path: {path} is damaged: {', '.join(bad[:5])}"
+                f"{' ...' if len(bad) > 5 else ''} differ(s) from the checksum recorded at "
+                f"saving (a deleted or changed {'chunk' if fmt == 'zarr' else 'block'})")
+    for key in (_COMPLETE_ATTR, _WRITING_ATTR):
+        tree.attrs.pop(key, None)
     dtypes = json.loads(tree.attrs.pop(_DTYPES_ATTR, "{}"))
     for node in tree.subtree:
         node.attrs = {k: _python_attr(v) for k, v in node.attrs.items()}
@@ -121,6 +187,7 @@ def load(path: str | PathLike) -> xr.DataTree:
     return tree
 
 
+# -- writing ------------------------------------------------------------------------------
 def _format(path: Path) -> str:
     try:
         return FORMATS[path.suffix]
@@ -128,6 +195,193 @@ def _format(path: Path) -> str:
         raise ValueError(
             f"path: unknown suffix {path.suffix!r} for {path} (use {' or '.join(FORMATS)})"
         ) from None
+
+
+def _check_replaceable(path: Path, fmt: str) -> None:
+    """Refuse to replace anything but a file (netCDF) or a zarr store (zarr)."""
+    if fmt == "netcdf" and path.is_dir():
+        raise ValueError(f"path: {path} is a folder; not replacing it with a netCDF file")
+    if fmt == "zarr" and not (path.is_dir() and (path / "zarr.json").is_file()):
+        raise ValueError(f"path: {path} exists but is not a zarr store; not replacing it")
+
+
+def _check_storable(idata: xr.DataTree) -> None:
+    """Raise ``TypeError`` for attrs or object variables neither format can store."""
+    for node in idata.subtree:
+        group = node.path
+        owners = [(f"attr {k!r} of group {group!r}", v) for k, v in node.attrs.items()]
+        for name, var in node.variables.items():
+            owners += [(f"attr {k!r} of variable {name!r} in {group!r}", v)
+                       for k, v in var.attrs.items()]
+            if var.dtype == object:
+                kinds = sorted({type(v).__name__ for v in np.asarray(var.values).flat})
+                if kinds and kinds not in (["str"], ["bytes"]):
+                    raise TypeError(f"idata: variable {name!r} of group {group!r} holds "
+                                    f"{', '.join(kinds)} objects; netCDF and zarr store "
+                                    "numbers or strings only")
+        for where, value in owners:
+            if not _storable_attr(value):
+                raise TypeError(f"idata: {where} is a {type(value).__name__} ({value!r:.60}); "
+                                "netCDF and zarr store numbers, strings and lists of them "
+                                "(json.dumps it)")
+
+
+def _storable_attr(value) -> bool:
+    if isinstance(value, _ATTR_SCALARS):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "biufUS"
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, _ATTR_SCALARS) for v in value)
+    return False
+
+
+def _sibling(path: Path, kind: str) -> Path:
+    """A hidden name beside ``path`` owned by this process (same suffix, same filesystem)."""
+    token = uuid.uuid4().hex[:8]
+    return path.with_name(f".{path.name}{_TMP_TAG}{kind}-{os.getpid()}-{token}{path.suffix}")
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary files left beside ``path`` by killed processes (never a live one's)."""
+    for stale in path.parent.glob(f".{path.name}{_TMP_TAG}tmp-*"):
+        pid = stale.name.split(f"{_TMP_TAG}tmp-", 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(stale)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _check_written(tmp: Path, fmt: str, tree: xr.DataTree) -> dict[str, str]:
+    """Read ``tmp`` back, check every group and variable came back, return the checksums."""
+    back = _read(tmp, fmt)
+    for node in tree.subtree:
+        try:
+            other = back if node.path == "/" else back[node.path]
+        except KeyError:
+            raise OSError(f"path: group {node.path!r} is missing from the file just "
+                          "written") from None
+        for name, var in node.variables.items():
+            got = other.variables.get(name)
+            if got is None or got.dims != var.dims or got.shape != var.shape:
+                raise OSError(f"path: variable {name!r} of group {node.path!r} did not come "
+                              "back from the file just written")
+    return _checksums(back)
+
+
+def _mark_complete(tmp: Path, fmt: str, checksums: dict[str, str]) -> None:
+    """Write the completion mark (the checksums) last and remove the unfinished mark."""
+    text = json.dumps(checksums, sort_keys=True)
+    if fmt == "netcdf":
+        import h5py
+
+        with h5py.File(tmp, "r+") as f:
+            f.attrs[_COMPLETE_ATTR] = text
+            del f.attrs[_WRITING_ATTR]
+            f.flush()
+        _fsync(tmp)
+    else:
+        import zarr
+
+        group = zarr.open_group(tmp, mode="r+", use_consolidated=False)
+        attrs = dict(group.attrs)
+        attrs.pop(_WRITING_ATTR, None)
+        attrs[_COMPLETE_ATTR] = text
+        group.attrs.put(attrs)
+
+
+def _commit(tmp: Path, path: Path, fmt: str) -> None:
+    """Rename ``tmp`` to ``path``: atomically for a file; for a store, old one kept aside."""
+    if fmt == "netcdf" or not path.exists():
+        os.replace(tmp, path)
+    else:
+        old = _sibling(path, "old")
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
+        _remove(old)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. folders on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- reading ------------------------------------------------------------------------------
+def _read(path: Path, fmt: str) -> xr.DataTree:
+    """Open ``path`` and load it into memory; every failure of the reader is a ValueError."""
+    try:
+        if fmt == "netcdf":
+            import h5py
+
+            # open every object with h5py first: a damaged header fails cleanly here, where
+            # h5netcdf would fail half-way through its constructor
+            with h5py.File(path, "r") as f:
+                f.visititems(lambda name, obj: dict(obj.attrs))
+            with xr.open_datatree(path, engine="h5netcdf") as opened:
+                return opened.load().copy()
+        with xr.open_datatree(path, engine="zarr", consolidated=False) as opened:
+            return opened.load().copy()
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - h5py raises KeyError, codecs RuntimeError ...
+        raise ValueError(f"path: cannot read {path} as {fmt}: damaged, truncated or not a "
+                         f"{fmt} {'file' if fmt == 'netcdf' else 'store'} "
+                         f"({type(err).__name__}: {err})") from err
+
+
+def _checksums(tree: xr.DataTree) -> dict[str, str]:
+    """BLAKE2 digest of every variable (values, dtype, dims, attrs) and group's attrs."""
+    out = {}
+    for node in tree.subtree:
+        attrs = {k: v for k, v in node.attrs.items() if k not in _INTERNAL}
+        out[f"{node.path}@attrs"] = _digest(repr(sorted((k, _python_attr(v))
+                                                        for k, v in attrs.items())).encode())
+        for name, var in node.variables.items():
+            h = hashlib.blake2b(digest_size=16)
+            values = np.asarray(var.values)
+            h.update(repr((var.dims, values.shape, values.dtype.kind,
+                           sorted((k, _python_attr(v)) for k, v in var.attrs.items())))
+                     .encode())
+            if values.dtype.kind in "OUTS":
+                h.update(repr(values.tolist()).encode())
+            else:
+                h.update(values.dtype.str.encode())
+                h.update(np.ascontiguousarray(values).tobytes())
+            key = f"{node.path.rstrip('/')}/{name}"
+            out[key] = h.hexdigest()
+    return out
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _dtype_tag(dtype: np.dtype) -> str:

@@ -61,7 +61,7 @@ def test_save_refuses_overwrite_and_unknown_suffix(tmp_path):
     ph.save(tree, path, overwrite=True)
     with pytest.raises(ValueError, match=r"unknown suffix '\.h5'"):
         ph.save(tree, tmp_path / "a.h5")
-    with pytest.raises(ValueError, match="expected an xarray.DataTree"):
+    with pytest.raises(TypeError, match="expected an xarray.DataTree"):
         ph.save(xr.Dataset(), tmp_path / "b.nc")
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.polynomial import chebyshev
-from scipy import optimize
+from scipy import fft, optimize
 
 
 def _one(log_density, u: float) -> float:
@@ -87,6 +87,23 @@ def _drop_point(log_density, mode, sd, peak, drop, sign, width=None):
     return mode + sign * width
 
 
+def _lobatto_coefficients(x, values) -> np.ndarray:
+    """Chebyshev coefficients of the interpolant at the points ``x = cos(pi j / n)``.
+
+    ``x`` holds the ``n + 1`` Chebyshev-Lobatto points in any order. The coefficients come
+    from a type-I discrete cosine transform, whose sums run in a fixed order: unlike a
+    least-squares fit (LAPACK, whose multi-threaded BLAS splits sums by the thread count),
+    the result does not depend on how many threads the machine has.
+    """
+    n = len(x) - 1
+    j = np.rint(np.arccos(np.clip(x, -1.0, 1.0)) * n / np.pi).astype(int)
+    ordered = np.empty(n + 1)
+    ordered[j] = values
+    coef = fft.dct(ordered, type=1) / n
+    coef[[0, -1]] /= 2
+    return coef
+
+
 def _nested_chebyshev(log_density, lower, upper, peak, tol, max_points):
     """Chebyshev interpolant on ``[lower, upper]`` at nested points; return it and its error.
 
@@ -101,7 +118,7 @@ def _nested_chebyshev(log_density, lower, upper, peak, tol, max_points):
     while True:
         if not np.all(np.isfinite(values)):
             raise ValueError("log density not finite on the interval")
-        coef = chebyshev.chebfit(x, values, n)
+        coef = _lobatto_coefficients(x, values)
         new_x = np.cos(np.pi * np.arange(1, 2 * n, 2) / (2 * n))
         new_values = np.asarray(log_density(centre + half * new_x), dtype=float)
         with np.errstate(invalid="ignore"):
@@ -112,7 +129,7 @@ def _nested_chebyshev(log_density, lower, upper, peak, tol, max_points):
         if not np.all(np.isfinite(new_values)):
             raise ValueError("log density not finite on the interval")
         if err <= tol or 2 * n + 1 > max_points:
-            return chebyshev.Chebyshev(chebyshev.chebfit(x, values, n),
+            return chebyshev.Chebyshev(_lobatto_coefficients(x, values),
                                        domain=[lower, upper]), err
 
 
