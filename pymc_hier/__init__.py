@@ -7,6 +7,7 @@ first time a name that needs them is used.
 
 from importlib import import_module
 
+import pymc_hier._sampler_exit  # noqa: F401 - waits for nutpie's threads at exit
 from pymc_hier._version import pymc_hier_version as _version
 
 __version__ = _version()

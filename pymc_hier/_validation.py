@@ -107,6 +107,44 @@ def check_unique(name: str, labels: Sequence) -> None:
         seen[v] = i
 
 
+def as_labels(name: str, values, n: int, *, reference: str) -> np.ndarray:
+    """Return ``n`` unique labels of one kind: all integers, all numbers or all strings.
+
+    A mix of strings and numbers is refused (NumPy would silently turn the numbers into
+    text, and netCDF cannot store the mix), as are booleans, NaN and other objects.
+    """
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.ndim != 1 or len(arr) != n:
+        size = len(np.atleast_1d(arr))
+        raise ValueError(f"{name}: length {size} does not match {reference} (length {n}); "
+                         f"mismatched lengths, first offending row {min(size, n)}")
+    kinds = []
+    for i, v in enumerate(arr.tolist()):
+        if isinstance(v, str):
+            kind = "str"
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ValueError(f"{name}: label {v!r} is neither a number nor a string; first "
+                             f"offending row {i}")
+        elif isinstance(v, numbers.Integral):
+            kind = "int"
+        elif not np.isfinite(v):
+            raise ValueError(f"{name}: label {v!r} is not finite; first offending row {i}")
+        else:
+            kind = "float"
+        if kinds and (kind == "str") != (kinds[0] == "str"):
+            raise ValueError(f"{name}: mixed label types ({kinds[0]} and {kind}); first "
+                             f"offending row {i}; give all labels as strings or all as numbers")
+        kinds.append(kind)
+    if arr.dtype.kind in "iuU":
+        out = np.array(arr)
+    elif "str" in kinds:
+        out = np.array(arr.tolist(), dtype=str)
+    else:
+        out = np.array(arr.tolist(), dtype=float if "float" in kinds else np.int64)
+    check_unique(name, out.tolist())
+    return out
+
+
 def frozen(arr: np.ndarray) -> np.ndarray:
     """Mark an array read-only and return it."""
     arr.setflags(write=False)

@@ -237,7 +237,7 @@ def _storable_attr(value) -> bool:
 
 
 def _sibling(path: Path, kind: str) -> Path:
-    """A hidden name beside ``path`` owned by this process (same suffix, same filesystem)."""
+    """Return a hidden name beside ``path``, owned by this process (same suffix and disk)."""
     token = uuid.uuid4().hex[:8]
     return path.with_name(f".{path.name}{_TMP_TAG}{kind}-{os.getpid()}-{token}{path.suffix}")
 

@@ -131,10 +131,12 @@ class Prior:
     def _check_domain(self, rv) -> None:
         """Evaluate the log density once, so PyMC's own parameter checks run now.
 
-        Only for univariate distributions (cheap to compile); invalid values such as a
-        negative Poisson rate or a Beta mean outside (0, 1) are rejected here.
+        Invalid values such as a negative Poisson rate, a Beta mean outside (0, 1), a
+        Dirichlet concentration <= 0 or a covariance that is not positive definite are
+        rejected here. Multivariate distributions are checked at their support point.
         """
         if rv.owner.op.ndim_supp != 0:
+            self._check_multivariate(rv)
             return
         kernel = _scalar_kernel(self)
         try:
@@ -162,6 +164,23 @@ class Prior:
             ) from None
         except NotImplementedError:  # no log density to check against
             return
+
+    def _check_multivariate(self, rv) -> None:
+        """PyMC's parameter checks (``a > 0``, ``posdef covariance``) at the support point."""
+        from pymc.distributions.distribution import support_point
+
+        try:
+            point = _eval(support_point(rv))
+            value = _eval(pm.logp(rv, point))
+        except ParameterValueError as err:
+            raise ValueError(
+                f"{self._dist}: invalid parameters {dict(self._params)!r}: PyMC requires {err}"
+            ) from None
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            return  # no support point or log density to check against
+        if np.any(np.isnan(value)):
+            raise ValueError(f"{self._dist}: invalid parameters {dict(self._params)!r}: the "
+                             "log density is NaN at the distribution's support point")
 
     def __setattr__(self, name, value):
         raise AttributeError("Prior is immutable; use with_params() to get a changed copy")
@@ -465,6 +484,9 @@ def resolve_priors(priors: Mapping[str, Prior] | None, defaults: Mapping[str, Pr
     Plain dicts such as ``{"dist": "HalfCauchy", "beta": 5}`` are accepted in place of
     :class:`Prior` objects.
     """
+    if priors is not None and not isinstance(priors, Mapping):
+        raise TypeError(f"priors: expected a mapping of Prior by parameter name, got "
+                        f"{type(priors).__name__} {priors!r:.60}")
     merged = dict(defaults)
     for name, prior in (priors or {}).items():
         if name not in defaults:
@@ -475,6 +497,7 @@ def resolve_priors(priors: Mapping[str, Prior] | None, defaults: Mapping[str, Pr
         if isinstance(prior, Mapping):
             prior = Prior.from_dict(prior)
         if not isinstance(prior, Prior):
-            raise ValueError(f"priors[{name!r}]: expected a Prior, got {prior!r}")
+            raise TypeError(f"priors[{name!r}]: expected a Prior (or its dict), got "
+                            f"{type(prior).__name__} {prior!r:.60}")
         merged[name] = prior
     return merged

@@ -126,7 +126,7 @@ def test_unknown_preset_and_parametrization():
         eight_schools_model(priors={"sigma": Prior("HalfNormal", sigma=1)})
     with pytest.raises(ValueError, match=r"priors\['tau'\]: .* tau > 0"):
         eight_schools_model(priors={"tau": Prior("Normal", mu=0, sigma=1)})
-    with pytest.raises(ValueError, match=r"priors: expected a preset name"):
+    with pytest.raises(TypeError, match=r"priors: expected a preset name"):
         eight_schools_model(priors=5)
 
 

@@ -279,5 +279,5 @@ def test_resolve_priors_unknown_name():
 
 
 def test_resolve_priors_rejects_non_priors():
-    with pytest.raises(ValueError, match=r"^priors\['tau'\]: expected a Prior"):
+    with pytest.raises(TypeError, match=r"^priors\['tau'\]: expected a Prior"):
         resolve_priors({"tau": 5.0}, DEFAULTS, factory="f")

@@ -14,10 +14,10 @@ import xarray as xr
 
 from pymc_hier._validation import (
     as_float_array,
+    as_labels,
     check_finite,
     check_lengths,
     check_positive,
-    check_unique,
     first_bad,
     frozen,
     require_columns,
@@ -60,7 +60,8 @@ class DecayData:
     time_unit : str, default "s"
         Unit of every time above; the decay rate is reported per this unit.
     widget : array_like, optional
-        Widget labels (unique); ``0 .. n-1`` by default.
+        Widget labels, unique and of one kind (all numbers or all strings; not NaN);
+        ``0 .. n-1`` by default.
     truth : mapping, optional
         Ground truth for simulated data: ``alpha`` (float), ``n0`` and ``t0`` (arrays).
 
@@ -69,8 +70,8 @@ class DecayData:
     ValueError
         For NaN or infinite values, ``sigma <= 0``, mismatched lengths, a window whose end
         precedes its start, a measurement before the end of its window, ``n0_max <= 0``,
-        empty data, non-numeric values or duplicate widget labels. The message names the
-        field and the first offending row.
+        empty data, non-numeric values, or widget labels that repeat, are NaN or mix strings
+        with numbers. The message names the field and the first offending row.
 
     Examples
     --------
@@ -135,14 +136,8 @@ class DecayData:
             raise ValueError(f"n0_max: must be finite and > 0, got {self.n0_max!r}")
         if not isinstance(self.time_unit, str) or not self.time_unit:
             raise ValueError(f"time_unit: must be a non-empty string, got {self.time_unit!r}")
-        widget = np.arange(n) if self.widget is None else np.asarray(self.widget)
-        if widget.ndim != 1 or len(widget) != n:
-            raise ValueError(
-                f"widget: length {len(np.atleast_1d(widget))} does not match t_measured "
-                f"(length {n}); mismatched lengths, first offending row "
-                f"{min(len(np.atleast_1d(widget)), n)}"
-            )
-        check_unique("widget", widget.tolist())
+        widget = (np.arange(n) if self.widget is None else
+                  as_labels("widget", self.widget, n, reference="t_measured"))
         truth = None if self.truth is None else _check_truth(self.truth, n)
         for name, arr in arrays.items():
             object.__setattr__(self, name, frozen(arr))

@@ -9,12 +9,16 @@ given ``alpha`` and ``y``:
 - ``M`` has density proportional to ``phi((y - M) / sigma) h(M)`` on ``[0, A_e]`` with
   ``h(M) = min(1 / A_s, 1 / M) - 1 / A_e`` (``A_s``, ``A_e``: ``A`` at the day's start and
   end), a non-increasing function. It is drawn by rejection: propose from the normal
-  truncated to ``[0, A_e]`` (exactly, :func:`truncated_normal_draws`), accept with
-  probability ``h(M) / h(0)``;
+  truncated to ``[0, A_e]`` (exactly, :func:`~pymc_hier.decay.draw_kernels.log_fraction`),
+  accept with probability ``h(M) / h(0)``;
 - ``t0`` given ``M`` has density proportional to ``exp(-alpha t0)`` on
   ``[max(start, t_M), end]``, ``t_M`` the time at which ``A(t_M) = M``: a truncated
   exponential, drawn by inversion;
 - ``N0 = M exp(alpha (t1 - t0))``.
+
+Amounts are drawn as the logarithm of the fraction ``M / A`` (``N0 = N0_max M / A``
+with known ``t0``): ``A`` underflows to 0 once ``alpha dt`` passes about 745, where ``M
+exp(alpha dt)`` would be ``0 * inf = NaN``; in log space every draw is finite.
 
 The acceptance probability is at least ``exp(-alpha D)`` unless the measurement lies near
 or above ``A_e`` with ``sigma`` much smaller than ``A_e - A_s``; pairs still rejected after
@@ -33,13 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pymc_hier.decay.draw_kernels import widget_pairs
-from pymc_hier.decay.kernels import (
-    DRAW_GL_NODES,
-    day_log_likelihood,
-    day_pieces,
-    truncated_normal_draws,
-)
+from pymc_hier.decay.draw_kernels import log_fractions, widget_pairs
+from pymc_hier.decay.kernels import DRAW_GL_NODES, day_log_likelihood, day_pieces
 from pymc_hier.numerics.quadrature import piece_table
 
 #: Rejection rounds before the remaining pairs switch to CDF inversion.
@@ -90,9 +89,24 @@ def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, roun
         yr, sr, tr, st, en = (v[rest[1]] for v in (y, sigma, t1, start, end))
         t_rest = _t0_by_inversion(yr, sr, tr, st, en, log_n0_max, a, rng)
         t_made[rest] = t_rest
-        m = truncated_normal_draws(yr, sr, np.exp(log_n0_max - a * (tr - t_rest)), rng)
-        n0[rest] = np.minimum(m * np.exp(a * (tr - t_rest)), np.exp(log_n0_max))
+        n0[rest] = n0_given_t0(yr, sr, a * (tr - t_rest), log_n0_max, rng)
     return t_made, n0
+
+
+def n0_given_t0(y, sigma, decay, log_n0_max, rng) -> np.ndarray:
+    """Draw ``N0`` given ``alpha * (t1 - t0)`` (``decay``), broadcast with ``y, sigma``.
+
+    The amount at measurement ``M`` is ``Normal(y, sigma)`` truncated to ``[0, A]``,
+    ``log A = log N0_max - decay``; its fraction ``M / A`` is drawn as a logarithm and
+    ``N0 = N0_max M / A``: finite, and precise, however large ``decay`` is.
+    """
+    y, sigma, decay = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                             for v in (y, sigma, decay)))
+    log_upper = log_n0_max - decay
+    log_f = np.empty(y.shape)
+    log_fractions(*(np.ascontiguousarray(v).ravel() for v in (y, sigma, log_upper)), rng,
+                  log_f.reshape(-1))
+    return np.exp(log_n0_max + np.minimum(log_f, 0.0))
 
 
 def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None,
@@ -137,8 +151,7 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
         yb, sb, tb = (np.broadcast_to(v, a.shape) for v in (y, sigma, t1))
         if known is not None:
             t_made = known[rows]
-            amount = truncated_normal_draws(yb, sb, np.exp(log_n0_max - a * (tb - t_made)), rng)
-            n0 = np.minimum(amount * np.exp(a * (tb - t_made)), np.exp(log_n0_max))
+            n0 = n0_given_t0(yb, sb, a * (tb - t_made), log_n0_max, rng)
         else:
             t_made, n0 = _latent_block(y, sigma, t1, day_start, day_end, log_n0_max,
                                        alpha[rows], rng, int(rounds))

@@ -102,9 +102,10 @@ def check_consistent(data: DecayData, *, n0_max: float | None = None) -> None:
             i = int(bad[np.argmax(z[bad])])
             label = data.widget[i]
             label = label.item() if isinstance(label, np.generic) else label
+            shown = f"{z[i]:.1f}" if z[i] < 1e6 else f"{z[i]:.3g}"
             raise ValueError(
                 f"n_measured: widget {label!r} (row {i}) measured {y[i]:g} "
-                f"± {sigma[i]:g}, {z[i]:.1f} standard deviations {where}; no initial amount "
+                f"± {sigma[i]:g}, {shown} standard deviations {where}; no initial amount "
                 f"in [0, n0_max] can produce it ({bad.size} such widget(s)); check "
                 f"n_measured, sigma and n0_max"
             )

@@ -16,9 +16,38 @@ from pymc_hier._validation import (
     check_lengths,
     check_positive,
     check_unique,
+    first_bad,
     frozen,
     require_columns,
 )
+
+#: Names ``SchoolsData.dim`` cannot take: ArviZ's sample dims and the hierarchical normal
+#: model's variables (a dim may not share a variable's name).
+RESERVED_DIMS = ("chain", "draw", "__sample__", "y", "sigma", "mu", "tau", "theta",
+                 "theta_new", "theta_scaled", "theta_tilde", "theta_new_tilde")
+
+
+def check_representable(y: np.ndarray, sigma: np.ndarray) -> None:
+    """Refuse values whose squares (or squared z-scores) overflow or underflow.
+
+    The normal likelihood squares ``y``, ``sigma`` and the spread of ``y`` in units of
+    ``sigma``: beyond about ``1e150`` (or, for ``sigma``, below ``1e-150``) double precision
+    cannot hold them and every posterior computation fails. Such data need rescaling.
+    """
+    with np.errstate(all="ignore"):
+        spread = np.max(y) - np.min(y)
+        checks = (("y", ~np.isfinite(y**2) | ~np.isfinite(spread**2), y, "too large"),
+                  ("sigma", ~(np.isfinite(sigma**2) & (sigma**2 > 0)), sigma,
+                   "too extreme"),
+                  ("sigma", ~np.isfinite((spread / sigma) ** 2), sigma,
+                   f"too small for the spread of y ({spread:g})"))
+    for name, bad, values, what in checks:
+        if np.any(bad):
+            i = first_bad(np.broadcast_to(bad, values.shape))
+            raise ValueError(f"{name}: {float(values[i]):g} is {what} for double precision "
+                             f"(squares of the data, and of their spread in units of sigma, "
+                             f"must stay within 1e-300 .. 1e300); first offending row {i}; "
+                             "rescale the data")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +66,15 @@ class SchoolsData:
     names : sequence of str, optional
         Unique group names; ``"0" .. "J-1"`` by default.
     dim : str, default "school"
-        Name of the group dimension in models and results.
+        Name of the group dimension in models and results; not one of
+        :data:`RESERVED_DIMS` (``chain``, ``draw``, the model's variable names).
+
+    Raises
+    ------
+    ValueError
+        For NaN or infinite values, ``sigma <= 0``, values too extreme for double
+        precision, mismatched lengths, empty data, non-numeric values, duplicate names or a
+        reserved ``dim``; the message names the field (and the first offending row).
 
     Examples
     --------
@@ -66,6 +103,11 @@ class SchoolsData:
         check_unique("names", names)
         if not isinstance(self.dim, str) or not self.dim.isidentifier():
             raise ValueError(f"dim: must be an identifier, got {self.dim!r}")
+        if self.dim in RESERVED_DIMS:
+            raise ValueError(f"dim: {self.dim!r} is reserved (sample dims and the model's "
+                             f"variable names: {', '.join(RESERVED_DIMS)}); choose another "
+                             "name such as 'group'")
+        check_representable(arrays["y"], arrays["sigma"])
         for name, arr in arrays.items():
             object.__setattr__(self, name, frozen(arr))
         object.__setattr__(self, "names", tuple(names))

@@ -97,8 +97,8 @@ def resolve_schools_priors(priors, *, factory: str = "hierarchical_normal_model"
             raise ValueError(f"priors: unknown preset {priors!r} (presets: "
                              f"{', '.join(map(repr, PRIOR_PRESETS))})") from None
     if not isinstance(priors, Mapping):
-        raise ValueError(f"priors: expected a preset name or a mapping of Prior by "
-                         f"parameter, got {priors!r}")
+        raise TypeError(f"priors: expected a preset name or a mapping of Prior by "
+                        f"parameter, got {type(priors).__name__} {priors!r:.60}")
     merged = resolve_priors(priors, PRIOR_PRESETS["default"], factory=factory)
     tau = merged["tau"]
     if tau.dist not in _POSITIVE_DISTS and np.isfinite(tau.logp(-1.0)):

@@ -32,9 +32,18 @@ def std_tail_offset(a, b, rng):
     Robert's (1995) exponential rejection sampler with the optimal rate; the offset keeps
     full precision however far in the tail ``a`` lies.
     """
-    lam = 0.5 * (a + math.sqrt(a * a + 4.0))
-    width = b - a
-    best = min(max(lam, a), b)
+    return tail_offset(a, b - a, rng)
+
+
+@numba.njit(**JIT_OPTIONS)
+def tail_offset(a, width, rng):
+    """:func:`std_tail_offset` on ``[a, a + width]``, the width given directly.
+
+    Precise where ``a + width`` would round to ``a`` (a far tail and a narrow interval),
+    and for ``a`` beyond ``1e150``, where the optimal rate is ``a`` to double precision.
+    """
+    lam = 0.5 * (a + math.sqrt(a * a + 4.0)) if a < 1e150 else a
+    best = min(max(lam, a), a + width)
     while True:
         u = rng.random()
         delta = min(-math.log1p(u * math.expm1(-lam * width)) / lam, width)
