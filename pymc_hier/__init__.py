@@ -71,6 +71,7 @@ _LAZY = {
     "plot_funnel": "pymc_hier.plots.diagnostics",
     # warnings and errors
     "SamplingWarning": "pymc_hier.exceptions",
+    "InvalidDrawsWarning": "pymc_hier.exceptions",
     "PriorDominatedWarning": "pymc_hier.exceptions",
     "PowerScalingBlindWarning": "pymc_hier.exceptions",
     "FamilyWarning": "pymc_hier.exceptions",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "FamilyWarning",
+    "InvalidDrawsWarning",
     "PGMRenderError",
     "PowerScalingBlindWarning",
     "PriorDominatedWarning",
@@ -18,6 +19,14 @@ __all__ = [
 
 class SamplingWarning(UserWarning):
     """The sampler's output fails a convergence or geometry check."""
+
+
+class InvalidDrawsWarning(SamplingWarning):
+    """Posterior draws that cannot be trusted.
+
+    NaN or infinite values, or draws that drifted where the likelihood is flat (the mark
+    of an improper posterior).
+    """
 
 
 class PriorDominatedWarning(UserWarning):

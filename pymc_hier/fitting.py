@@ -12,9 +12,12 @@ The result is the sampler's :class:`xarray.DataTree` plus
 
 from __future__ import annotations
 
+import inspect
 import json
 import numbers
+import warnings
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -22,7 +25,9 @@ import pymc as pm
 import xarray as xr
 from pytensor.compile.sharedvalue import SharedVariable
 
+from pymc_hier._sampler_exit import settle
 from pymc_hier.diagnostics import SKIP_ATTR, check_sampling, diagnostics_summary
+from pymc_hier.exceptions import InvalidDrawsWarning
 from pymc_hier.records import (
     MARKER,
     SAMPLER_PACKAGES,
@@ -92,13 +97,20 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         When R-hat, bulk/tail ESS, divergences or E-BFMI cross
         :data:`pymc_hier.diagnostics.THRESHOLDS`, naming the parameters concerned.
 
+    InvalidDrawsWarning
+        When any posterior draw is NaN or infinite (naming the variables), or when the
+        family's post-processing finds draws where the likelihood is flat (e.g. a decay
+        rate that drifted off under a flat prior: an improper posterior).
+
     Raises
     ------
     TypeError
-        When ``model`` is not a ``pm.Model`` or ``random_seed`` not an int.
+        When ``model`` is not a ``pm.Model`` or ``random_seed`` not an int, or for a
+        keyword that ``sampler="pymc"`` does not know (instead of ignoring it).
     ValueError
-        For an unknown sampler, a bad count or seed, or ``sampler="exact"`` for a model
-        without an exact posterior.
+        For an unknown sampler, a bad count or seed, ``sampler="exact"`` for a model
+        without an exact posterior, or a model nutpie cannot start (no initial point with
+        a finite log density: data or priors the model cannot produce).
     ImportError
         When a JAX sampler is asked for without JAX installed.
 
@@ -125,6 +137,8 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
     family = spec.family if spec is not None else None
     if sampler in SAMPLER_PACKAGES:
         _require_jax(sampler)
+    if sampler == "pymc":
+        _check_pymc_kwargs(sampler_kwargs)
     if sampler == "exact":
         idata, tune = _exact_draws(model, spec, int(draws), int(chains), seed,
                                    dict(sampler_kwargs)), 0
@@ -132,11 +146,21 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         kwargs = dict(sampler_kwargs)
         if family is not None and family.initial_values is not None:
             kwargs.setdefault("initvals", family.initial_values(model, spec) or None)
-        idata = pm.sample(
-            draws=int(draws), tune=int(tune), chains=int(chains), nuts_sampler=sampler,
-            random_seed=seed, progressbar=progressbar, model=model,
-            compute_convergence_checks=False, **kwargs,
-        )
+        try:
+            idata = pm.sample(
+                draws=int(draws), tune=int(tune), chains=int(chains), nuts_sampler=sampler,
+                random_seed=seed, progressbar=progressbar, model=model,
+                compute_convergence_checks=False, **kwargs,
+            )
+        except RuntimeError as err:
+            if sampler != "nutpie":
+                raise
+            settle(failed=True)  # see pymc_hier._sampler_exit: a segfault at exit otherwise
+            if "initialization" not in str(err):
+                raise
+            raise ValueError(f"model: nutpie found no starting point with a finite log "
+                             f"density{_non_finite_terms(model)}; the data or priors are "
+                             "ones the model cannot produce") from None
     hook_name = ""
     if sampler != "exact" and family is not None and family.postprocess is not None:
         idata = family.postprocess(idata, model, spec, random_seed=child_seed(seed, 1))
@@ -159,6 +183,7 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         "created_at": datetime.now(UTC).isoformat(),
     }
     label = spec.factory if spec is not None else "custom model"
+    _check_finite_draws(idata, f"{label} with sampler {sampler!r} (seed {seed})")
     check_sampling(idata, context=f"{label} with sampler {sampler!r} (seed {seed})",
                    parametrization=None if spec is None else spec.options.get("parametrization"))
     return idata
@@ -201,6 +226,52 @@ def _data_groups(model: pm.Model) -> dict[str, xr.Dataset]:
     constant = {v.name: array(v.name, v.get_value()) for v in model.data_vars
                 if isinstance(v, SharedVariable)}
     return {"observed_data": xr.Dataset(observed), "constant_data": xr.Dataset(constant)}
+
+
+@cache
+def _pymc_options() -> frozenset[str]:
+    """Keywords ``pm.sample`` (with PyMC's own NUTS) uses, less those :func:`fit` sets."""
+    from pymc.sampling.mcmc import STEP_METHODS
+
+    names = set(inspect.signature(pm.sample).parameters)
+    for cls in pm.NUTS.__mro__:
+        if "__init__" in cls.__dict__:
+            names |= set(inspect.signature(cls.__init__).parameters)
+    names |= {step.name for step in STEP_METHODS}
+    return frozenset(names - {"self", "vars", "args", "kwargs", "draws", "tune", "chains",
+                              "model", "random_seed", "progressbar", "nuts_sampler",
+                              "compute_convergence_checks"})
+
+
+def _check_pymc_kwargs(kwargs) -> None:
+    unknown = sorted(set(kwargs) - _pymc_options())
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
+                        f" for sampler='pymc' (pm.sample or its NUTS would ignore them; "
+                        f"accepted: {', '.join(sorted(_pymc_options()))})")
+
+
+def _non_finite_terms(model: pm.Model) -> str:
+    """`` (at the model's initial point: y -inf, ...)``, or ``""`` when it cannot tell."""
+    try:
+        logps = model.point_logps(model.initial_point())
+    except Exception:  # noqa: BLE001 - only decorates an error message
+        return ""
+    bad = [f"{name} {value}" for name, value in logps.items() if not np.isfinite(value)]
+    return f" (at the model's initial point: {', '.join(bad)})" if bad else ""
+
+
+def _check_finite_draws(idata: xr.DataTree, context: str) -> None:
+    """Warn with :class:`InvalidDrawsWarning` naming every variable with NaN or inf draws."""
+    bad = []
+    for name, var in idata["posterior"].data_vars.items():
+        if var.dtype.kind in "fc":
+            n = int(np.count_nonzero(~np.isfinite(var.values)))
+            if n:
+                bad.append(f"{name} ({n} of {var.size})")
+    if bad:
+        warnings.warn(f"{context}: non-finite posterior draws: {', '.join(bad)}; do not use "
+                      "them", InvalidDrawsWarning, stacklevel=3)
 
 
 def _require_jax(sampler: str) -> None:

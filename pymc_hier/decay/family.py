@@ -11,6 +11,7 @@ parametrisation::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -26,6 +27,7 @@ from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
 from pymc_hier.decay.transforms import ScaledLogTransform, SkewLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
+from pymc_hier.exceptions import InvalidDrawsWarning
 from pymc_hier.family import Derived, ModelFamily
 from pymc_hier.generative import GenerativeModel, Node, Symbol
 from pymc_hier.spec import ModelSpec, current_data, current_priors
@@ -181,6 +183,7 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
             attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
                              "(n0='marginal')", SKIP_ATTR: "skip"},
         )
+    _check_drift(post["alpha"].values, model, spec)
     post["alpha"].attrs.update(units=f"1/{unit}", long_name="decay rate")
     if "t0" in post:
         post["t0"].attrs.update(units=unit, long_name="manufacture time")
@@ -188,6 +191,38 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
         post["N0"].attrs.update(long_name="initial amount")
     idata["posterior"] = post
     return idata
+
+
+#: ``log(A / sigma)`` below which a widget's likelihood no longer depends on ``alpha``.
+_LOG_FLAT = float(np.log(1e-8))
+
+
+def _check_drift(alpha: np.ndarray, model: pm.Model, spec: ModelSpec) -> None:
+    """Warn when draws of ``alpha`` under an improper prior lie where the likelihood is flat.
+
+    Once every widget has decayed far below its measurement error (``A_i < 1e-8 sigma_i``)
+    faster decay changes nothing: with a flat prior the posterior is then improper and
+    MCMC drifts off (the exact posterior refuses such a fit). A proper prior keeps such
+    draws legitimate, so only improper priors are checked.
+    """
+    prior = spec.priors["alpha"]
+    with np.errstate(all="ignore"):
+        decays = bool(prior.logp(1e300) < prior.logp(1.0))
+    if decays:
+        return
+    key = "t0" if spec.options["t0"] == "known" else "day_end"
+    dt = (np.asarray(model["t_measured"].get_value(), dtype=float)
+          - np.asarray(model[key].get_value(), dtype=float))
+    log_ratio = (np.log(float(model["n0_max"].get_value()))
+                 - np.log(np.asarray(model["sigma"].get_value(), dtype=float)))
+    drifted = np.all(log_ratio - np.ravel(alpha)[:, None] * dt < _LOG_FLAT, axis=-1)
+    if drifted.any():
+        warnings.warn(
+            f"alpha: {int(drifted.sum())} of {drifted.size} draws (up to "
+            f"{float(np.max(alpha)):.3g} per {spec.data.time_unit}) lie where every widget "
+            f"has decayed to nothing and the likelihood is flat; with {prior!r}, whose "
+            "density does not decay, the posterior is improper (fit(sampler='exact') "
+            "refuses it): use a proper prior on alpha", InvalidDrawsWarning, stacklevel=4)
 
 
 def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
