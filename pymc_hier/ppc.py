@@ -22,6 +22,8 @@ from arviz_base import rcParams
 from pymc_hier.groups import attach_group_labels, dim_labels, label_groups
 from pymc_hier.records import model_hash
 from pymc_hier.seeds import resolve_seed
+from pymc_hier.spec import get_spec
+from pymc_hier.written import written_predictive, written_variables
 
 _SAMPLE_DIMS = ("chain", "draw")
 _GROUPS = ("posterior", "prior")
@@ -63,7 +65,10 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     ----------
     idata : xarray.DataTree
         A fit of ``model`` (from :func:`pymc_hier.fit`, or any DataTree whose ``posterior``
-        matches the model's free variables).
+        matches the model's free variables). An exact fit whose posterior holds the
+        variables of the model as written but not the sampler's coordinates
+        (``theta_scaled``, the decay model's ``N1``) is drawn from the family's
+        generative description instead (:mod:`pymc_hier.written`).
     model : pymc.Model
         The model that produced ``idata``; checked against it.
     prior : bool, default True
@@ -108,7 +113,17 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     prior_rng, post_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     tree = idata.copy()
     new: dict[str, xr.Dataset] = {}
-    if posterior:
+    written = _written_description(idata, model) if posterior else None
+    if written is not None:
+        # draws of the model as written (exact fits), not of the sampler's coordinates
+        pp, ll = written_predictive(
+            written, idata["posterior"].to_dataset(), _group(idata, "constant_data"),
+            _group(idata, "observed_data"), rng=post_rng,
+            log_likelihood=log_likelihood and bool(model.observed_RVs))
+        new["posterior_predictive"] = pp
+        if ll is not None:
+            new["log_likelihood"] = ll
+    elif posterior:
         # constant_data lets PyMC see that the fixed inputs are those of the fit
         trace = xr.DataTree.from_dict({g: idata[g].to_dataset() for g in
                                        ("posterior", "constant_data", "observed_data")
@@ -183,7 +198,7 @@ def check_model_matches(idata: xr.DataTree, model: pm.Model) -> None:
     if "posterior" in idata.children:
         post = idata["posterior"]
         missing = [rv.name for rv in model.free_RVs if rv.name not in post.data_vars]
-        if missing:
+        if missing and _written_description(idata, model) is None:
             raise ValueError(f"model: free variables {missing} are not in idata's posterior "
                              f"(which has {sorted(post.data_vars)}); wrong model?")
         for dim, values in model.coords.items():
@@ -196,6 +211,32 @@ def check_model_matches(idata: xr.DataTree, model: pm.Model) -> None:
             if rv.name not in obs.data_vars:
                 raise ValueError(f"model: observed variable {rv.name!r} is not in idata's "
                                  "observed_data; wrong model?")
+
+
+def _group(idata: xr.DataTree, name: str) -> xr.Dataset:
+    return idata[name].to_dataset() if name in idata.children else xr.Dataset()
+
+
+def _written_description(idata: xr.DataTree, model: pm.Model):
+    """Return the family's model as written where the posterior lacks the sampler's coordinates.
+
+    That is an exact fit of a non-centred model: its posterior holds the variables of the
+    model as written. None when the posterior has every free variable, or when the family
+    has no description or the posterior lacks what it needs.
+    """
+    post = idata["posterior"]
+    if all(rv.name in post.data_vars for rv in model.free_RVs):
+        return None
+    spec = get_spec(model)
+    if spec is None or spec.family.generative is None:
+        return None
+    description = spec.family.generative(spec)
+    have = set(post.data_vars) | set(_group(idata, "constant_data").data_vars)
+    if not all(name in have or (name in description
+                                and description[name].kind == "deterministic")
+               for name in written_variables(description)):
+        return None
+    return description
 
 
 def _resolve_stats(stats) -> dict[str, Callable]:
