@@ -8,6 +8,7 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 
 def first_bad(mask: np.ndarray) -> int:
@@ -159,3 +160,21 @@ def require_columns(columns, required: Sequence[str], source: str) -> None:
             f"{missing[0]}: missing column in {source} (missing: {', '.join(missing)}; "
             f"found: {', '.join(map(str, columns))})"
         )
+
+
+def read_csv(path, **kwargs) -> pd.DataFrame:
+    """Read a CSV file; a file that is not readable CSV text is a ``ValueError`` naming it.
+
+    Raises
+    ------
+    ValueError
+        For unparsable or empty contents, or bytes that are not text (the message starts
+        with ``path:`` and names the file).
+    OSError
+        When the file cannot be opened (missing, a folder, no permission).
+    """
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        reason = " ".join(str(err).split())
+        raise ValueError(f"path: {path} is not a readable CSV file ({reason})") from None

@@ -5,23 +5,41 @@ run posterior predictive checks and a default prior sweep, and write the report 
 saved DataTree into one folder. Subcommands run the parts: ``pgm``, ``fit``, ``ppc``,
 ``sweep`` and ``report`` (the last three from a saved DataTree).
 
-Exit status: 0 on success, 2 on bad input (one-line message, no traceback), 1 on an
-internal failure.
+Exit status: 0 on success; 2 on bad input (one-line message, no traceback, nothing
+written); 1 on an internal failure. Every input is checked before any sampling; outputs
+are written atomically (``--overwrite`` replaces existing ones).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
+from pymc_hier.cli_inputs import (
+    StagedFolder,
+    UserError,
+    check_new_file,
+    check_run_folder,
+    check_seed,
+    check_sweep_values,
+    created_parents,
+    find_family,
+    load_data,
+    load_saved,
+    load_sweep,
+    model_options,
+    one_line,
+    parse_values,
+    user_input,
+    write_netcdf,
+)
+
+__all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UserError", "build_model",
+           "find_family", "load_data", "main", "make_parser", "model_options"]
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-
-
-class UserError(Exception):
-    """Bad input from the user: reported in one line with exit status 2."""
 
 
 def _log(args, message: str) -> None:
@@ -30,76 +48,43 @@ def _log(args, message: str) -> None:
 
 
 # -- building blocks -----------------------------------------------------------------------
-def find_family(name: str):
-    """Return the model family called ``name`` on the command line (see :func:`get_family`)."""
-    from pymc_hier.registry import get_family
-
-    try:
-        return get_family(name)
-    except (TypeError, ValueError) as err:
-        raise UserError(str(err).removeprefix("family: ")) from None
-
-
-def load_data(family, path: str | None):
-    """Return the data for ``family`` from a CSV file, or the family's example data."""
-    if path is None:
-        if family.example_data is None:
-            raise UserError(f"--data: the {family.command!r} model has no built-in data; give "
-                            "a CSV file")
-        return family.example_data()
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"--data: no such file {path!r}")
-    return family.data_from_csv(p)
-
-
-def model_options(family, args) -> dict:
-    """Return the family's options given on the command line (``--t0 known``, ``--option k=v``)."""
-    options = {}
-    for name in family.options:
-        value = getattr(args, name, None)
-        if value is not None:
-            options[name] = value
-    for item in getattr(args, "option", None) or ():
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UserError(f"--option: expected KEY=VALUE, got {item!r}")
-        if key not in family.options:
-            raise UserError(f"--option: the {family.command!r} model has no option {key!r} "
-                            f"(options: {', '.join(family.options) or 'none'})")
-        options[key] = _option_value(value, family.options[key])
-    return options
-
-
-def _option_value(text: str, accepted: tuple):
-    for value in accepted:
-        if str(value) == text:
-            return value
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def build_model(family, data, args):
+def build_model(family, data, args, *, options: dict | None = None):
     """Build ``family``'s model on ``data`` with the options given on the command line."""
-    priors = getattr(args, "priors", None)
-    return family(data, priors=priors, **model_options(family, args))
+    options = model_options(family, args) if options is None else options
+    with user_input():
+        return family(data, priors=getattr(args, "priors", None), **options)
 
 
-def _prepare_out(out: str) -> Path:
-    path = Path(out)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out: cannot create folder {out!r} ({err.strerror})") from None
-    probe = path / ".pymc-hier-write-test"
-    try:
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise UserError(f"--out: folder {out!r} is not writable ({err.strerror})") from None
-    return path
+def _check_sampler(sampler: str, family) -> None:
+    from pymc_hier.fitting import require_jax
+    from pymc_hier.records import SAMPLER_PACKAGES
+
+    if sampler in SAMPLER_PACKAGES:
+        try:
+            require_jax(sampler)
+        except ImportError as err:
+            raise UserError(f"--sampler: {one_line(err)}") from None
+    if sampler == "exact" and (family is None or family.exact_posterior is None):
+        raise UserError(f"--sampler: the {getattr(family, 'command', 'custom')!r} model has "
+                        "no exact posterior")
+
+
+def _sweep_request(family, args, *, param=None, values=None, run: bool = False):
+    """Return the swept ``(param, values)``, given or the family's default; check the sampler."""
+    from pymc_hier.sensitivity.sweep import SAMPLERS
+
+    if args.sampler not in SAMPLERS:
+        hint = " (or pass --no-sweep)" if run else ""
+        raise UserError(f"--sampler: prior sweeps sample with {' or '.join(SAMPLERS)}, not "
+                        f"{args.sampler!r}{hint}")
+    default_param, default_values = family.default_sweep or (None, None)
+    if param is not None and values is None and param != default_param:
+        raise UserError(f"--values: give the values of --param {param}")
+    param, values = param or default_param, values if values is not None else default_values
+    if param is None or values is None:
+        raise UserError(f"--param, --values: the {family.command!r} model has no default "
+                        "sweep; give both")
+    return param, list(values)
 
 
 def _fit(model, args):
@@ -109,59 +94,71 @@ def _fit(model, args):
                sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
-def _model_from_saved(idata):
-    """Rebuild the model a saved DataTree came from (needs its ``input_data`` group)."""
-    from pymc_hier.registry import model_from_fit
-    from pymc_hier.spec import get_spec
-
-    try:
-        model = model_from_fit(idata)
-    except (TypeError, ValueError) as err:
-        raise UserError(str(err)) from None
-    return model, get_spec(model).data
-
-
-def _sweep(idata, args, model, param=None, values=None):
+def _sweep(idata, args, model, param, values):
     from pymc_hier.sensitivity.sweep import prior_sweep
-    from pymc_hier.spec import get_spec
 
-    spec = get_spec(model)
-    family = spec.family
-    if family.default_sweep is None and (param is None or values is None):
-        raise UserError(f"the {family.command!r} model has no default sweep; give --param and "
-                        "--values")
-    default_param, default_values = family.default_sweep or (None, ())
-    return prior_sweep(idata, model, param=param or default_param,
-                       values=list(values or default_values),
+    # exact draws refit every setting: the fit is no base to reweight (and an exact fit
+    # lacks the sampler's coordinates, theta_scaled, that reweighting would need)
+    first = (model, None) if args.sampler == "exact" else (idata, model)
+    return prior_sweep(*first, param=param, values=values,
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
-                                   "chains": args.chains, "random_seed": args.seed},
+                                   "chains": args.chains, "random_seed": args.seed,
+                                   "sampler": args.sampler},
                        progressbar=not args.quiet)
 
 
+def _sweep_table(result) -> str:
+    """One row per setting: how it was answered and the posterior means of scalars."""
+    import pandas as pd
+
+    rows = {"method": result["method"].values, "status": result["status"].values}
+    for name, var in result.data_vars.items():
+        if var.dims == ("setting", "stat"):
+            rows[f"mean({name})"] = var.sel(stat="mean").values
+    problems = [(e or n).splitlines()[0][:60] if (e or n) else ""
+                for e, n in zip(result["error"].values, result["note"].values, strict=True)]
+    rows["note"] = problems
+    return pd.DataFrame(rows, index=pd.Index(result["setting"].values, name="setting")
+                        ).to_string()
+
+
 # -- subcommands ---------------------------------------------------------------------------
+def _family_inputs(args, *, sampling: bool):
+    """Check the family, data, options, priors (and seed and sampler); build the model."""
+    family = find_family(args.model)
+    data = load_data(family, args.data)
+    options = model_options(family, args)
+    if sampling:
+        check_seed(args.seed)
+        _check_sampler(args.sampler, family)
+    return family, data, options, build_model(family, data, args, options=options)
+
+
 def cmd_run(args) -> int:
     """Build, fit, export the PGM, check, sweep and report."""
     from pymc_hier import export_pgm, report, sample_predictive, save
 
-    out = _prepare_out(args.out)
-    family = find_family(args.model)
-    data = load_data(family, args.data)
-    _log(args, f"building the {family.command} model")
-    model = build_model(family, data, args)
-    _log(args, "exporting the PGM")
-    export_pgm(model, out / "pgm")
-    _log(args, f"sampling with {args.sampler} (seed {args.seed})")
-    idata = _fit(model, args)
-    _log(args, "posterior predictive checks")
-    idata = sample_predictive(idata, model, random_seed=args.seed)
-    sweep = None
+    family, data, options, model = _family_inputs(args, sampling=True)
+    request = None
     if not args.no_sweep:
-        _log(args, "prior sweep")
-        sweep = _sweep(idata, args, model)
-        sweep.to_netcdf(out / "sweep.nc")
-    save(idata, out / "idata.nc")
-    path = report(idata, model, out / "report.html", sweep=sweep, command=args.command_line)
-    _log(args, f"wrote {path}")
+        request = _sweep_request(family, args, run=True)
+        check_sweep_values(model, *request)
+    out = check_run_folder(args.out, overwrite=args.overwrite)
+    with StagedFolder(out) as folder:
+        _log(args, "exporting the PGM")
+        export_pgm(model, folder / "pgm")
+        _log(args, f"sampling with {args.sampler} (seed {args.seed})")
+        idata = _fit(model, args)
+        _log(args, "posterior predictive checks")
+        idata = sample_predictive(idata, model, random_seed=args.seed)
+        sweep = None
+        if request is not None:
+            _log(args, "prior sweep")
+            sweep = _sweep(idata, args, model, *request)
+            write_netcdf(sweep, folder / "sweep.nc")
+        save(idata, folder / "idata.nc")
+        report(idata, model, folder / "report.html", sweep=sweep, command=args.command_line)
+    _log(args, f"wrote {out}")
     return EXIT_OK
 
 
@@ -169,9 +166,12 @@ def cmd_pgm(args) -> int:
     """Export the model's PGM."""
     from pymc_hier import export_pgm
 
-    out = _prepare_out(args.out)
-    family = find_family(args.model)
-    paths = export_pgm(build_model(family, load_data(family, args.data), args), out / "pgm")
+    _, _, _, model = _family_inputs(args, sampling=False)
+    out = Path(args.out)
+    for ext in ("dot", "svg", "png"):
+        check_new_file(out / f"pgm.{ext}", "--out", overwrite=args.overwrite)
+    with created_parents(out / "pgm"):
+        paths = export_pgm(model, out / "pgm")
     for p in paths.values():
         _log(args, f"wrote {p}")
     return EXIT_OK
@@ -181,64 +181,75 @@ def cmd_fit(args) -> int:
     """Fit and save the DataTree."""
     from pymc_hier import save
 
-    out = _prepare_out(args.out)
-    family = find_family(args.model)
-    idata = _fit(build_model(family, load_data(family, args.data), args), args)
-    path = save(idata, out / "idata.nc")
-    _log(args, f"wrote {path}")
+    _, _, _, model = _family_inputs(args, sampling=True)
+    target = check_new_file(Path(args.out) / "idata.nc", "--out", overwrite=args.overwrite)
+    idata = _fit(model, args)
+    with created_parents(target):
+        save(idata, target, overwrite=args.overwrite)
+    _log(args, f"wrote {target}")
     return EXIT_OK
-
-
-def _load_saved(path: str):
-    from pymc_hier import load
-
-    if not Path(path).exists():
-        raise UserError(f"no such file {path!r}")
-    return load(path)
 
 
 def cmd_ppc(args) -> int:
     """Add predictive samples to a saved fit and print the PPC table."""
     from pymc_hier import ppc_table, sample_predictive, save
 
-    idata = _load_saved(args.idata)
-    model, _ = _model_from_saved(idata)
+    idata, model = load_saved(args.idata)
+    check_seed(args.seed)
+    target = (check_new_file(args.out, "--out", overwrite=args.overwrite,
+                             suffixes=(".nc", ".zarr")) if args.out else None)
     idata = sample_predictive(idata, model, random_seed=args.seed)
     print(ppc_table(idata).to_dataframe().to_string())
-    if args.out:
-        save(idata, Path(args.out))
+    if target is not None:
+        with created_parents(target):
+            save(idata, target, overwrite=args.overwrite)
+        _log(args, f"wrote {target}")
     return EXIT_OK
 
 
 def cmd_sweep(args) -> int:
     """Run a prior sweep from a saved fit."""
-    idata = _load_saved(args.idata)
-    model, _ = _model_from_saved(idata)
-    values = [float(v) for v in args.values.split(",")] if args.values else None
-    result = _sweep(idata, args, model, param=args.param, values=values)
-    print(result.to_dataframe().to_string())
-    if args.out:
-        result.to_netcdf(args.out)
+    from pymc_hier.spec import get_spec
+
+    idata, model = load_saved(args.idata)
+    spec = get_spec(model)
+    check_seed(args.seed)
+    _check_sampler(args.sampler, spec.family)
+    request = _sweep_request(spec.family, args, param=args.param,
+                             values=parse_values(args.values))
+    check_sweep_values(model, *request)
+    target = (check_new_file(args.out, "--out", overwrite=args.overwrite, suffixes=(".nc",))
+              if args.out else None)
+    result = _sweep(idata, args, model, *request)
+    print(_sweep_table(result))
+    if target is not None:
+        write_netcdf(result, target, overwrite=args.overwrite)
+        _log(args, f"wrote {target}")
     return EXIT_OK
 
 
 def cmd_report(args) -> int:
     """Write the report of a saved fit."""
-    import xarray as xr
-
     from pymc_hier import report
 
-    idata = _load_saved(args.idata)
-    model, _ = _model_from_saved(idata)
-    sweep = xr.load_dataset(args.sweep) if args.sweep else None
-    out = Path(args.out)
-    _prepare_out(str(out.parent))
-    path = report(idata, model, out, sweep=sweep, command=args.command_line)
+    idata, model = load_saved(args.idata)
+    sweep = load_sweep(args.sweep) if args.sweep else None
+    target = check_new_file(args.out, "--out", overwrite=args.overwrite)
+    with created_parents(target):
+        path = report(idata, model, target, sweep=sweep, command=args.command_line)
     _log(args, f"wrote {path}")
     return EXIT_OK
 
 
 # -- parser --------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message):
+        """Print ``message`` in one line and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -249,14 +260,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _sampling_options(p) -> None:
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _sampling_options(p, *, exact: bool = True) -> None:
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (default 0)")
     p.add_argument("--sampler", default="nutpie",
-                   choices=("nutpie", "pymc", "numpyro", "blackjax"),
-                   help="NUTS implementation (default nutpie)")
+                   choices=("nutpie", "pymc", "numpyro", "blackjax", "exact"),
+                   help="NUTS implementation, or exact draws where the model has an exact "
+                        "posterior (default nutpie; sweeps: nutpie or exact)")
     p.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain")
     p.add_argument("--tune", type=_positive_int, default=1000, help="tuning steps per chain")
     p.add_argument("--chains", type=_positive_int, default=4, help="number of chains")
+
+
+def _overwrite(p) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (otherwise an error, before any work)")
 
 
 def _model_options(p) -> None:
@@ -284,8 +308,8 @@ def _model_options(p) -> None:
 
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``pymc-hier``."""
-    parser = argparse.ArgumentParser(prog="pymc-hier", description=__doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="pymc-hier", description=__doc__.split("\n\n")[1],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     quiet = argparse.ArgumentParser(add_help=False)
@@ -295,45 +319,67 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[quiet], help="the main job: fit, PGM, PPC, sweep and report")
     _model_options(p)
     _sampling_options(p)
-    p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    p.add_argument("--out", default="pymc_hier_out",
+                   help="output folder, new or empty (an earlier run's with --overwrite)")
+    _overwrite(p)
     p.add_argument("--no-sweep", action="store_true", help="skip the default prior sweep")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("pgm", parents=[quiet], help="export the model's PGM (DOT, SVG, PNG)")
     _model_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    _overwrite(p)
     p.set_defaults(func=cmd_pgm)
 
     p = sub.add_parser("fit", parents=[quiet], help="fit and save the DataTree (idata.nc)")
     _model_options(p)
     _sampling_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
+    _overwrite(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("ppc", parents=[quiet], help="posterior predictive checks of a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (default 0)")
     p.add_argument("--out", help="save the DataTree with predictive groups here")
+    _overwrite(p)
     p.set_defaults(func=cmd_ppc)
 
     p = sub.add_parser("sweep", parents=[quiet], help="prior-sensitivity sweep from a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
     p.add_argument("--param", help="swept hyperparameter (default per model)")
-    p.add_argument("--values", help="comma-separated values")
+    p.add_argument("--values", help="comma-separated values (default per model)")
     _sampling_options(p)
-    p.add_argument("--out", help="write the sweep Dataset (netCDF) here")
+    p.add_argument("--out", help="write the sweep Dataset (netCDF, .nc) here")
+    _overwrite(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", parents=[quiet], help="HTML report of a saved fit")
     p.add_argument("idata", help="saved DataTree (.nc or .zarr)")
     p.add_argument("--sweep", help="a sweep Dataset (netCDF) to include")
     p.add_argument("--out", default="report.html", help="HTML file to write")
+    _overwrite(p)
     p.set_defaults(func=cmd_report)
     return parser
 
 
+def _raised_here(err: BaseException) -> bool:
+    """Whether ``err`` was raised by pymc_hier's own code (its checks of the input)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
+        "pymc_hier")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run ``pymc-hier``; return the exit status."""
+    """Run ``pymc-hier``; return the exit status.
+
+    0: success. 2: bad input (a :class:`UserError` found by the checks made before any
+    work, an ``OSError`` reading or writing a file, or a ``ValueError``/``TypeError``
+    raised by pymc_hier's own checks): one line on stderr, no traceback. 1: anything
+    else, an internal failure, with its traceback.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = make_parser()
     try:
@@ -343,18 +389,27 @@ def main(argv: list[str] | None = None) -> int:
     args.command_line = shlex.join(["pymc-hier", *argv])
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError) as err:
-        print(f"pymc-hier: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("pymc-hier: interrupted", file=sys.stderr)
         return 130
+    except (UserError, OSError) as err:
+        print(f"pymc-hier: error: {one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as err:
+        if not _raised_here(err):
+            return _internal(err)
+        print(f"pymc-hier: error: {one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as err:  # noqa: BLE001 - last-resort reporting of internal failures
-        import traceback
+        return _internal(err)
 
-        traceback.print_exc()
-        print(f"pymc-hier: internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_INTERNAL
+
+def _internal(err: BaseException) -> int:
+    import traceback
+
+    traceback.print_exception(err)
+    print(f"pymc-hier: internal error: {type(err).__name__}: {one_line(err)}", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -136,7 +136,7 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
     spec = get_spec(model)
     family = spec.family if spec is not None else None
     if sampler in SAMPLER_PACKAGES:
-        _require_jax(sampler)
+        require_jax(sampler)
     if sampler == "pymc":
         _check_pymc_kwargs(sampler_kwargs)
     if sampler == "exact":
@@ -274,7 +274,8 @@ def _check_finite_draws(idata: xr.DataTree, context: str) -> None:
                       "them", InvalidDrawsWarning, stacklevel=3)
 
 
-def _require_jax(sampler: str) -> None:
+def require_jax(sampler: str) -> None:
+    """Raise ``ImportError`` unless the packages of the JAX ``sampler`` are installed."""
     for pkg in SAMPLER_PACKAGES[sampler]:
         try:
             version(pkg)

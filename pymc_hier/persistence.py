@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from os import PathLike, fspath
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from pymc_hier._atomic import TAG, fsync, remove, remove_stale, replace, sibling
 from pymc_hier._version import pymc_hier_version
 from pymc_hier.records import MARKER
 
@@ -41,7 +39,6 @@ _WRITING_ATTR = "pymc_hier_incomplete"
 #: Root attr written last: the checksum of every variable.
 _COMPLETE_ATTR = "pymc_hier_checksums"
 _INTERNAL = (_DTYPES_ATTR, _WRITING_ATTR, _COMPLETE_ATTR)
-_TMP_TAG = ".pymc-hier-"
 #: Attr values both formats store: numbers, strings, and arrays or lists of them.
 _ATTR_SCALARS = (str, bytes, int, float, np.number, np.bool_)
 
@@ -101,8 +98,8 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
             dtypes[node.path] = kinds
     tree.attrs[_DTYPES_ATTR] = json.dumps(dtypes, sort_keys=True)
     tree.attrs[_WRITING_ATTR] = "written by pymc_hier.save, which did not finish"
-    _remove_stale(path)
-    tmp = _sibling(path, "tmp")
+    remove_stale(path)
+    tmp = sibling(path, "tmp")
     try:
         if fmt == "netcdf":
             tree.to_netcdf(tmp, engine="h5netcdf", mode="w")
@@ -110,9 +107,9 @@ def save(idata: xr.DataTree, path: str | PathLike, *, overwrite: bool = False) -
             tree.to_zarr(tmp, mode="w-", consolidated=False)
         checksums = _check_written(tmp, fmt, tree)
         _mark_complete(tmp, fmt, checksums)
-        _commit(tmp, path, fmt)
+        replace(tmp, path)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
     return path
 
@@ -143,7 +140,7 @@ def load(path: str | PathLike) -> xr.DataTree:
     path = Path(fspath(path))
     fmt = _format(path)
     if not path.exists():
-        left = sorted(path.parent.glob(f".{path.name}{_TMP_TAG}old-*"))
+        left = sorted(path.parent.glob(f".{path.name}{TAG}old-*"))
         hint = (f" (a save that was interrupted while replacing it left the previous "
                 f"version at {left[-1]}; rename it back)" if left else "")
         raise FileNotFoundError(f"path: {path} does not exist{hint}")
@@ -236,37 +233,6 @@ def _storable_attr(value) -> bool:
     return False
 
 
-def _sibling(path: Path, kind: str) -> Path:
-    """Return a hidden name beside ``path``, owned by this process (same suffix and disk)."""
-    token = uuid.uuid4().hex[:8]
-    return path.with_name(f".{path.name}{_TMP_TAG}{kind}-{os.getpid()}-{token}{path.suffix}")
-
-
-def _remove_stale(path: Path) -> None:
-    """Remove temporary files left beside ``path`` by killed processes (never a live one's)."""
-    for stale in path.parent.glob(f".{path.name}{_TMP_TAG}tmp-*"):
-        pid = stale.name.split(f"{_TMP_TAG}tmp-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            _remove(stale)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def _check_written(tmp: Path, fmt: str, tree: xr.DataTree) -> dict[str, str]:
     """Read ``tmp`` back, check every group and variable came back, return the checksums."""
     back = _read(tmp, fmt)
@@ -294,7 +260,7 @@ def _mark_complete(tmp: Path, fmt: str, checksums: dict[str, str]) -> None:
             f.attrs[_COMPLETE_ATTR] = text
             del f.attrs[_WRITING_ATTR]
             f.flush()
-        _fsync(tmp)
+        fsync(tmp)
     else:
         import zarr
 
@@ -303,35 +269,6 @@ def _mark_complete(tmp: Path, fmt: str, checksums: dict[str, str]) -> None:
         attrs.pop(_WRITING_ATTR, None)
         attrs[_COMPLETE_ATTR] = text
         group.attrs.put(attrs)
-
-
-def _commit(tmp: Path, path: Path, fmt: str) -> None:
-    """Rename ``tmp`` to ``path``: atomically for a file; for a store, old one kept aside."""
-    if fmt == "netcdf" or not path.exists():
-        os.replace(tmp, path)
-    else:
-        old = _sibling(path, "old")
-        os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            os.replace(old, path)
-            raise
-        _remove(old)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. folders on Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- reading ------------------------------------------------------------------------------

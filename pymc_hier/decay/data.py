@@ -20,6 +20,7 @@ from pymc_hier._validation import (
     check_positive,
     first_bad,
     frozen,
+    read_csv,
     require_columns,
 )
 
@@ -233,7 +234,7 @@ class DecayData:
     @classmethod
     def from_csv(cls, path: str | PathLike, **kwargs) -> DecayData:
         """Read a CSV written by :meth:`to_csv` (or any CSV with the same columns)."""
-        return cls.from_dataframe(pd.read_csv(path), source=f"CSV file {path}", **kwargs)
+        return cls.from_dataframe(read_csv(path), source=f"CSV file {path}", **kwargs)
 
     def to_dataset(self) -> xr.Dataset:
         """Return an :class:`xarray.Dataset` with a ``widget`` dimension and units in attrs."""

@@ -18,6 +18,7 @@ from pymc_hier._validation import (
     check_unique,
     first_bad,
     frozen,
+    read_csv,
     require_columns,
 )
 
@@ -172,7 +173,7 @@ class SchoolsData:
     @classmethod
     def from_csv(cls, path: str | PathLike, *, dim: str | None = None) -> SchoolsData:
         """Read a CSV with ``y`` and ``sigma`` columns and the group names first."""
-        df = pd.read_csv(path, dtype={0: str})
+        df = read_csv(path, dtype={0: str})
         first = df.columns[0]
         if first not in ("y", "sigma"):
             df = df.set_index(first)
