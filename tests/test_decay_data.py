@@ -149,6 +149,37 @@ def test_duplicate_widget_labels():
         make(widget=["a", "b", "c", "b", "e"])
 
 
+@pytest.mark.parametrize("labels, message", [
+    ([1, "a", 2.5, "b", 3], r"^widget: mixed label types \(int and str\); first offending row 1"),
+    ([np.nan, np.nan, 1.0, 2.0, 3.0], r"^widget: label nan is not finite; first offending row 0"),
+    ([True, False, 2, 3, 4], r"^widget: label True is neither a number nor a string"),
+    ([None, 1, 2, 3, 4], r"^widget: label None is neither a number nor a string"),
+])
+def test_widget_labels_of_one_kind(labels, message):
+    """Mixed labels would be silently stringified by NumPy (and cannot be saved); NaN
+    labels are never equal to each other, so duplicates would slip through."""
+    with pytest.raises(ValueError, match=message):
+        make(widget=labels)
+
+
+def test_widget_labels_keep_their_kind():
+    assert make(widget=[5, 6, 7, 8, 9]).widget.dtype.kind == "i"
+    assert make(widget=[0.5, 1, 2, 3, 4]).widget.dtype.kind == "f"
+    assert make(widget=np.array(list("abcde"), dtype=object)).widget.tolist() == list("abcde")
+
+
+def test_unreadable_csv_names_the_file(tmp_path):
+    path = tmp_path / "widgets.csv"
+    path.write_text('t_measured,n_measured\n1,"2\n')
+    with pytest.raises(ValueError, match=r"^path: .*widgets.csv is not a readable CSV file "
+                                         r"\(Error tokenizing data"):
+        DecayData.from_csv(path)
+    path.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match=r"^path: .*widgets.csv is not a readable CSV file "
+                                         r"\('utf-8' codec"):
+        DecayData.from_csv(path)
+
+
 def test_time_unit_must_be_text():
     with pytest.raises(ValueError, match=r"^time_unit: "):
         make(time_unit="")

@@ -234,3 +234,62 @@ def test_provenance_of_foreign_tree_is_an_error():
     with pytest.raises(ValueError, match="no pymc_hier provenance"):
         provenance(xr.DataTree())
     assert json.loads(json.dumps(fitting.package_versions("numpyro")))["jax"] != "missing"
+
+
+def test_unknown_keyword_of_the_pymc_sampler_is_an_error():
+    """pm.sample passed it to NUTS, which ignored it (issue 19, item 10)."""
+    with pytest.raises(TypeError, match=r"^fit\(\) got unexpected keyword argument\(s\) 'bogus'"
+                                        r" for sampler='pymc'"):
+        ph.fit(_normal_mean_model(), sampler="pymc", random_seed=1, bogus=3)
+    # the options of pm.sample and of PyMC's NUTS are accepted
+    assert {"target_accept", "max_treedepth", "cores", "initvals", "nuts"} <= (
+        fitting._pymc_options())
+
+
+def test_non_finite_draws_warn_naming_the_variables():
+    post = xr.Dataset({"a": (("chain", "draw"), [[1.0, np.nan, np.inf]]),
+                       "b": (("chain", "draw"), [[1.0, 2.0, 3.0]])})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    with pytest.warns(ph.InvalidDrawsWarning, match=r"^ctx: non-finite posterior draws: "
+                                                    r"a \(2 of 3\); do not use them"):
+        fitting._check_finite_draws(tree, "ctx")
+
+
+def test_decay_rates_drifting_under_a_flat_prior_are_flagged():
+    """nutpie with a HalfFlat prior on near-zero data returned alpha ~ 4e9 silently; the
+    exact sampler says "improper posterior" (issue 19, item 3)."""
+    from pymc_hier.decay.family import _check_drift
+    from pymc_hier.spec import get_spec
+
+    data = ph.simulate_decay(3, n_widgets=5)
+    flat = ph.decay_model(data, priors={"alpha": ph.Prior("HalfFlat")})
+    drifted = np.array([1e-7, 4e9])  # per second: every widget decays to nothing at 4e9
+    with pytest.warns(ph.InvalidDrawsWarning, match=r"^alpha: 1 of 2 draws \(up to 4e\+09 "
+                                                    r"per s\) lie where every widget"):
+        _check_drift(drifted, flat, get_spec(flat))
+    proper = ph.decay_model(data)  # a decaying prior: such draws are the prior's tail
+    _check_drift(drifted, proper, get_spec(proper))
+
+
+@pytest.mark.slow
+def test_nutpie_start_failure_is_a_value_error_and_the_process_exits_cleanly():
+    """nutpie raised, then the interpreter died with a segfault (exit 139) at exit, its
+    worker threads still winding down (issue 19, item 6; see pymc_hier._sampler_exit)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pymc as pm, pymc_hier as ph\n"
+        "with pm.Model() as m:\n"
+        "    x = pm.Normal('x', 0, 1)\n"
+        "    pm.Normal('y', x, pm.math.switch(x > -100, -1.0, 1.0), observed=[1.0])\n"
+        "try:\n"
+        "    ph.fit(m, draws=10, tune=10, chains=4, random_seed=1, progressbar=False)\n"
+        "except ValueError as err:\n"
+        "    print(err)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("model: nutpie found no starting point with a finite log "
+                                  "density (at the model's initial point: y -inf)")

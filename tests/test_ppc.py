@@ -367,3 +367,53 @@ def test_posterior_pvalues_are_not_piled_at_0_or_1():
         assert np.sum(p[:, k] >= 0.975) <= limit, (name, np.sort(p[:, k])[-10:])
         assert abs(p[:, k].mean() - 0.5) <= z * np.sqrt(1 / (12 * n_sim)), name
 
+
+
+# -- exact fits of non-centred models: drawn from the model as written (issue 19, item 9) ---
+def test_sample_predictive_of_an_exact_noncentered_schools_fit():
+    model = ph.eight_schools_model()  # samples theta_scaled; the exact draws hold theta
+    idata = ph.fit(model, sampler="exact", draws=1000, chains=2, random_seed=3,
+                   progressbar=False)
+    assert "theta_scaled" not in idata["posterior"]
+    out = ph.sample_predictive(idata, model, random_seed=4)
+    theta = idata["posterior"]["theta"]
+    sigma = idata["constant_data"]["sigma"]
+    y_rep = out["posterior_predictive"]["y"]
+    assert y_rep.dims == ("chain", "draw", "school")
+    # the pointwise log-likelihood is Normal(y | theta, sigma) at every draw
+    expected = stats.norm.logpdf(idata["observed_data"]["y"], theta, sigma)
+    np.testing.assert_allclose(out["log_likelihood"]["y"].transpose(*theta.dims), expected,
+                               rtol=1e-10)
+    # y_rep - theta ~ Normal(0, sigma): its mean is 0 within Monte Carlo error
+    resid = (y_rep - theta) / sigma
+    assert abs(float(resid.mean())) < 4 / np.sqrt(resid.size)
+    assert abs(float(resid.std()) - 1) < 0.02
+    assert "prior_predictive" in out.children
+
+
+def test_sample_predictive_of_an_exact_decay_fit_with_latent_n0():
+    data = ph.simulate_decay(1, n_widgets=10)
+    model = ph.decay_model(data, n0="latent")  # samples N1; the exact draws hold N0
+    idata = ph.fit(model, sampler="exact", draws=500, chains=2, random_seed=3,
+                   progressbar=False)
+    out = ph.sample_predictive(idata, model, random_seed=4)
+    post = idata["posterior"]
+    t1 = idata["constant_data"]["t_measured"]
+    sigma = idata["constant_data"]["sigma"]
+    mean = post["N0"] * np.exp(-post["alpha"] * (t1 - post["t0"]))
+    expected = stats.norm.logpdf(idata["observed_data"]["n_measured"], mean, sigma)
+    ll = out["log_likelihood"]["n_measured"]
+    np.testing.assert_allclose(ll.transpose(*mean.dims), expected, rtol=1e-10)
+    resid = (out["posterior_predictive"]["n_measured"] - mean) / sigma
+    assert abs(float(resid.mean())) < 4 / np.sqrt(resid.size)
+    assert ph.ppc_table(out)["p_value"].notnull().all()
+
+
+def test_sample_predictive_still_refuses_a_posterior_of_another_model():
+    model = ph.eight_schools_model()
+    idata = ph.fit(model, sampler="exact", draws=250, chains=2, random_seed=3,
+                   progressbar=False)
+    idata["posterior"] = xr.DataTree(idata["posterior"].to_dataset().drop_vars("theta"))
+    with pytest.raises(ValueError, match=r"free variables \['theta_scaled', "
+                                         r"'theta_new_tilde'\] are not in idata's posterior"):
+        ph.sample_predictive(idata, model, random_seed=4)

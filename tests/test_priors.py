@@ -281,3 +281,24 @@ def test_resolve_priors_unknown_name():
 def test_resolve_priors_rejects_non_priors():
     with pytest.raises(TypeError, match=r"^priors\['tau'\]: expected a Prior"):
         resolve_priors({"tau": 5.0}, DEFAULTS, factory="f")
+
+
+@pytest.mark.parametrize("dist, params, message", [
+    ("Dirichlet", {"a": [-1.0, 1.0]}, r"^Dirichlet: invalid parameters .*PyMC requires a > 0"),
+    ("MvNormal", {"mu": [0.0, 0.0], "cov": [[1.0, 2.0], [2.0, 1.0]]},
+     r"^MvNormal: invalid parameters .*PyMC requires posdef covariance"),
+])
+def test_invalid_multivariate_priors_are_refused(dist, params, message):
+    with pytest.raises(ValueError, match=message):
+        Prior(dist, **params)
+
+
+def test_valid_multivariate_priors_are_accepted():
+    assert Prior("Dirichlet", a=[1.0, 2.0]).params["a"] == (1.0, 2.0)
+    Prior("MvNormal", mu=[0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])
+
+
+def test_priors_that_are_not_a_mapping_are_a_type_error():
+    with pytest.raises(TypeError, match=r"^priors: expected a mapping of Prior by parameter "
+                                        r"name, got list"):
+        resolve_priors([Prior("HalfCauchy", beta=1.0)], DEFAULTS, factory="f")

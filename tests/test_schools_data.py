@@ -85,6 +85,24 @@ def test_bad_dim(dim):
         SchoolsData(y=[1.0], sigma=[1.0], dim=dim)
 
 
+@pytest.mark.parametrize("dim", ["chain", "draw", "mu", "theta", "y"])
+def test_reserved_dim_is_refused_at_construction(dim):
+    with pytest.raises(ValueError, match=rf"^dim: '{dim}' is reserved"):
+        SchoolsData(y=[1.0, 2.0], sigma=[1.0, 1.0], dim=dim)
+
+
+@pytest.mark.parametrize("y, sigma, message", [
+    ([1e308, -1e308, 0.0], [1.0, 1.0, 1.0], r"^y: 1e\+308 is too large for double precision"),
+    ([1.0, 2.0], [1e-300, 1.0], r"^sigma: 1e-300 is too extreme for double precision"),
+    ([1e100, 0.0], [1.0, 1e-100], r"^sigma: 1e-100 is too small for the spread of y"),
+])
+def test_values_beyond_double_precision_blame_the_data(y, sigma, message):
+    """Such data made every posterior computation overflow, and the error blamed
+    priors['tau']; the data are named instead."""
+    with pytest.raises(ValueError, match=message):
+        SchoolsData(y=y, sigma=sigma)
+
+
 @pytest.mark.parametrize("missing", ["y", "sigma"])
 def test_csv_with_missing_column(tmp_path, missing):
     path = tmp_path / "schools.csv"
