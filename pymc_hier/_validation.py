@@ -22,7 +22,11 @@ def as_float_array(name: str, values, *, ndim: int = 1) -> np.ndarray:
     Numbers, and text that parses as a number (as read from a CSV), are accepted; booleans,
     complex numbers, dates and any other text are rejected, naming the first offending row.
     """
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as err:  # ragged nesting, objects NumPy cannot hold
+        raise ValueError(f"{name}: expected a {ndim}-d array of numbers, got {values!r:.60} "
+                         f"({' '.join(str(err).split()[:8])} ...)") from None
     if arr.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
     kind = arr.dtype.kind

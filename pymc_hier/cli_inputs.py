@@ -56,7 +56,10 @@ def user_input(what: str = ""):
     except UserError:
         raise
     except (ValueError, TypeError, OSError) as err:
-        raise UserError(f"{what}: {one_line(err)}" if what else one_line(err)) from None
+        text = one_line(err)
+        if what:  # "--values" and "values: not unique" say it once
+            text = f"{what}: {text.removeprefix(what.lstrip('-') + ': ')}"
+        raise UserError(text) from None
 
 
 # -- model, data and options ---------------------------------------------------------------

@@ -121,6 +121,11 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
     (cold cache) can round differently in the last bit from the same function loaded from
     the cache, and HMC amplifies that into different, equally valid, draws: the first run
     on a fresh machine may differ from all later runs, which agree with each other.
+
+    Exact draws (``sampler="exact"``) depend on the seed, the model (data, priors,
+    options) and the versions of NumPy, SciPy and Numba, and on nothing else: not on the
+    number of threads (BLAS, OpenMP or Numba) nor on where they run (a thread pool, a Dask
+    worker). They are computed in log space and are finite at every extreme.
     """
     if not isinstance(model, pm.Model):
         raise TypeError(f"model: expected a pymc.Model, got {type(model).__name__}")

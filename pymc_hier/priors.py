@@ -121,7 +121,8 @@ class Prior:
             raise ValueError(f"{dist}: lower must be < upper, got {clean['lower']!r} >= "
                              f"{clean['upper']!r}")
         try:
-            rv = cls.dist(**clean)
+            with np.errstate(over="ignore"):  # PyTensor tries float32 first for a float
+                rv = cls.dist(**clean)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{dist}: invalid parameters {clean!r}: {err}") from None
         object.__setattr__(self, "_dist", dist)

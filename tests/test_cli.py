@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from pymc_hier.cli import EXIT_OK, EXIT_USAGE, main
+from pymc_hier.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, main
 
 
 def test_unknown_model_exits_2_with_one_line(tmp_path, capsys):
@@ -78,3 +78,234 @@ def test_sweep_subcommand_keeps_the_fits_model_options(tmp_path):
                  "--draws", "200", "--tune", "300", "--chains", "2", "--quiet"]) == EXIT_OK
     assert main(["sweep", str(out / "idata.nc"), "--values", "2,5", "--draws", "200",
                  "--tune", "300", "--chains", "2", "--quiet"]) == EXIT_OK
+
+
+# -- the promise: exit 0 ok; 2 bad input, one line, nothing written; 1 internal (issue 19) ---
+EXACT = ["--sampler", "exact", "--draws", "200", "--chains", "2", "--quiet"]
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    assert err[0].startswith("pymc-hier: error: ")
+    return err[0]
+
+
+def _no_work(monkeypatch):
+    """Make any sampling fail loudly: the checks must come first."""
+    import pymc_hier.cli as cli
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("sampled before checking the input")
+
+    monkeypatch.setattr(cli, "_fit", forbidden)
+    monkeypatch.setattr(cli, "_sweep", forbidden)
+
+
+@pytest.fixture(scope="module")
+def decay_fit(tmp_path_factory):
+    """A saved exact fit of the decay model (10 widgets)."""
+    import pymc_hier as ph
+
+    path = tmp_path_factory.mktemp("fit") / "idata.nc"
+    model = ph.decay_model(ph.simulate_decay(1, n_widgets=10))
+    ph.save(ph.fit(model, sampler="exact", draws=250, chains=2, random_seed=1,
+                   progressbar=False), path)
+    return path
+
+
+def test_run_into_an_existing_run_exits_2_before_any_work(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "job"
+    out.mkdir()
+    (out / "idata.nc").write_text("the earlier run")
+    _no_work(monkeypatch)
+    assert main(["run", "decay", "--out", str(out), *EXACT]) == EXIT_USAGE
+    assert "already holds a run (idata.nc); pass --overwrite" in _error_line(capsys)
+    assert [p.name for p in out.iterdir()] == ["idata.nc"]
+    assert (out / "idata.nc").read_text() == "the earlier run"
+
+
+def test_run_never_replaces_a_folder_with_other_files(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("precious")
+    _no_work(monkeypatch)
+    assert main(["run", "decay", "--out", str(out), "--overwrite", *EXACT]) == EXIT_USAGE
+    assert "holds files pymc-hier run did not write (chapter1.tex)" in _error_line(capsys)
+    assert (out / "chapter1.tex").read_text() == "precious"
+
+
+@pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")
+def test_run_overwrite_replaces_the_whole_folder(tmp_path, capsys):
+    out = tmp_path / "job"
+    out.mkdir()
+    for name in ("idata.nc", "sweep.nc", "pgm.png"):
+        (out / name).write_text("old")
+    assert main(["run", "decay", "--out", str(out), "--overwrite", "--no-sweep",
+                 *EXACT]) == EXIT_OK
+    # no file of the old run is left (sweep.nc was not made this time)
+    assert sorted(p.name for p in out.iterdir()) == ["idata.nc", "pgm.dot", "pgm.png",
+                                                     "pgm.svg", "report.html"]
+    assert ph_load(out / "idata.nc").attrs["sampler"] == "exact"
+    assert [p.name for p in tmp_path.iterdir()] == ["job"]  # nothing left beside it
+
+
+def ph_load(path):
+    import pymc_hier as ph
+
+    return ph.load(path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "schools", "--seed", "-1"], "--seed: random_seed: must be in [0, 2**63), got -1"),
+    (["run", "schools", "--data", "MISSING.csv"], "--data: no such file 'MISSING.csv'"),
+    (["run", "decay", "--option", "t0=weird"], "--option: t0: must be one of"),
+    (["run", "schools", "--priors", "bogus"], "priors: unknown preset 'bogus'"),
+    (["run", "schools", "--sampler", "pymc"], "--sampler: prior sweeps sample with nutpie or "
+                                              "exact, not 'pymc' (or pass --no-sweep)"),
+    (["pgm", "decay", "--option", "n0=latent", "--option", "t0=marginal"],
+     "t0: 'marginal' integrates N0 out as well"),
+])
+def test_bad_input_exits_2_and_leaves_nothing(tmp_path, capsys, monkeypatch, args, message):
+    """Every exit 2 leaves no --out folder (and no PGM files) behind."""
+    _no_work(monkeypatch)
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out), "--quiet"]) == EXIT_USAGE
+    assert message in _error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_errors_name_the_file(tmp_path, capsys):
+    quote = tmp_path / "quote.csv"
+    quote.write_text('y,sigma\n1,"2\n')
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(128, 256)))
+    zero = tmp_path / "zero.csv"
+    zero.write_text("school,y,sigma\nA,1,0\n")
+    for path, message in ((quote, "quote.csv is not a readable CSV file (Error tokenizing"),
+                          (binary, "binary.csv is not a readable CSV file ('utf-8' codec"),
+                          (zero, "zero.csv: sigma: must be > 0; first offending row 0"),
+                          (tmp_path, "is a folder, not a CSV file")):
+        assert main(["pgm", "schools", "--data", str(path), "--out",
+                     str(tmp_path / "o")]) == EXIT_USAGE
+        line = _error_line(capsys)
+        assert line.startswith("pymc-hier: error: --data") and message in line, line
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_values_are_checked_before_sampling(decay_fit, capsys, monkeypatch):
+    """n0_max <= 0 made nutpie fail in every setting (a Rust backtrace per row) and the
+    process segfault at exit (issue 19, item 6)."""
+    _no_work(monkeypatch)
+    assert main(["sweep", str(decay_fit), "--values=-1,0"]) == EXIT_USAGE
+    assert ("--values: n0_max=-1 gives no finite log density at the model's starting point"
+            in _error_line(capsys))
+    for values, message in (("", "--values: empty"), ("1,abc", "--values: 'abc' is not a "
+                                                                "number"),
+                            ("9,9", "--values: not unique")):
+        assert main(["sweep", str(decay_fit), f"--values={values}"]) == EXIT_USAGE
+        assert message in _error_line(capsys)
+    assert main(["sweep", str(decay_fit), "--values=9,12", "--sampler", "pymc"]) == EXIT_USAGE
+    assert "--sampler: prior sweeps sample with nutpie or exact" in _error_line(capsys)
+
+
+def test_sweep_honours_the_sampler(decay_fit, tmp_path, capsys):
+    import xarray as xr
+
+    out = tmp_path / "sweep.nc"
+    assert main(["sweep", str(decay_fit), "--values=9,12", "--out", str(out),
+                 *EXACT]) == EXIT_OK
+    table = capsys.readouterr().out
+    assert "n0_max=9" in table and "mean(alpha)" in table
+    sweep = xr.load_dataset(out)
+    assert sweep.attrs["sampler"] == "exact"
+    assert list(sweep["status"].values) == ["ok", "ok"]
+
+
+def test_files_read_that_are_not_what_they_should_be_exit_2(decay_fit, tmp_path, capsys):
+    import shutil
+
+    import pymc_hier as ph
+
+    corrupt = tmp_path / "corrupt.nc"
+    corrupt.write_bytes(decay_fit.read_bytes()[:3000])
+    store = ph.save(ph.load(decay_fit), tmp_path / "fit.zarr")
+    chunk = next(p for p in (store / "posterior" / "alpha").rglob("*") if p.is_file()
+                 and p.name != "zarr.json")
+    chunk.write_bytes(chunk.read_bytes()[:10])
+    not_sweep = tmp_path / "not_sweep.nc"
+    shutil.copy(decay_fit, not_sweep)
+    cases = [
+        (["ppc", str(corrupt)], "idata: cannot read"),
+        (["ppc", str(store)], "idata: cannot read"),
+        (["ppc", str(tmp_path / "missing.nc")], "idata: no such file"),
+        (["report", str(decay_fit), "--out", str(tmp_path)], "is a folder; give a file name"),
+        (["report", str(decay_fit), "--sweep", str(not_sweep), "--out",
+          str(tmp_path / "r.html")], "not a prior sweep (no 'setting' dimension"),
+        (["ppc", str(decay_fit), "--out", str(decay_fit)], "exists; pass --overwrite"),
+    ]
+    for args, message in cases:
+        assert main([*args, "--quiet"]) == EXIT_USAGE, args
+        assert message in _error_line(capsys), args
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_existing_outputs_need_overwrite(tmp_path, capsys):
+    assert main(["pgm", "schools", "--out", str(tmp_path), "--quiet"]) == EXIT_OK
+    assert main(["pgm", "schools", "--out", str(tmp_path), "--quiet"]) == EXIT_USAGE
+    assert "pgm.dot exists; pass --overwrite" in _error_line(capsys)
+    assert main(["pgm", "schools", "--out", str(tmp_path), "--quiet", "--overwrite"]) == 0
+
+
+def test_usage_errors_are_one_line(capsys):
+    assert main(["fit", "schools", "--seed", "abc"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["pymc-hier fit: error: argument --seed: expected an integer, got 'abc' "
+                   "(see pymc-hier fit --help)"]
+
+
+def test_internal_errors_exit_1_with_a_traceback(tmp_path, capsys, monkeypatch):
+    """Errors not raised by pymc_hier's own input checks are never reported as bad input,
+    and a failed run leaves no folder behind."""
+    import pymc_hier.cli as cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in a library")
+
+    monkeypatch.setattr(cli, "_fit", broken)
+    out = tmp_path / "job"
+    assert main(["run", "schools", "--out", str(out), "--no-sweep", *EXACT]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error: ValueError: a bug in a library" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_sigkill_during_run_leaves_the_old_run_or_the_new_one(tmp_path):
+    """Fault injection: ``pymc-hier run --overwrite`` killed at random moments."""
+    import signal
+    import time
+
+    import numpy as np
+
+    out = tmp_path / "job"
+    out.mkdir()
+    for name in ("idata.nc", "report.html"):
+        (out / name).write_text("old")
+    cmd = [sys.executable, "-m", "pymc_hier.cli", "run", "decay", "--out", str(out),
+           "--overwrite", *EXACT]
+    for delay in np.random.default_rng(5).uniform(3.0, 14.0, size=3):
+        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) as proc:
+            time.sleep(float(delay))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        names = sorted(p.name for p in out.iterdir())
+        if names == ["idata.nc", "report.html"]:  # the old run, untouched
+            assert (out / "idata.nc").read_text() == "old"
+        else:  # the new run, complete
+            assert names == sorted(["idata.nc", "pgm.dot", "pgm.png", "pgm.svg",
+                                    "report.html", "sweep.nc"])
+            assert ph_load(out / "idata.nc").attrs["sampler"] == "exact"
+    assert subprocess.run(cmd, check=False).returncode == EXIT_OK
+    assert [p.name for p in tmp_path.iterdir()] == ["job"]  # the kills' leftovers are gone

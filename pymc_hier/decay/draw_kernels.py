@@ -52,6 +52,8 @@ def log_fraction(y, sigma, log_upper, rng):
     """
     log_w = log_upper - math.log(sigma)     # log of the width in units of sigma
     a = -y / sigma                          # the lower bound, standardised
+    if not math.isfinite(a):                # y beyond 1e308 sigma: all mass at one end
+        return 0.0 if a < 0.0 else -np.inf
     if log_w < LOG_NARROW:
         return _log_exp_fraction(a * math.exp(log_w), rng.random())
     w = math.exp(log_w)
@@ -92,10 +94,13 @@ def _pair(y, sigma, t1, start, end, log_n0_max, alpha, rng, rounds):
             if not _log(rng.random()) < log_ratio:
                 continue
         # t0 given M: density exp(-alpha t0) on [max(start, t_M), end], A(t_M) = M
-        t_m = end + log_f / alpha
+        t_m = end + log_f / alpha if alpha > 0.0 else -np.inf
         low = t_m if t_m > start else start
         u = rng.random()
-        t = low - math.log1p(u * math.expm1(-alpha * (end - low))) / alpha
+        if alpha > 0.0:
+            t = low - math.log1p(u * math.expm1(-alpha * (end - low))) / alpha
+        else:                                            # no decay: uniform
+            t = low + u * (end - low)
         return min(max(t, start), end), log_f, True
     return np.nan, np.nan, False
 
