@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -241,15 +240,15 @@ def check_run_folder(out: str | Path, *, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file, not a folder")
     entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if entries and not overwrite:
-        raise UserError(f"--out: {out} already holds a run ({', '.join(entries[:3])}"
-                        f"{' ...' if len(entries) > 3 else ''}); pass --overwrite to replace "
-                        "it, or choose another folder")
     foreign = [e for e in entries if e not in RUN_FILES]
     if foreign:
         raise UserError(f"--out: {out} holds files pymc-hier run did not write "
                         f"({', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}); "
-                        "not replacing it: choose another folder")
+                        "choose another folder (a run's folder is replaced as a whole)")
+    if entries and not overwrite:
+        raise UserError(f"--out: {out} already holds a run ({', '.join(entries[:3])}"
+                        f"{' ...' if len(entries) > 3 else ''}); pass --overwrite to replace "
+                        "it, or choose another folder")
     _check_writable(out, "--out")
     return out
 
@@ -273,6 +272,7 @@ class StagedFolder:
         self.folder = Path(tempfile.mkdtemp(
             prefix=f".{self.target.name}.pymc-hier-tmp-{os.getpid()}-",
             dir=self.target.parent))
+        self.folder.chmod(_default_mode(0o777))  # mkdtemp's is 0o700
         return self.folder
 
     def __exit__(self, kind, err, tb) -> None:
@@ -288,6 +288,13 @@ class StagedFolder:
         remove_created(self._created)
 
 
+def _default_mode(mode: int) -> int:
+    """``mode`` less the process's umask: what a plain ``open``/``mkdir`` would give."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 @contextmanager
 def created_parents(path: Path):
     """Create ``path``'s missing parent folders; remove them again if the block fails."""
@@ -299,8 +306,7 @@ def created_parents(path: Path):
         raise
 
 
-def write_netcdf(ds, path: Path, *, overwrite: bool = False,
-                 write: Callable | None = None) -> Path:
+def write_netcdf(ds, path: Path, *, overwrite: bool = False) -> Path:
     """Write a Dataset to ``path`` through a temporary file beside it, renamed into place."""
     path = Path(path)
     with created_parents(path):
@@ -312,7 +318,8 @@ def write_netcdf(ds, path: Path, *, overwrite: bool = False,
         os.close(fd)
         tmp = Path(tmp)
         try:
-            (write or ds.to_netcdf)(tmp)
+            tmp.chmod(_default_mode(0o666))  # mkstemp's is 0o600
+            ds.to_netcdf(tmp)
             replace(tmp, path)
         except BaseException:
             remove(tmp)

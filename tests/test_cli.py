@@ -1,5 +1,6 @@
 """The ``pymc-hier`` command line: exit codes, messages, the main job."""
 
+import os
 import subprocess
 import sys
 
@@ -132,6 +133,8 @@ def test_run_never_replaces_a_folder_with_other_files(tmp_path, capsys, monkeypa
     _no_work(monkeypatch)
     assert main(["run", "decay", "--out", str(out), "--overwrite", *EXACT]) == EXIT_USAGE
     assert "holds files pymc-hier run did not write (chapter1.tex)" in _error_line(capsys)
+    assert main(["run", "decay", "--out", str(out), *EXACT]) == EXIT_USAGE  # nor without
+    assert "did not write (chapter1.tex)" in _error_line(capsys)
     assert (out / "chapter1.tex").read_text() == "precious"
 
 
@@ -148,6 +151,9 @@ def test_run_overwrite_replaces_the_whole_folder(tmp_path, capsys):
                                                      "pgm.svg", "report.html"]
     assert ph_load(out / "idata.nc").attrs["sampler"] == "exact"
     assert [p.name for p in tmp_path.iterdir()] == ["job"]  # nothing left beside it
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask  # not the temporary folder's 0o700
 
 
 def ph_load(path):
@@ -294,7 +300,7 @@ def test_sigkill_during_run_leaves_the_old_run_or_the_new_one(tmp_path):
         (out / name).write_text("old")
     cmd = [sys.executable, "-m", "pymc_hier.cli", "run", "decay", "--out", str(out),
            "--overwrite", *EXACT]
-    for delay in np.random.default_rng(5).uniform(3.0, 14.0, size=3):
+    for delay in np.random.default_rng(5).uniform(3.0, 14.0, size=2):
         with subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) as proc:
             time.sleep(float(delay))

@@ -311,3 +311,26 @@ def test_exact_latent_t0_draws_are_never_nan(position, z, log_sigma, alpha, day,
                           day_end=start + day)
     assert np.all(np.isfinite(t0)) and np.all((t0 >= 0) & (t0 <= day))
     assert np.all(np.isfinite(n0)) and np.all((n0 >= 0) & (n0 <= 10 * (1 + 1e-12)))
+
+
+# -- the issue's cases of wrong types and extreme values (issue 19, item 10) -----------------
+def test_wrong_types_are_type_errors_naming_the_argument(tmp_path):
+    data = ph.simulate_decay(1, n_widgets=3)
+    with pytest.raises(TypeError, match=r"^model: expected a pymc.Model, got str"):
+        ph.export_pgm("m", tmp_path / "pgm")
+    with pytest.raises(TypeError, match=r"^priors: expected a mapping of Prior by parameter "
+                                        r"name, got list"):
+        ph.decay_model(data, priors=[ph.Prior("HalfCauchy", beta=1.0)])
+    with pytest.raises(TypeError, match=r"^priors: expected a preset name or a mapping"):
+        ph.eight_schools_model(priors=[1, 2])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_impossible_measurement_with_a_tiny_sigma_is_said_briefly():
+    """sigma=1e-300 printed a z-score of 300 digits."""
+    data = ph.simulate_decay(1, n_widgets=3)
+    bad = data._replace(sigma=[1e-300] * 3, n_measured=[20.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"^n_measured: widget 0 \(row 0\) measured 20 ± "
+                                         r"1e-300, 1e\+301 standard deviations above") as info:
+        ph.decay_model(bad)
+    assert len(str(info.value)) < 300
