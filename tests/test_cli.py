@@ -204,7 +204,7 @@ def test_sweep_values_are_checked_before_sampling(decay_fit, capsys, monkeypatch
     process segfault at exit (issue 19, item 6)."""
     _no_work(monkeypatch)
     assert main(["sweep", str(decay_fit), "--values=-1,0"]) == EXIT_USAGE
-    assert ("--values: n0_max=-1 gives no finite log density at the model's starting point"
+    assert ("--values: n0_max=-1: n0_max: must be finite and > 0, got -1.0"
             in _error_line(capsys))
     for values, message in (("", "--values: empty"), ("1,abc", "--values: 'abc' is not a "
                                                                 "number"),

@@ -187,5 +187,5 @@ def test_cli_sweep_refuses_impossible_values_before_fitting(tmp_path, capsys, no
     capsys.readouterr()
     assert main(["sweep", str(tmp_path / "idata.nc"), "--values=-1,0", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("pymc-hier: error: values: n0_max=-1: n0_max: must be finite and > 0, "
+    assert err == ("pymc-hier: error: --values: n0_max=-1: n0_max: must be finite and > 0, "
                    "got -1.0")
