@@ -22,9 +22,10 @@ from pymc_hier.decay.kernels import (
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
-    ProbitIntervalTransform,
+    QuantileTransform,
     ScaledLogTransform,
-    SkewLogTransform,
+    WallIntervalTransform,
+    integrate_log_slopes,
 )
 
 LOG_N0_MAX = float(np.log(10.0))
@@ -313,27 +314,81 @@ def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upp
     np.testing.assert_allclose(g_lu, slope, rtol=1e-5, atol=1e-6)
 
 
-def test_probit_interval_transform():
-    """Uniform on [lower, upper] in probit coordinates is exactly a standard normal, and
-    the map inverts itself near both ends of the interval."""
-    lower, upper = 1.7e6, 1.7e6 + 86_400.0   # Python floats, as a user might pass them
-    z = pt.dvector("z")
-    tr = ProbitIntervalTransform(lower, upper)
-    x = tr.backward(z)
-    log_density = -np.log(upper - lower) + tr.log_jac_det(z)   # uniform density + Jacobian
-    fn = pytensor.function([z], [x, log_density, tr.forward(x)], mode=_MODE)
-    values = np.array([-8.0, -5.0, -1.0, 0.0, 0.3, 2.0, 5.0, 8.0])
-    got_x, got_logp, back = fn(values)
-    np.testing.assert_allclose(got_x, lower + (upper - lower) * stats.norm.cdf(values),
-                               rtol=1e-15)
-    np.testing.assert_allclose(got_logp, stats.norm.logpdf(values), rtol=1e-13)
-    # the round trip is limited by x's resolution (ulp(1.7e6) / 86400 in probability);
-    # at |z| = 8 x rounds onto the bound, which maps back to a finite z of the same sign
-    inner = np.abs(values) <= 5
-    np.testing.assert_allclose(back[inner], values[inner], atol=1e-8)
-    assert np.all(np.isfinite(back))
-    assert np.all(np.sign(back[~inner]) == np.sign(values[~inner]))
-    assert np.all(np.abs(back[~inner]) > 8)
+def _wall_fn(y):
+    """The wall transform of widgets measured at ``y`` as a function of (z, alpha, data)."""
+    z, start, end, t1, sigma = pt.dvectors("z", "start", "end", "t1", "sigma")
+    alpha, log_n0 = pt.dscalars("alpha", "log_n0")
+    tr = WallIntervalTransform(y)
+    inputs = (start, end, alpha, t1, log_n0, sigma)
+    t = tr.backward(z, *inputs)
+    return pytensor.function([z, alpha, start, end, t1, log_n0, sigma],
+                             [t, tr.log_jac_det(z, *inputs), tr.forward(t, *inputs)],
+                             mode=_MODE)
+
+
+def test_wall_transform_is_the_probit_map_without_an_edge():
+    """Widgets measured within 7 sigma of 0 have no sharp edge: t0 = start + day Phi(z)
+    (to 1e-6 of a day: the map is a logistic step so wide that it is flat to that)."""
+    z = np.array([-8.0, -2.0, -0.3, 0.0, 1.0, 3.0, 8.0])
+    n = len(z)
+    start, end = np.full(n, 1.0e6), np.full(n, 1.0e6 + 86_400.0)
+    t1, sigma = np.full(n, 9.0e6), np.full(n, 0.1)
+    y = np.full(n, 0.5)                      # 5 sigma: below the edge threshold
+    t, jac, back = _wall_fn(y)(z, 1e-7, start, end, t1, LOG_N0_MAX, sigma)
+    np.testing.assert_allclose((t - start) / 86_400.0, stats.norm.cdf(z), atol=1e-6)
+    np.testing.assert_allclose(jac, np.log(86_400.0) + stats.norm.logpdf(z), atol=1e-5)
+    np.testing.assert_allclose(back[np.abs(z) < 6], z[np.abs(z) < 6], atol=1e-6)
+
+
+def _conditional_cdf(t, y, sigma, start, end, t1, alpha):
+    """CDF of t0 in its day given alpha and y (uniform prior), by quadrature."""
+    def lik(s):
+        return np.exp(log_uniform_normal_pdf(y, sigma, LOG_N0_MAX - alpha * (t1 - s)))
+    cut = t1 - (LOG_N0_MAX - np.log(y)) / alpha       # where A = y: the edge
+    points = [c for c in (cut,) if start < c < end]
+    total = integrate.quad(lik, start, end, points=points, limit=200, epsabs=0)[0]
+    return np.array([integrate.quad(lik, start, ti, points=[c for c in points if c < ti],
+                                    limit=200, epsabs=0)[0] for ti in t]) / total
+
+
+@pytest.mark.parametrize("edge", [0.3, 0.7, 1.05])
+def test_wall_transform_follows_the_conditional_of_t0_at_a_sharp_edge(edge):
+    """A widget measured at y = 3.43 +- 0.002 close to the most it can hold (seed 102's
+    widget 14): given alpha its day is ruled out before an edge 0.04 day wide. In the
+    transform's z the conditional CDF of t0 is close to Phi(z) whether the edge lies in the
+    day (``edge`` < 1: its fraction) or beyond it; the probit map is far off."""
+    y, sigma, t1, start = 3.43, 0.002, 1.2e7, 3.0e6
+    end = start + 86_400.0
+    # alpha placing the edge (A = y) at start + edge * day
+    alpha = (LOG_N0_MAX - np.log(y)) / (t1 - start - edge * 86_400.0)
+    z = np.linspace(-2.0, 2.0, 9)
+    one = np.ones(len(z))
+    t, jac, back = _wall_fn(np.full(len(z), y))(z, alpha, start * one, end * one, t1 * one,
+                                                LOG_N0_MAX, sigma * one)
+    assert np.all((t >= start) & (t <= end))
+    np.testing.assert_allclose(back, z, atol=1e-6)
+    cdf = _conditional_cdf(t, y, sigma, start, end, t1, alpha)
+    assert np.max(np.abs(cdf - stats.norm.cdf(z))) < 0.1
+    probit = _conditional_cdf(start + 86_400.0 * stats.norm.cdf(z), y, sigma, start, end, t1,
+                              alpha)
+    assert np.max(np.abs(probit - stats.norm.cdf(z))) > 0.25
+    # the log-Jacobian is the log-derivative of the map
+    h = 1e-6
+    tp = _wall_fn(np.full(len(z), y))(z + h, alpha, start * one, end * one, t1 * one,
+                                     LOG_N0_MAX, sigma * one)[0]
+    tm = _wall_fn(np.full(len(z), y))(z - h, alpha, start * one, end * one, t1 * one,
+                                     LOG_N0_MAX, sigma * one)[0]
+    np.testing.assert_allclose(jac, np.log((tp - tm) / (2 * h)), atol=1e-4)
+
+
+def test_wall_transform_stays_in_the_day_at_extremes():
+    z = np.array([-40.0, -10.0, 10.0, 40.0])
+    one = np.ones(len(z))
+    fn = _wall_fn(np.full(len(z), 3.43))
+    for alpha in (1e-12, 1e-7, 1e-5, 1e-2):      # edge far before, in, after the day
+        t, jac, _ = fn(z, alpha, 3e6 * one, (3e6 + 86_400.0) * one, 1.2e7 * one, LOG_N0_MAX,
+                       0.002 * one)
+        assert np.all((t >= 3e6) & (t <= 3e6 + 86_400.0)) and np.all(np.isfinite(jac))
 
 
 def test_scaled_log_transform_round_trip():
@@ -347,20 +402,29 @@ def test_scaled_log_transform_round_trip():
     np.testing.assert_allclose(jac(u), np.log(values), rtol=1e-12)
 
 
-@pytest.mark.parametrize(("a", "b"), [(0.0143, -0.0082), (0.02, 0.015), (1.0, 0.0)])
-def test_skew_log_transform_round_trip_and_jacobian(a, b):
-    tr = SkewLogTransform(-14.4, a, b)
+def test_quantile_transform_round_trip_jacobian_and_arrays():
+    z_nodes = np.linspace(-3, 3, 13)
+    log_slopes = -0.5 + 0.3 * np.sin(z_nodes)           # any smooth positive slope
+    values = integrate_log_slopes(0.5, log_slopes, 6, -14.0)
+    tr = QuantileTransform(-3.0, 0.5, values, log_slopes)
     z = pt.dvector("z")
-    back = pytensor.function([z], [tr.backward(z), tr.forward(tr.backward(z)),
-                                   tr.log_jac_det(z)], mode=_MODE)
-    values = np.linspace(-30, 30, 13)
-    x, again, jac = back(values)
-    np.testing.assert_allclose(again, values, atol=1e-9)
+    fn = pytensor.function([z], [tr.backward(z), tr.forward(tr.backward(z)),
+                                 tr.log_jac_det(z)], mode=_MODE)
+    grid = np.linspace(-9, 9, 37)                       # beyond the nodes: linear
+    x, again, jac = fn(grid)
+    assert np.all(np.diff(x) > 0)
+    np.testing.assert_allclose(again, grid, atol=1e-9)
     h = 1e-6
-    num = (back(values + h)[0] - back(values - h)[0]) / (2 * h)
-    np.testing.assert_allclose(jac, np.log(num), rtol=1e-6)
-    with pytest.raises(ValueError, match="a > 0"):
-        SkewLogTransform(0.0, 1.0, 1.5)
+    num = (fn(grid + h)[0] - fn(grid - h)[0]) / (2 * h)
+    np.testing.assert_allclose(jac, np.log(num), atol=1e-6)
+    np.testing.assert_allclose(np.log(fn(z_nodes)[0]), values, rtol=1e-13)
+    assert tr.median() == pytest.approx(np.exp(values[6]))
+    # the same map through tensors (what sbc's compiled copies use)
+    shared = {k: pytensor.shared(v) for k, v in tr.arrays().items()}
+    fn2 = pytensor.function([z], tr.with_arrays(shared).log_jac_det(z), mode=_MODE)
+    np.testing.assert_array_equal(fn2(grid), jac)
+    with pytest.raises(ValueError, match="increasing"):
+        QuantileTransform(-3.0, 0.5, values[::-1], log_slopes)
 
 
 def test_day_marginal_pytensor_twin(rng):

@@ -12,7 +12,6 @@ from scipy import stats
 
 import pymc_hier as ph
 from pymc_hier.decay.family import decay_model, postprocess
-from pymc_hier.decay.problem import time_scale
 from pymc_hier.exact import decay_posterior
 from pymc_hier.spec import get_spec
 
@@ -21,7 +20,6 @@ VARIANTS = [("latent", "marginal"), ("known", "marginal"), ("known", "latent"),
 FREE = {("latent", "marginal"): {"alpha", "t0"}, ("known", "marginal"): {"alpha"},
         ("known", "latent"): {"alpha", "N1"}, ("latent", "latent"): {"alpha", "t0", "N1"},
         ("marginal", "marginal"): {"alpha"}}
-ONE_DIM = (("known", "marginal"), ("marginal", "marginal"))
 SEED = 20261124
 
 
@@ -39,15 +37,14 @@ def test_variant_builds_starts_and_samples_its_prior(small, t0, n0):
     point = model.initial_point()
     logps = model.point_logps(point)
     assert all(np.isfinite(v) for v in logps.values()), logps
-    # ... and fit starts alpha at alpha * T = 1 (scaled log), or at the pilot's mode (1-D
-    # model): the family's initial values, passed to the sampler (the model has none, so
-    # that pm.do and clone_model work on it)
+    # ... and fit starts alpha at its exact posterior median, z = 0 of the map NUTS samples
+    # it through: the family's initial values, passed to the sampler (the model has none,
+    # so that pm.do and clone_model work on it)
     assert not any(v is not None for v in model.rvs_to_initial_values.values())
     start = make_initial_point_fn(
         model=model, overrides=ph.DECAY.initial_values(model, get_spec(model)),
         jitter_rvs=set(), return_transformed=True)(SEED)
-    value_var = "alpha_log_skew__" if (t0, n0) in ONE_DIM else "alpha_log_scaled__"
-    assert start[value_var] == pytest.approx(0.0, abs=1e-12)
+    assert start["alpha_quantile__"] == pytest.approx(0.0, abs=1e-9)
     with model:
         prior = pm.sample_prior_predictive(draws=200, random_seed=SEED)
     y = prior["prior_predictive"]["n_measured"]
@@ -82,7 +79,7 @@ def test_marginal_logp_equals_exact_reference(small, t0):
     to_value = model.compile_fn(model.rvs_to_transforms[model["alpha"]].forward(
         model["alpha"]), inputs=[model["alpha"]], on_unused_input="ignore")
     for alpha in post.quantile([0.01, 0.5, 0.99]):
-        value = logp({"alpha_log_skew__": to_value({"alpha": alpha})})
+        value = logp({"alpha_quantile__": to_value({"alpha": alpha})})
         exact = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0]
         # t0 = "marginal": the model integrates each day with 8 nodes a piece, the exact
         # reference with 16
@@ -101,39 +98,44 @@ def test_t0_marginal_postprocess_draws_t0_and_n0(small):
     assert np.all((post["N0"].values >= 0) & (post["N0"].values <= small.n0_max))
 
 
-def test_pilot_standardises_the_one_dimensional_posterior():
-    """The 1-D model samples z = a skew-corrected, standardised log alpha: under the exact
-    posterior z is far more symmetric than log alpha and has about unit scale."""
-    data = ph.simulate_decay()
-    model = decay_model(data, t0="known", n0="marginal")
+@pytest.mark.parametrize("t0", ["known", "latent"])
+def test_alpha_is_sampled_as_a_standard_normal(t0):
+    """NUTS samples z with log alpha = g(z), g following the exact posterior's quantiles: on
+    the data with a hard edge (seed 102: widgets measured near the most they can hold, a
+    wall 1 sd above the mean) the posterior density of z is the standard normal's within
+    1% for |z| <= 3.5 and 2% out to 4, where log alpha's is nothing like it."""
+    data = ph.simulate_decay(seed=102, n_widgets=20)
+    model = decay_model(data, t0=t0)
     transform = model.rvs_to_transforms[model["alpha"]]
-    alpha = pt.dscalar("alpha")
-    z_of = pytensor.function([alpha], transform.forward(alpha))
-    post = decay_posterior(data, t0="known")
-    q = post.quantile(stats.norm.cdf([-2.0, -1.0, 0.0, 1.0, 2.0]))
-    z = np.array([float(z_of(a)) for a in q])
-    u = np.log(q)
-
-    def asymmetry(x):   # of the central 68%, about the median: 0 when symmetric
-        return (x[3] + x[1] - 2 * x[2]) / (x[3] - x[1])
-
-    assert abs(asymmetry(z)) < 0.25 * abs(asymmetry(u))
-    assert 0.75 < (z[4] - z[0]) / 4 < 1.33
+    z = pt.dvector("z")
+    fn = pytensor.function([z], [transform.backward(z), transform.log_jac_det(z)])
+    post = decay_posterior(data, t0=t0)
+    grid = np.linspace(-4, 4, 33)
+    alpha, jac = fn(grid)
+    err = np.abs(post.logpdf(alpha) + jac - stats.norm.logpdf(grid))
+    assert np.all(err[np.abs(grid) <= 3.5] < 0.01) and np.all(err < 0.02), err
+    u = np.log(post.quantile(stats.norm.cdf(grid)))   # log alpha at the same probabilities
+    standardised = (u - np.median(u)) / (np.diff(u[[12, 20]]) / 2)
+    assert np.max(np.abs(standardised - grid)) > 1.0
+    assert ph.DECAY.exact_posterior(model, get_spec(model)) is transform.posterior
 
 
 def test_latent_model_is_marginal_times_logistic(small, rng):
     """In the sampler's coordinates the latent-N0 model factorises exactly: the marginal
     posterior of alpha (here: the exact reference's) times independent logistic ranks."""
-    latent = decay_model(small, t0="known", n0="latent").compile_logp()
+    model = decay_model(small, t0="known", n0="latent")
+    latent = model.compile_logp()
+    transform = model.rvs_to_transforms[model["alpha"]]
+    z = pt.dscalar("z")
+    to_alpha = pytensor.function([z], [transform.backward(z), transform.log_jac_det(z)])
     post = decay_posterior(small, t0="known")
-    scale = time_scale(small)
     for _ in range(3):
-        u = rng.normal(1.0, 0.5)                  # log(alpha * T)
-        alpha = np.exp(u) / scale
+        zz = rng.normal(0.0, 1.5)
+        alpha, jac = (float(v) for v in to_alpha(zz))
         r = rng.normal(0.0, 3.0, size=len(small))
         logistic = -np.logaddexp(0, r) - np.logaddexp(0, -r)
-        got = latent({"alpha_log_scaled__": u, "N1_rank__": r})
-        marginal = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0] + np.log(alpha)
+        got = latent({"alpha_quantile__": zz, "N1_rank__": r})
+        marginal = post._log_prior(alpha)[0] + post._log_likelihood(alpha)[0] + jac
         assert got == pytest.approx(marginal + logistic.sum(), rel=1e-9)
 
 

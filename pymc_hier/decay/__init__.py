@@ -12,9 +12,9 @@ module             what lives there
 ``graph``          symbolic (PyTensor) twins of the kernels
 ``ops``            fused PyTensor ops of the density (Numba kernels, JAX expansion)
 ``rank_op``        fused op of the latent-amount rank transform
-``transforms``     value transforms that make NUTS fast (scaled log, probit, rank)
+``transforms``     value transforms that make NUTS fast (quantile map, t0 edge, rank)
 ``likelihood``     the ``t0="marginal"`` likelihood graph
-``pilot``          a pilot of the one-dimensional posterior (sampler coordinates)
+``pilot``          the map of alpha fitted to its exact posterior (sampler coordinates)
 ``exact``          the exact posterior by quadrature, with i.i.d. draws
 ``model``          :func:`decay_model`, the PyMC model
 ``family``         the family record tying these together for every pymc_hier tool

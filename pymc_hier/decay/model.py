@@ -7,14 +7,22 @@ of material and measured once, at ``t1_i``::
 
 Choices that make NUTS fast and correct from PyMC's default initial point:
 
-- **alpha on a dimensionless log scale.** ``alpha`` keeps the user's prior (in the data's
-  time unit) but is sampled as ``log(alpha * T)`` (:class:`ScaledLogTransform`), ``T`` the
-  mean time from the middle of the manufacture day to the measurement, and starts at
-  ``alpha * T = 1``. The lecture's Stan program starts at ``alpha ~ 1 / s``, where every
-  widget has decayed to nothing, the likelihood is flat and alpha drifts off to infinity.
-- **t0 on a probit scale** (``t0="latent"``): ``t0 = start + (end - start) Phi(z)``
-  (:class:`ProbitIntervalTransform`), so the uniform prior is a standard normal in the
-  sampler's coordinates, where the data barely inform most manufacture times.
+- **alpha through its exact posterior's quantiles.** ``alpha`` keeps the user's prior (in
+  the data's time unit) but is sampled as ``z`` with ``log alpha = g(z)``, ``g`` a smooth
+  monotone map fitted to the quantile function of the exact marginal posterior
+  (:class:`QuantileTransform`, :func:`pymc_hier.decay.pilot.quantile_map`; the same for
+  every variant), and starts at the posterior median. NUTS meets a near standard normal,
+  even when widgets measured near the most they could hold put a hard edge in the
+  posterior of ``alpha`` (the cause of the divergences of a plain log scale). Where the
+  exact posterior cannot be computed (an improper prior) ``alpha`` is sampled as
+  ``log(alpha * T)`` (:class:`ScaledLogTransform`), ``T`` the mean time from the middle of
+  the manufacture day to the measurement, starting at ``alpha * T = 1``.
+- **t0 knowing where the data rule it out** (``t0="latent"``): ``t0`` maps from ``z``
+  through the CDF of an approximate conditional given ``alpha``: a logistic step where
+  ``A(t0) = N0_max exp(-alpha (t1 - t0))`` crosses the measurement, for widgets measured
+  far above their noise, and the plain probit map of the day otherwise
+  (:class:`WallIntervalTransform`). The uniform prior is unchanged; in ``z`` the moving,
+  sharp edge that made NUTS diverge is a standard normal tail.
 - **N0 integrated out** (``n0="marginal"``): the amount at ``t1`` is uniform on
   ``[0, A_i]``, ``A_i = N0_max exp(-alpha dt_i)``, so the measurement's density is that
   uniform convolved with the noise (:func:`~pymc_hier.decay.ops.log_uniform_normal_pdf`,
@@ -39,7 +47,7 @@ import pytensor.tensor as pt
 from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.likelihood import log_day_marginal_pdf
 from pymc_hier.decay.ops import log_uniform_normal_pdf
-from pymc_hier.decay.pilot import skew_log_map
+from pymc_hier.decay.pilot import quantile_map
 from pymc_hier.decay.problem import (
     N0_OPTIONS,
     T0_OPTIONS,
@@ -50,9 +58,9 @@ from pymc_hier.decay.problem import (
 )
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
-    ProbitIntervalTransform,
+    QuantileTransform,
     ScaledLogTransform,
-    SkewLogTransform,
+    WallIntervalTransform,
 )
 from pymc_hier.spec import prior_variable
 
@@ -80,20 +88,48 @@ def _day_marginal_dist(alpha, t_measured, start, end, sigma, log_n0_max, size):
     return pm.Uniform.dist(0.0, upper, size=size) + pm.Normal.dist(0.0, sigma, size=size)
 
 
-def _amount_logp(value, log_upper):
+def _amount_logp(value, log_upper, sigma):
     # U(0, A) density; the rank transform keeps values inside, so the bound check only
     # guards direct evaluations (with room for rounding at the upper end).
     inside = (value >= 0) & (value <= pt.exp(log_upper) * (1.0 + 1e-12))
     return pt.switch(inside, -log_upper, -np.inf)
 
 
-def _amount_dist(log_upper, size):
+def _amount_dist(log_upper, sigma, size):
     return pm.Uniform.dist(0.0, pt.exp(log_upper), size=size)
 
 
-def _amount_support_point(rv, size, log_upper, *, transform):
+def _amount_support_point(rv, size, log_upper, sigma, *, transform):
     # the conditional median given the measurement: rank 0 on the sampler's scale
-    return transform.backward(pt.zeros_like(log_upper), log_upper)
+    return transform.backward(pt.zeros_like(log_upper), log_upper, sigma)
+
+
+def _t0_logp(value, start, end, *sampler_inputs):
+    # Uniform(start, end); the other inputs are for the transform only (see _latent_t0)
+    return pm.logp(pm.Uniform.dist(start, end), value)
+
+
+def _t0_dist(start, end, alpha, t_measured, log_n0_max, sigma, size):
+    return pm.Uniform.dist(start, end, size=size)
+
+
+def _t0_support_point(rv, size, *inputs, transform):
+    # the median of the transform's approximate conditional: z = 0
+    return transform.backward(pt.zeros_like(inputs[0]), *inputs)
+
+
+def _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y):
+    """``t0_i ~ Uniform(day_start_i, day_end_i)``, sampled through :class:`WallIntervalTransform`.
+
+    The transform needs ``alpha`` (where the data forbid early manufacture depends on it) and
+    the widgets' data, so they are parameters of the distribution, which ignores them: the
+    prior is the uniform one.
+    """
+    transform = WallIntervalTransform(y)
+    return pm.CustomDist(
+        "t0", start, end, alpha, t_measured, pt.log(n0_max), sigma, logp=_t0_logp,
+        dist=_t0_dist, support_point=functools.partial(_t0_support_point, transform=transform),
+        transform=transform, default_transform=None, dims="widget")
 
 
 def _widget_likelihood(n0, decay, n0_max, sigma, y):
@@ -103,9 +139,9 @@ def _widget_likelihood(n0, decay, n0_max, sigma, y):
         pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
                       dist=_marginal_dist, observed=y, dims="widget")
         return
-    rank = AmountRankTransform(y, sigma)
+    rank = AmountRankTransform(y)
     amount = pm.CustomDist(
-        "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
+        "N1", log_upper, sigma, logp=_amount_logp, dist=_amount_dist,
         support_point=functools.partial(_amount_support_point, transform=rank),
         transform=rank, default_transform=None, dims="widget",
     )
@@ -148,11 +184,9 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") 
     scale = time_scale(data)
     alpha_kwargs = {}
     if lower == 0 and upper == np.inf:
-        alpha_kwargs = {"transform": ScaledLogTransform(scale), "default_transform": None}
-        one_dim = n0 == "marginal" and t0 in ("known", "marginal")
-        pilot = skew_log_map(data, priors["alpha"], scale, t0=t0) if one_dim else None
-        if pilot is not None:
-            alpha_kwargs = {"transform": SkewLogTransform(*pilot), "default_transform": None}
+        pilot = quantile_map(data, priors["alpha"], t0=t0)
+        transform = ScaledLogTransform(scale) if pilot is None else QuantileTransform(*pilot)
+        alpha_kwargs = {"transform": transform, "default_transform": None}
     y = np.asarray(data.n_measured, dtype=float)
     with pm.Model(coords={"widget": np.asarray(data.widget)}) as model:
         t_measured = pm.Data("t_measured", data.t_measured, dims="widget")
@@ -170,9 +204,7 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") 
                           dims="widget")
         else:
             if t0 == "latent":
-                t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget",
-                                    transform=ProbitIntervalTransform(start, end),
-                                    default_transform=None)
+                t_made = _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y)
             _widget_likelihood(n0, alpha * (t_measured - t_made), n0_max, sigma, y)
     return model
 

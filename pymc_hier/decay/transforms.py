@@ -1,10 +1,11 @@
 """Value transforms that make the decay model easy for NUTS.
 
 - :class:`ScaledLogTransform` samples ``log(alpha * T)``: the log of a dimensionless rate.
-- :class:`SkewLogTransform` samples a standardised, skew-corrected ``log alpha`` (for models
-  whose only free variable is ``alpha``).
-- :class:`ProbitIntervalTransform` samples a uniform variable (a manufacture time) as a
-  standard normal.
+- :class:`QuantileTransform` samples ``alpha`` through a smooth monotone map fitted to the
+  quantile function of its exact marginal posterior, so that the sampler meets a near
+  standard normal whatever the posterior's shape (a hard edge included).
+- :class:`WallIntervalTransform` samples a manufacture time in its day as a near standard
+  normal, knowing where (given ``alpha``) the data rule early manufacture out.
 - :class:`AmountRankTransform` samples each widget's amount at measurement through its
   conditional rank given the measurement, which removes the curved coupling between the
   per-widget amounts and ``alpha`` (see :func:`pymc_hier.decay_model`).
@@ -17,19 +18,9 @@ import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
-from pymc_hier.decay.graph import log_ndtr_diff, rank_setup
+from pymc_hier.decay.graph import log_ndtr, log_ndtr_diff, rank_setup
 from pymc_hier.decay.kernels import HALF_LOG_2PI
 from pymc_hier.decay.rank_op import rank_outputs
-
-_SQRT1_2 = float(1.0 / np.sqrt(2.0))
-
-
-def _log_upper(inputs):
-    floats = [v for v in inputs if str(getattr(v.type, "dtype", "")).startswith("float")]
-    if len(floats) != 1:
-        raise ValueError("AmountRankTransform: the distribution must have log A as its only "
-                         f"floating-point parameter, got {len(floats)}")
-    return floats[0]
 
 
 class ScaledLogTransform(Transform):
@@ -60,82 +51,260 @@ class ScaledLogTransform(Transform):
         return value - self.log_scale
 
 
-class SkewLogTransform(Transform):
-    """``x -> z`` with ``log x = u0 + a z + b (sqrt(1 + z^2) - 1)``, ``|b| < a``.
+class QuantileTransform(Transform):
+    """``x -> z`` with ``log x = g(z)``, ``g`` a monotone map fitted to a quantile function.
 
-    A log transform whose scale changes smoothly from ``a - b`` (``z -> -inf``) to
-    ``a + b`` (``z -> +inf``): with ``(u0, a, b)`` from a pilot of the posterior
-    (:func:`pymc_hier.decay.pilot.skew_log_map`) the unconstrained value is close
-    to a standard normal even when the posterior of ``log x`` is skewed.
-    """
-
-    name = "log_skew"
-    ndim_supp = 0
-
-    def __init__(self, u0: float, a: float, b: float):
-        if not (a > 0 and abs(b) < a):
-            raise ValueError(f"SkewLogTransform: need a > 0 and |b| < a, got a={a}, b={b}")
-        self.u0, self.a, self.b = float(u0), float(a), float(b)
-
-    def forward(self, value, *inputs):
-        """Map ``x`` to ``z`` (the root of the quadratic that inverts the map)."""
-        a, b = self.a, self.b
-        v = pt.log(value) - self.u0 + b
-        return (a * v - b * pt.sqrt(v * v + a * a - b * b)) / (a * a - b * b)
-
-    def backward(self, value, *inputs):
-        """Map ``z`` back to ``x``."""
-        return pt.exp(self.u0 + self.a * value + self.b * (pt.sqrt(1.0 + value * value) - 1.0))
-
-    def log_jac_det(self, value, *inputs):
-        """``log |dx / dz|``."""
-        root = pt.sqrt(1.0 + value * value)
-        log_x = self.u0 + self.a * value + self.b * (root - 1.0)
-        return log_x + pt.log(self.a + self.b * value / root)
-
-
-class ProbitIntervalTransform(Transform):
-    """``x in (lower, upper) -> z`` with ``x = lower + (upper - lower) Phi(z)``.
-
-    A uniform prior on the interval becomes exactly a standard normal in ``z``. For the
-    decay model's manufacture times, most of which the data barely inform, NUTS then meets
-    a near-Gaussian target instead of the logistic one of the default log-odds transform
-    (heavier tails): on the lecture's data 7.0 leapfrog steps a draw instead of 8.7 and
-    about 1.4 times the ESS of alpha per second.
+    ``g`` is given on a uniform grid ``z_k = z_0 + k h`` by its values ``u_k`` and the logs
+    ``l_k`` of its slopes; between nodes ``log g'`` is linear (so ``g'`` is positive and
+    continuous and ``g`` integrates it exactly), beyond the grid ``g`` continues linearly.
+    Any such ``g`` is a smooth bijection of the real line with an exact Jacobian, so the
+    posterior is unchanged whatever the nodes; with nodes from the quantile function of
+    ``log x``'s posterior (:func:`pymc_hier.decay.pilot.quantile_map`) the sampler's
+    coordinate is close to a standard normal, even where that posterior has a hard edge.
 
     Parameters
     ----------
-    lower, upper : tensor_like
-        The bounds (data, broadcast with the variable).
+    z0, step : float
+        First node and spacing of the grid.
+    values, log_slopes : array_like
+        ``u_k = g(z_k)`` (increasing) and ``l_k = log g'(z_k)``, consistent with each other
+        (see :func:`integrate_log_slopes`).
+    posterior : object, optional
+        The posterior the nodes follow, kept for reuse (the decay family's exact posterior
+        returns it rather than tabulating it again); no part of the transform.
     """
 
-    name = "probit"
+    name = "quantile"
     ndim_supp = 0
 
-    def __init__(self, lower, upper):
-        # plain numbers as float64 arrays: PyTensor would cast a Python float that float32
-        # holds exactly (a time like 1.7e6) to float32
-        self.lower, self.upper = (v if isinstance(v, Variable) else
-                                  pt.as_tensor_variable(np.asarray(v, dtype="float64"))
-                                  for v in (lower, upper))
+    def __init__(self, z0: float, step: float, values, log_slopes, posterior=None):
+        values = np.asarray(values, dtype=float)
+        log_slopes = np.asarray(log_slopes, dtype=float)
+        if values.ndim != 1 or values.shape != log_slopes.shape or len(values) < 2:
+            raise ValueError("QuantileTransform: values and log_slopes must be 1-D arrays of "
+                             "the same length >= 2")
+        if not (step > 0 and np.all(np.isfinite(values)) and np.all(np.isfinite(log_slopes))
+                and np.all(np.diff(values) > 0)):
+            raise ValueError("QuantileTransform: need step > 0 and finite, increasing values")
+        self.z0, self.step = float(z0), float(step)
+        self.values, self.log_slopes = values, log_slopes
+        self.posterior = posterior
+        self._tensors = {"values": values, "log_slopes": log_slopes}
 
-    def forward(self, value, *inputs):
-        """Map ``x`` to ``z = Phi^-1((x - lower) / (upper - lower))``."""
-        width = self.upper - self.lower
-        log_p = pt.log(value - self.lower) - pt.log(width)
-        log_q = pt.log(self.upper - value) - pt.log(width)
-        # resolve whichever tail is nearer: Phi^-1(p) = -Phi^-1(1 - p); a value on a bound
-        # maps to about -38.5 or 38.5 rather than an infinity
-        return pt.switch(log_p < log_q, pt.ndtri_exp(pt.clip(log_p, -745.0, 0.0)),
-                         -pt.ndtri_exp(pt.clip(log_q, -745.0, 0.0)))
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the data-dependent arrays the map is made of (see :meth:`with_arrays`)."""
+        return {"values": self.values, "log_slopes": self.log_slopes}
+
+    def with_arrays(self, tensors) -> QuantileTransform:
+        """Return the same map reading its arrays from ``tensors`` (shared variables).
+
+        A compiled model can then take another data set's map (:func:`pymc_hier.sbc`).
+        """
+        out = QuantileTransform(self.z0, self.step, self.values, self.log_slopes,
+                                self.posterior)
+        out._tensors = dict(tensors)
+        return out
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """The grid ``z_k``."""
+        return self.z0 + self.step * np.arange(len(self.values))
+
+    def median(self) -> float:
+        """``x`` at ``z = 0``: the posterior median when the map follows the quantiles."""
+        return float(np.exp(np.interp(0.0, self.nodes, self.values)))
+
+    def _cell(self, k):
+        values = pt.as_tensor_variable(self._tensors["values"])
+        log_slopes = pt.as_tensor_variable(self._tensors["log_slopes"])
+        c = pt.diff(log_slopes)
+        c = pt.switch(pt.abs(c) < _MIN_CURVATURE,
+                      pt.switch(c < 0, -_MIN_CURVATURE, _MIN_CURVATURE), c)
+        return values[k], log_slopes[k], c[k]
+
+    def _locate(self, value):
+        last = len(self.values) - 2
+        t = (value - self.z0) / self.step
+        k = pt.cast(pt.clip(pt.floor(t), 0, last), "int64")
+        return k, t - k
 
     def backward(self, value, *inputs):
-        """Map ``z`` back to ``x``."""
-        return self.lower + (self.upper - self.lower) * (0.5 * pt.erfc(-value * _SQRT1_2))
+        """Map ``z`` to ``x = exp(g(z))``."""
+        return pt.exp(self._g(value))
+
+    def _g(self, value):
+        k, t = self._locate(value)
+        u, ell, c = self._cell(k)
+        inside = pt.clip(t, 0.0, 1.0)
+        return (u + self.step * pt.exp(ell) * pt.expm1(c * inside) / c
+                + self.step * pt.exp(ell + c * inside) * (t - inside))
+
+    def forward(self, value, *inputs):
+        """Map ``x`` to ``z`` (for initial points)."""
+        u = pt.log(value)
+        inner = pt.as_tensor_variable(self._tensors["values"])[1:-1]
+        k = pt.clip(pt.sum(pt.ge(u[..., None], inner), axis=-1), 0, len(self.values) - 2)
+        u_k, ell, c = self._cell(k)
+        base = self.z0 + self.step * k
+        slope = self.step * pt.exp(ell)
+        end = u_k + slope * pt.expm1(c) / c
+        # inside the cell invert u_k + slope (e^{c t} - 1) / c; beyond the grid, linearly
+        t_in = pt.log1p(pt.clip(c * (u - u_k) / slope, -1.0 + 1e-300, np.inf)) / c
+        below = (u - u_k) / slope
+        above = 1.0 + (u - end) / (self.step * pt.exp(ell + c))
+        t = pt.switch(u < u_k, below, pt.switch(u > end, above, t_in))
+        return base + self.step * t
 
     def log_jac_det(self, value, *inputs):
-        """``log |dx / dz| = log(upper - lower) + log phi(z)``."""
-        return pt.log(self.upper - self.lower) - 0.5 * pt.sqr(value) - HALF_LOG_2PI
+        """``log |dx / dz| = g(z) + log g'(z)``."""
+        k, t = self._locate(value)
+        _, ell, c = self._cell(k)
+        return self._g(value) + ell + c * pt.clip(t, 0.0, 1.0)
+
+
+#: Smallest ``|c|`` of a cell: ``expm1(c t) / c`` is then ``t`` to rounding.
+_MIN_CURVATURE = 1e-9
+
+
+def cell_curvature(log_slopes) -> np.ndarray:
+    """``c_k = l_{k+1} - l_k`` of every cell, kept away from 0 (``|c| >= 1e-9``)."""
+    c = np.diff(np.asarray(log_slopes, dtype=float))
+    return np.where(np.abs(c) < _MIN_CURVATURE, np.where(c < 0, -1.0, 1.0) * _MIN_CURVATURE, c)
+
+
+def integrate_log_slopes(step: float, log_slopes, anchor: int, value: float) -> np.ndarray:
+    """Node values of :class:`QuantileTransform` from its log slopes, ``u[anchor] = value``.
+
+    Each cell adds ``h e^{l_k} (e^{c_k} - 1) / c_k``, the integral of the slope whose log is
+    linear between the nodes, so that values and slopes describe one map.
+    """
+    log_slopes = np.asarray(log_slopes, dtype=float)
+    c = cell_curvature(log_slopes)
+    widths = step * np.exp(log_slopes[:-1]) * np.expm1(c) / c
+    u = np.concatenate([[0.0], np.cumsum(widths)])
+    return u - u[anchor] + value
+
+
+def _log_softplus(x):
+    """``log(log(1 + e^x))``, finite for every finite ``x`` (``x`` below -30: ``x``)."""
+    low = x < -30.0
+    return pt.switch(low, pt.minimum(x, -30.0), pt.log(pt.softplus(pt.maximum(x, -30.0))))
+
+
+def _softplus_inverse(log_s):
+    """``x`` with ``log(softplus(x)) = log_s``: ``log(e^S - 1)``, ``S = e^{log_s}``."""
+    small, large = log_s < -30.0, log_s > np.log(30.0)
+    s_mid = pt.exp(pt.clip(log_s, -30.0, np.log(30.0)))
+    s_large = pt.exp(pt.maximum(log_s, np.log(30.0)))
+    return pt.switch(small, pt.minimum(log_s, -30.0),
+                     pt.switch(large, s_large + pt.log1p(-pt.exp(-s_large)),
+                               pt.log(pt.expm1(s_mid))))
+
+
+def _float_inputs(inputs, count, name):
+    floats = [v for v in inputs if str(getattr(v.type, "dtype", "")).startswith("float")]
+    if len(floats) != count:
+        raise ValueError(f"{name}: the distribution must have {count} floating-point "
+                         f"parameters, got {len(floats)}")
+    return floats
+
+
+class WallIntervalTransform(Transform):
+    """Manufacture time ``t0`` in its day, sampled as ``z`` knowing where the data forbid it.
+
+    A widget measured at ``y`` (error ``sigma``) held at least ``y`` at its measurement,
+    so ``A = N0_max exp(-alpha (t1 - t0)) >= y``: given ``alpha`` the part of the day before
+    ``t1 - log(N0_max / y) / alpha`` is ruled out, sharply when ``sigma / y`` is small, and
+    that edge moves with ``alpha``. With the plain probit map NUTS meets a moving wall in
+    ``(alpha, t0)`` and diverges. This transform maps ``z`` to the day through the CDF of
+    an approximate conditional density of ``t0`` given ``alpha``: in ``v = log A`` (linear in
+    ``t0``) a logistic step ``sigmoid((v - log y) / kappa)``, ``kappa = sigma / (1.7 y)``
+    (the logistic twin of the normal CDF edge), whose CDF (a softplus) and its inverse are
+    closed-form. ``z`` then has a near standard normal conditional on either side of the
+    edge. Widgets without a sharp edge (``y <= 7 sigma``, :attr:`WALL_Z`) get ``kappa`` so
+    wide that the map is the probit map of the day. The map is an exact bijection onto
+    ``(start, end)`` for every ``alpha`` and its Jacobian is exact, so the posterior is
+    unchanged.
+
+    The distribution it is attached to must have ``(start, end, alpha, t_measured,
+    log_n0_max, sigma)`` as its floating-point parameters, in that order: the transform
+    reads the model's data from its distribution, never from variables it holds, so that
+    PyMC's model transformations (``clone_model``, ``pm.do``) keep it working.
+
+    Parameters
+    ----------
+    y : array_like
+        The measurements (they place the edges).
+    """
+
+    name = "wall"
+    ndim_supp = 0
+    #: Widgets with ``y > WALL_Z * sigma`` get an edge. Below, the likelihood never falls
+    #: far: as ``A -> 0`` it tends to ``phi(y / sigma) / sigma``, a floor ``(y / sigma)
+    #: phi(y / sigma)`` (``6e-11`` at 7) of its level above the edge that a logistic step
+    #: would miss; and the edge is wider than ``sigma / (7 alpha)`` in time, smooth on the
+    #: scale of a day unless widgets decay within days.
+    WALL_Z = 7.0
+    #: ``kappa`` of widgets without an edge: the map is then the probit map of the day.
+    FLAT_KAPPA = 1e4
+
+    def __init__(self, y):
+        self._y = y
+        self.y = pt.as_tensor_variable(y)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the measurements, when given as an array (see :meth:`with_arrays`)."""
+        return {} if isinstance(self._y, Variable) else {"y": np.asarray(self._y, dtype=float)}
+
+    def with_arrays(self, tensors) -> WallIntervalTransform:
+        """Return the same map reading the measurements from ``tensors["y"]``."""
+        return WallIntervalTransform(tensors.get("y", self._y))
+
+    def _setup(self, inputs):
+        start, end, alpha, t_measured, log_n0_max, sigma = _float_inputs(
+            inputs, 6, "WallIntervalTransform")
+        wall = self.y > self.WALL_Z * sigma
+        safe_y = pt.switch(wall, self.y, 1.0)
+        v_edge = pt.switch(wall, pt.log(safe_y), log_n0_max)
+        kappa = pt.switch(wall, sigma / (1.7 * safe_y), self.FLAT_KAPPA)
+
+        def x_of(t):
+            return (log_n0_max - alpha * (t_measured - t) - v_edge) / kappa
+
+        x_s, x_e = x_of(start), x_of(end)
+        ls_s, ls_e = _log_softplus(x_s), _log_softplus(x_e)
+        log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
+        return start, end, alpha, kappa, x_of, x_s, ls_s, ls_e, log_ds
+
+    def backward(self, value, *inputs):
+        """Map ``z`` to ``t0`` in ``[start, end]``."""
+        return self._backward(value, inputs)[0]
+
+    def _backward(self, value, inputs):
+        start, end, alpha, kappa, _, x_s, ls_s, ls_e, log_ds = self._setup(inputs)
+        upper = value > 0
+        log_p = log_ndtr(pt.switch(upper, -1.0, value))        # Phi(z), z <= 0
+        log_q = log_ndtr(pt.switch(upper, -value, -1.0))       # Phi(-z), z > 0
+        log_s_low = pt.logaddexp(ls_s, log_p + log_ds)
+        log_s_high = ls_e + pt.log1mexp(pt.minimum(log_q + log_ds - ls_e, -1e-300))
+        x = _softplus_inverse(pt.switch(upper, log_s_high, log_s_low))
+        t = pt.clip(start + kappa * (x - x_s) / alpha, start, end)
+        return t, x, kappa, alpha, log_ds
+
+    def forward(self, value, *inputs):
+        """Map ``t0`` to ``z`` (for initial points)."""
+        _, _, _, _, x_of, _, ls_s, ls_e, log_ds = self._setup(inputs)
+        ls_x = _log_softplus(x_of(value))
+        log_g = ls_x + pt.log1mexp(pt.minimum(ls_s - ls_x, -1e-300)) - log_ds
+        log_h = ls_e + pt.log1mexp(pt.minimum(ls_x - ls_e, -1e-300)) - log_ds
+        return pt.switch(log_g < log_h, pt.ndtri_exp(pt.clip(log_g, -745.0, 0.0)),
+                         -pt.ndtri_exp(pt.clip(log_h, -745.0, 0.0)))
+
+    def log_jac_det(self, value, *inputs):
+        """``log |dt0 / dz| = log(kappa / alpha) + softplus(-x) + log dS + log phi(z)``."""
+        _, x, kappa, alpha, log_ds = self._backward(value, inputs)
+        return (pt.log(kappa) - pt.log(alpha) + pt.softplus(-x) + log_ds
+                - 0.5 * pt.sqr(value) - HALF_LOG_2PI)
 
 
 class AmountRankTransform(Transform):
@@ -154,26 +323,47 @@ class AmountRankTransform(Transform):
 
     Parameters
     ----------
-    y, sigma : tensor_like
-        The measurements and their standard deviations (data, one per widget).
+    y : array_like
+        The measurements (one per widget).
+    sigma : tensor_like, optional
+        Their standard deviations; by default read from the distribution.
 
     Notes
     -----
-    The distribution it is attached to must have ``log A`` as its only floating-point
-    parameter (it is found among the distribution's inputs, whatever their order).
+    The distribution it is attached to must have ``(log A, sigma)`` as its floating-point
+    parameters, in that order (``log A`` alone when ``sigma`` is given): the transform reads
+    the model's data from its distribution, so that PyMC's model transformations keep it
+    working.
     """
 
     name = "rank"
     ndim_supp = 0
 
-    def __init__(self, y, sigma):
+    def __init__(self, y, sigma=None):
+        self._args = (y, sigma)
         self.y = pt.as_tensor_variable(y)
-        self.sigma = pt.as_tensor_variable(sigma)
+        self.sigma = None if sigma is None else pt.as_tensor_variable(sigma)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the measurements, when given as an array (see :meth:`with_arrays`)."""
+        y = self._args[0]
+        return {} if isinstance(y, Variable) else {"y": np.asarray(y, dtype=float)}
+
+    def with_arrays(self, tensors) -> AmountRankTransform:
+        """Return the same map reading the measurements from ``tensors["y"]``."""
+        return AmountRankTransform(tensors.get("y", self._args[0]), self._args[1])
+
+    def _inputs(self, inputs):
+        """``(log A, sigma)``: from the distribution, ``sigma`` unless given."""
+        if self.sigma is not None:
+            return _float_inputs(inputs, 1, "AmountRankTransform")[0], self.sigma
+        log_upper, sigma = _float_inputs(inputs, 2, "AmountRankTransform")
+        return log_upper, sigma
 
     def forward(self, value, *inputs):
         """Map the amount ``M`` to ``logit F(M)`` (used for initial points)."""
-        y, sigma = self.y, self.sigma
-        log_upper = _log_upper(inputs)
+        y = self.y
+        log_upper, sigma = self._inputs(inputs)
         log_sigma, upper, a, b, narrow, _ = rank_setup(y, sigma, log_upper)
         z = (value - y) / sigma
         below = log_ndtr_diff(a, z, (0.5 * value - y) / sigma, value / sigma,
@@ -186,8 +376,10 @@ class AmountRankTransform(Transform):
 
     def backward(self, value, *inputs):
         """Map ``logit F(M)`` back to the amount ``M`` (the fused op's first output)."""
-        return rank_outputs(value, self.y, self.sigma, _log_upper(inputs))[0]
+        log_upper, sigma = self._inputs(inputs)
+        return rank_outputs(value, self.y, sigma, log_upper)[0]
 
     def log_jac_det(self, value, *inputs):
         """``log |dM / dr| = log sigma + log D - log phi(z) + log u + log(1 - u)``."""
-        return rank_outputs(value, self.y, self.sigma, _log_upper(inputs))[3]
+        log_upper, sigma = self._inputs(inputs)
+        return rank_outputs(value, self.y, sigma, log_upper)[3]
