@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "FamilyWarning",
+    "InfiniteMomentWarning",
     "InvalidDrawsWarning",
     "PGMRenderError",
     "PowerScalingBlindWarning",
@@ -35,6 +36,10 @@ class PriorDominatedWarning(UserWarning):
 
 class PowerScalingBlindWarning(UserWarning):
     """Power-scaling cannot see some priors (constant log-density or not in the model)."""
+
+
+class InfiniteMomentWarning(UserWarning):
+    """A posterior mean or standard deviation does not exist (its tail): reported as ``inf``."""
 
 
 class FamilyWarning(UserWarning):

@@ -7,6 +7,7 @@ from scipy import integrate, stats
 import pymc_hier as ph
 from pymc_hier.decay.problem import time_scale
 from pymc_hier.exact import DecayPosterior, decay_posterior
+from pymc_hier.exceptions import InfiniteMomentWarning
 
 SEED = 20261124
 
@@ -153,8 +154,14 @@ def test_improper_flat_prior_is_rejected():
                          day_start=[0.0, 1.0], day_end=[1.0, 2.0], n0_max=1.0, time_unit="day")
     with pytest.raises(ValueError, match="priors\\['alpha'\\].*improper"):
         decay_posterior(vague, t0="latent", prior=ph.Prior("HalfFlat"))
-    # a proper prior makes it fine
-    assert decay_posterior(vague, t0="latent").mean() > 0
+    # a proper prior makes it proper; with the default half-Cauchy the likelihood is flat
+    # once both widgets have decayed, so the posterior keeps the prior's alpha^-2 tail with
+    # weight: no mean, no sd (said so), finite quantiles
+    post = decay_posterior(vague, t0="latent")
+    assert 0 < post.quantile(0.5) < post.quantile(0.999) < np.inf
+    with pytest.warns(InfiniteMomentWarning, match="alpha\\^-2"):
+        assert post.mean() == np.inf
+    assert not post.moment_exists(1) and not post.moment_exists(2)
 
 
 def test_bad_input(small):

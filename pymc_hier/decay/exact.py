@@ -15,6 +15,7 @@ to near rounding, and exact i.i.d. draws of ``(alpha, t0, N0)`` by inversion:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +25,6 @@ from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.draws import draw_widgets
 from pymc_hier.decay.kernels import (
     GL_NODES,
-    gauss_legendre,
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
 )
@@ -35,7 +35,9 @@ from pymc_hier.decay.problem import (
     prior_logpdf,
     time_scale,
 )
+from pymc_hier.exceptions import InfiniteMomentWarning
 from pymc_hier.numerics.local_grid import chebyshev_log_density, find_mode
+from pymc_hier.numerics.log_moments import log_scale_moments
 from pymc_hier.numerics.quadrature import adaptive_pieces, piece_nodes, piece_table
 from pymc_hier.priors import Prior
 
@@ -99,6 +101,7 @@ class DecayPosterior:
         values = (_log_density_u(nodes, log_prior, log_likelihood)
                   if table_log_density is None else table_log_density(nodes))
         self._table = piece_table(edges, values)
+        self._moments_cache = None
 
     # -- densities ------------------------------------------------------------------
     def logpdf(self, alpha):
@@ -129,24 +132,71 @@ class DecayPosterior:
             raise ValueError(f"q: probabilities must lie in [0, 1], got {q!r}")
         return np.exp(self._table.quantile(q.ravel())).reshape(q.shape)
 
-    def _moment(self, fn):
-        weights = gauss_legendre(GL_NODES)[1]
-        length = np.diff(self._table.edges)[:, None]
-        return float(np.sum(length * weights * self._table.f * fn(np.exp(self._nodes))))
+    def _moments(self):
+        if self._moments_cache is None:
+            self._moments_cache = log_scale_moments(
+                lambda u: _log_density_u(u, self._log_prior, self._log_likelihood),
+                self._table)
+        return self._moments_cache
+
+    def moment_exists(self, order: int) -> bool:
+        """Whether ``E[alpha^order]`` is finite (``order`` 1 or 2; see :meth:`mean`)."""
+        if order not in (1, 2):
+            raise ValueError(f"order: must be 1 or 2, got {order!r}")
+        m = self._moments()
+        return bool(np.isfinite(m.mean if order == 1 else m.sd))
 
     def mean(self) -> float:
-        """Posterior mean of ``alpha``."""
-        return self._moment(lambda a: a)
+        """Posterior mean of ``alpha``: ``inf`` (with a warning) where it does not exist.
+
+        Once every widget has decayed the likelihood no longer depends on ``alpha``, so the
+        posterior keeps the prior's tail as ``alpha -> infinity``: with a half-Cauchy prior
+        (density ``~ alpha^-2``) the mean is infinite whenever that tail carries weight.
+        The tail is integrated up to ``alpha = 1e300`` (:mod:`pymc_hier.numerics.log_moments`):
+        the mean is ``inf`` when it depends on that bound, and otherwise exact (a tail at
+        ``e^-30000`` of the peak, as with the lecture's 100 widgets, adds nothing).
+
+        Warns
+        -----
+        InfiniteMomentWarning
+            When the mean is infinite, naming the tail.
+        """
+        m = self._moments()
+        if not np.isfinite(m.mean):
+            self._warn_infinite("mean", m)
+        return m.mean
 
     def sd(self) -> float:
-        """Posterior standard deviation of ``alpha``."""
-        m = self.mean()
-        return float(np.sqrt(self._moment(lambda a: (a - m) ** 2)))
+        """Posterior standard deviation of ``alpha``: ``inf`` (warned) where it does not exist.
+
+        See :meth:`mean`.
+
+        Warns
+        -----
+        InfiniteMomentWarning
+            When the standard deviation is infinite, naming the tail.
+        """
+        m = self._moments()
+        if not np.isfinite(m.sd):
+            self._warn_infinite("standard deviation", m)
+        return m.sd
+
+    def _warn_infinite(self, what: str, m) -> None:
+        label = self.prior.label() if isinstance(self.prior, Prior) else "callable prior"
+        q = float(self.quantile(0.999))
+        warnings.warn(
+            f"alpha: the posterior {what} is infinite: the density falls off only like "
+            f"alpha^{m.tail_exponent:.3g} as alpha -> infinity, the tail of the prior "
+            f"({label}), because once every widget has decayed the likelihood no longer "
+            f"depends on alpha; quantiles exist (99.9%: {q:.4g} per {self.data.time_unit}). "
+            "Report quantiles, or use a prior with a lighter tail",
+            InfiniteMomentWarning, stacklevel=3)
 
     def __repr__(self) -> str:
         label = self.prior.label() if isinstance(self.prior, Prior) else "callable prior"
-        return (f"DecayPosterior(t0={self.t0!r}, prior {label}: mean {self.mean():.6g}, "
-                f"sd {self.sd():.4g} per {self.data.time_unit})")
+        m = self._moments()
+        return (f"DecayPosterior(t0={self.t0!r}, prior {label}: mean {m.mean:.6g}, "
+                f"sd {m.sd:.4g} per {self.data.time_unit})")
 
     # -- exact draws ------------------------------------------------------------------
     def _draw_widgets(self, alpha, rng):

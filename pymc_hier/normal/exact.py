@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from pymc_hier.exceptions import PriorDominatedWarning
+from pymc_hier.exceptions import InfiniteMomentWarning, PriorDominatedWarning
 from pymc_hier.normal.data import SchoolsData
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
 from pymc_hier.normal.problem import as_schools_data, check_proper, resolve_schools_priors
@@ -273,19 +273,40 @@ class HierarchicalNormalPosterior:
             else out.reshape(q.shape)
 
     def mean(self, *, var: str = "tau"):
-        """Posterior mean of ``var`` (``inf`` where it does not exist)."""
+        """Posterior mean of ``var``: ``inf`` where it does not exist, with a warning.
+
+        ``tau``'s posterior decays like its prior times ``tau**-J`` (``tau**-(J-1)`` with a
+        flat prior on ``mu``); where that tail is too heavy for a moment the moment of
+        ``tau`` (and the standard deviations of ``mu``, ``theta`` and ``theta_new``, which
+        grow with ``tau``) is infinite.
+
+        Warns
+        -----
+        InfiniteMomentWarning
+            When the mean is infinite, naming the tail.
+        """
         self._check_var(var)
         if var == "tau":
-            return float(self._w @ self._tau_nodes) if self.grid.moment_limits[1] else np.inf
+            if self.grid.moment_limits[1]:
+                return float(self._w @ self._tau_nodes)
+            self._warn_infinite("mean", var, 1)
+            return np.inf
         loc, _ = self._components(var)
         out = self._w @ loc
         return out if var == "theta" else float(out[0])
 
     def sd(self, *, var: str = "tau"):
-        """Posterior standard deviation of ``var`` (``inf`` where it does not exist)."""
+        """Posterior standard deviation of ``var``: ``inf`` where it does not exist.
+
+        Warns
+        -----
+        InfiniteMomentWarning
+            When the standard deviation is infinite, naming the tail.
+        """
         self._check_var(var)
         if var == "tau":
             if not self.grid.moment_limits[2]:
+                self._warn_infinite("standard deviation", var, 2)
                 return np.inf
             m = self._w @ self._tau_nodes
             return float(np.sqrt(self._w @ (self._tau_nodes - m) ** 2))
@@ -294,7 +315,48 @@ class HierarchicalNormalPosterior:
         tail = self._w[-1] * (scale[-1] ** 2 + loc[-1] ** 2)
         out = np.where(tail < 1e-12 * second, np.sqrt(np.maximum(second - (self._w @ loc) ** 2,
                                                                  0.0)), np.inf)
+        if not np.all(np.isfinite(out)):
+            self._warn_infinite("standard deviation", var, 2)
         return out if var == "theta" else float(out[0])
+
+    def _warn_infinite(self, what: str, var: str, order: int) -> None:
+        t = self.grid.t[-1] + np.array([50.0, 100.0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = self._log_density_t(t)
+        slope = (g[1] - g[0]) / 50.0 - 1.0 if np.all(np.isfinite(g)) else np.nan
+        label = _label(self.priors["tau"])
+        cause = ("" if var == "tau" else
+                 f" ({var} spreads with tau, whose second moment is infinite)")
+        warnings.warn(
+            f"{var}: the posterior {what} is infinite{cause}: tau's density falls off only "
+            f"like tau^{slope:.3g} as tau -> infinity (its prior {label} times the "
+            f"likelihood's tau^-{self.data.n_groups - (self._prec0 == 0)}), too slowly for "
+            f"a moment of order {order}; quantiles exist. Report quantiles, or use a prior "
+            "on tau with a lighter tail",
+            InfiniteMomentWarning, stacklevel=3)
+
+    def means(self) -> xr.Dataset:
+        """Posterior means of every variable (``inf`` where infinite)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InfiniteMomentWarning)
+            values = {v: self.mean(var=v) for v in _VARS}
+        self._warn_table(values, "means")
+        return self._dataset(values, attrs={"statistic": "mean"})
+
+    def sds(self) -> xr.Dataset:
+        """Posterior standard deviations of every variable (``inf`` where infinite)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InfiniteMomentWarning)
+            values = {v: self.sd(var=v) for v in _VARS}
+        self._warn_table(values, "standard deviations")
+        return self._dataset(values, attrs={"statistic": "sd"})
+
+    def _warn_table(self, values: dict, what: str) -> None:
+        infinite = [v for v, x in values.items() if not np.all(np.isfinite(x))]
+        if infinite:
+            warnings.warn(f"{', '.join(infinite)}: infinite posterior {what} (tau's tail is "
+                          f"too heavy; see HierarchicalNormalPosterior.mean); reported as inf",
+                          InfiniteMomentWarning, stacklevel=3)
 
     # -- labelled summaries ------------------------------------------------------------------
     def _dataset(self, values: dict, extra_dim=None, attrs=None) -> xr.Dataset:
@@ -312,14 +374,6 @@ class HierarchicalNormalPosterior:
         probs = np.asarray(probs, dtype=float).reshape(-1)
         return self._dataset({v: self.quantile(probs, var=v) for v in _VARS},
                              extra_dim=("quantile", probs))
-
-    def means(self) -> xr.Dataset:
-        """Posterior means of every variable."""
-        return self._dataset({v: self.mean(var=v) for v in _VARS}, attrs={"statistic": "mean"})
-
-    def sds(self) -> xr.Dataset:
-        """Posterior standard deviations of every variable."""
-        return self._dataset({v: self.sd(var=v) for v in _VARS}, attrs={"statistic": "sd"})
 
     def _attrs(self, **extra) -> dict:
         return {"method": "exact: BDA 5.4, tau on a grid in log(tau), mu and theta normal "
