@@ -65,6 +65,7 @@ _LAZY = {
     "pit": "pymc_hier.ppc",
     "prior_sweep": "pymc_hier.sensitivity.sweep",
     "prior_sensitivity": "pymc_hier.sensitivity.power",
+    "sbc": "pymc_hier.sensitivity.sbc",
     "report": "pymc_hier.reports.build",
     "plot_forest": "pymc_hier.plots.hierarchy",
     "plot_shrinkage": "pymc_hier.plots.hierarchy",
@@ -74,6 +75,7 @@ _LAZY = {
     "InvalidDrawsWarning": "pymc_hier.exceptions",
     "PriorDominatedWarning": "pymc_hier.exceptions",
     "PowerScalingBlindWarning": "pymc_hier.exceptions",
+    "InfiniteMomentWarning": "pymc_hier.exceptions",
     "FamilyWarning": "pymc_hier.exceptions",
     "PGMRenderError": "pymc_hier.exceptions",
 }

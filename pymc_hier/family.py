@@ -25,6 +25,7 @@ piece                    used by
 ``units``                the report's units (times and rates shown in a readable unit)
 ``truth``                the report's true values beside estimates (simulated data)
 ``derived``              the report's headline: quantities computed from the parameters
+``with_observed``        simulation-based calibration: simulated observations into the data
 ``example_data``         ``pymc-hier run NAME`` without ``--data``
 ``default_sweep``        the sweep of ``pymc-hier run``
 ``cli_name``             the name on the command line
@@ -187,6 +188,12 @@ class ModelFamily:
         a reader wants beside them (a half-life beside a decay rate).
     group_dim : str or callable, optional
         The dim of the units (``"widget"``), or ``group_dim(data)``.
+    with_observed : callable, optional
+        ``with_observed(data, observed) -> data``: the data with the observations replaced
+        by ``observed`` (arrays by observed variable name, shaped like the model's), the
+        design (times, standard errors, groups) kept; :func:`pymc_hier.sbc` fits each
+        simulated data set through it. Default: for :class:`xarray.Dataset` data, the
+        variables of those names are replaced.
     example_data : callable, optional
         ``example_data() -> data``: the data ``pymc-hier run`` fits without ``--data``.
     read_csv : callable, optional
@@ -219,6 +226,7 @@ class ModelFamily:
     truth: Callable | None = field(default=None, repr=False)
     derived: Callable | None = field(default=None, repr=False)
     group_dim: str | Callable | None = field(default=None, repr=False)
+    with_observed: Callable | None = field(default=None, repr=False)
     example_data: Callable | None = field(default=None, repr=False)
     read_csv: Callable | None = field(default=None, repr=False)
     to_dataset: Callable | None = field(default=None, repr=False)
@@ -352,6 +360,24 @@ class ModelFamily:
                 return t.from_dataset(ds)
         raise TypeError(f"the {self.name!r} family cannot read its data from a Dataset; "
                         "give it from_dataset")
+
+    def data_with_observed(self, data, observed: Mapping[str, np.ndarray]):
+        """Return ``data`` with its observations replaced by ``observed`` (see ``with_observed``).
+
+        Raises
+        ------
+        TypeError
+            When the family has no ``with_observed`` and its data are not a Dataset holding
+            every observed name.
+        """
+        if self.with_observed is not None:
+            return self.with_observed(data, observed)
+        if isinstance(data, xr.Dataset) and set(observed) <= set(data.data_vars):
+            return data.assign({name: (data[name].dims, np.asarray(value).reshape(
+                data[name].shape)) for name, value in observed.items()})
+        raise TypeError(f"the {self.name!r} family cannot put simulated observations "
+                        f"({', '.join(observed)}) into its {type(data).__name__} data; give "
+                        "it with_observed")
 
     def data_from_csv(self, path):
         """Read the family's data from a CSV file (``read_csv`` or the type's ``from_csv``)."""

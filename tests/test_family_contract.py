@@ -163,6 +163,29 @@ def test_family_contract(name, options, data):
 
 
 @pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
+def test_simulated_observations_go_into_the_data(name, options, data):
+    """What sbc needs: a prior predictive draw put into the family's data builds the same
+    model on those observations (same design, same fixed data, same free variables)."""
+    model = _build(name, options, data)
+    spec = get_spec(model)
+    with model:
+        prior = pm.sample_prior_predictive(draws=2, random_seed=SEED)
+    simulated = {rv.name: prior["prior_predictive"][rv.name].isel(chain=0, draw=1).values
+                 for rv in model.observed_RVs}
+    new_data = spec.family.data_with_observed(spec.data, simulated)
+    assert isinstance(new_data, spec.family.data_type)
+    again = spec.rebuild(data=new_data)
+    for rv in again.observed_RVs:
+        np.testing.assert_array_equal(again.rvs_to_values[rv].data, simulated[rv.name])
+    for var in model.data_vars:
+        np.testing.assert_array_equal(again[var.name].get_value(), var.get_value())
+    assert {v.name for v in again.free_RVs} == {v.name for v in model.free_RVs}
+    # the original data are untouched
+    for rv in model.observed_RVs:
+        assert not np.array_equal(model.rvs_to_values[rv].data, simulated[rv.name])
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
 def test_specs_survive_clone_and_modified_models_are_plain(name, options, data):
     model = _build(name, options, data)
     spec = get_spec(model)

@@ -25,7 +25,7 @@ from pymc_hier.decay.exact_partitioned import DECAY_PARTITIONED
 from pymc_hier.decay.model import build
 from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
-from pymc_hier.decay.transforms import ScaledLogTransform, SkewLogTransform
+from pymc_hier.decay.transforms import QuantileTransform, ScaledLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.exceptions import InvalidDrawsWarning
 from pymc_hier.family import Derived, ModelFamily
@@ -69,10 +69,11 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         Dims ``widget``; fixed inputs as ``pm.Data`` (``t_measured``, ``sigma``,
         ``n0_max``, and ``day_start``/``day_end`` or ``t0``); variables ``alpha`` (per
         ``data.time_unit``), ``t0`` (``t0="latent"``), ``N1`` and ``N0``
-        (``n0="latent"``) and the observed ``n_measured``. When ``alpha`` is the only free
-        variable it is sampled in pilot-standardised coordinates
-        (:mod:`pymc_hier.decay.pilot`); :func:`pymc_hier.fit` starts it at the pilot's
-        mode, otherwise at ``alpha * T = 1`` (:func:`initial_values`).
+        (``n0="latent"``) and the observed ``n_measured``. NUTS samples ``alpha`` through
+        a map fitted to its exact marginal posterior and each latent ``t0`` through a map
+        that knows where the data rule early manufacture out (:mod:`pymc_hier.decay.pilot`,
+        :class:`~pymc_hier.decay.transforms.WallIntervalTransform`); :func:`pymc_hier.fit`
+        starts ``alpha`` at its posterior median (:func:`initial_values`).
 
     Raises
     ------
@@ -128,8 +129,13 @@ def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = No
     if n0_max != data.n0_max:
         data = data._replace(n0_max=n0_max)
     t0 = "known" if spec.options["t0"] == "known" else "latent"
-    return decay_posterior(data, t0=t0, prior=current_priors(model, spec, hyper)["alpha"],
-                           **kwargs)
+    prior = current_priors(model, spec, hyper)["alpha"]
+    # the posterior the sampler's map of alpha was fitted to, when it still applies
+    cached = getattr(model.rvs_to_transforms.get(model["alpha"]), "posterior", None)
+    if (cached is not None and not kwargs and cached.data is data and cached.prior == prior
+            and ("known" if cached.t0 == "known" else "latent") == t0):
+        return cached
+    return decay_posterior(data, t0=t0, prior=prior, **kwargs)
 
 
 def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
@@ -226,19 +232,27 @@ def _check_drift(alpha: np.ndarray, model: pm.Model, spec: ModelSpec) -> None:
 
 
 def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
-    """Where NUTS starts ``alpha``: the pilot's mode, or ``alpha * T = 1``.
+    """Where NUTS starts ``alpha``: its exact posterior median, or ``alpha * T = 1``.
 
+    The median is ``z = 0`` of the map NUTS samples ``alpha`` through
+    (:mod:`pymc_hier.decay.pilot`); without one (an improper posterior) ``alpha * T = 1``.
     The lecture's Stan program starts at ``alpha ~ 1 / s``, where every widget has decayed
     to nothing, the likelihood is flat and alpha drifts off to infinity; a prior's own
     starting point (1 for ``HalfFlat``) can be as bad. Other variables start at PyMC's
     default (the rank transform of latent amounts starts at the conditional median).
     """
     transform = model.rvs_to_transforms.get(model["alpha"])
-    if isinstance(transform, SkewLogTransform):
-        return {"alpha": float(np.exp(transform.u0))}
+    if isinstance(transform, QuantileTransform):
+        return {"alpha": transform.median()}
     if isinstance(transform, ScaledLogTransform):
         return {"alpha": float(np.exp(-transform.log_scale))}
     return {}
+
+
+def with_observed(data: DecayData, observed: Mapping) -> DecayData:
+    """Return the widgets with simulated measurements ``observed["n_measured"]`` (no truth)."""
+    return data._replace(n_measured=np.asarray(observed["n_measured"], dtype=float),
+                         truth=None)
 
 
 def internal(spec: ModelSpec) -> tuple[str, ...]:
@@ -334,6 +348,7 @@ DECAY = ModelFamily(
     truth=truth,
     derived=derived,
     group_dim="widget",
+    with_observed=with_observed,
     example_data=simulate_decay,
     default_sweep=("n0_max", (8.0, 9.0, 10.0, 12.0, 15.0)),
     cli_name="decay",

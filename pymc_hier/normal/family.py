@@ -206,6 +206,12 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
     return idata
 
 
+def with_observed(data: SchoolsData, observed: Mapping) -> SchoolsData:
+    """Return the groups with simulated estimates ``observed["y"]`` (errors kept)."""
+    return SchoolsData(y=np.asarray(observed["y"], dtype=float), sigma=data.sigma,
+                       names=data.names, dim=data.dim)
+
+
 def internal(spec: ModelSpec) -> tuple[str, ...]:
     """Sampler coordinates of the non-centred forms: not part of the model as written."""
     return {"noncentered": ("theta_scaled", "theta_new_tilde"),
@@ -257,6 +263,7 @@ HIERARCHICAL_NORMAL = ModelFamily(
     postprocess=postprocess,
     generative=generative,
     group_dim=lambda data: data.dim,
+    with_observed=with_observed,
     default_sweep=("tau.beta", (1.0, 2.5, 5.0, 10.0, 25.0)),
     summary="groups with known standard errors sharing a normal population of effects",
 )

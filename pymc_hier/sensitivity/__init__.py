@@ -9,7 +9,10 @@
 - :mod:`~pymc_hier.sensitivity.checks`: every setting checked before anything is fitted;
 - :mod:`~pymc_hier.sensitivity.runs`: refits through executors, one compiled model;
 - :mod:`~pymc_hier.sensitivity.reweight`: PSIS weights and the joint log density;
-- :mod:`~pymc_hier.sensitivity.power`: power-scaling sensitivity (ArviZ's psense).
+- :mod:`~pymc_hier.sensitivity.power`: power-scaling sensitivity of the population priors
+  (ArviZ's psense, with Pareto k-hat);
+- :mod:`~pymc_hier.sensitivity.sbc`: :func:`~pymc_hier.sbc`, simulation-based calibration
+  (the replicate fits in :mod:`~pymc_hier.sensitivity.sbc_fits`).
 """
 
 from importlib import import_module
@@ -17,6 +20,7 @@ from importlib import import_module
 _LAZY = {
     "prior_sweep": "pymc_hier.sensitivity.sweep",
     "prior_sensitivity": "pymc_hier.sensitivity.power",
+    "sbc": "pymc_hier.sensitivity.sbc",
 }
 
 __all__ = sorted(_LAZY)
