@@ -1,5 +1,7 @@
 """Exact hierarchical-normal posterior (BDA 5.4) against independent computations."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -8,7 +10,7 @@ from scipy.special import ndtr
 
 from pymc_hier import EIGHT_SCHOOLS, Prior, SchoolsData, eight_schools_model
 from pymc_hier.exact import HierarchicalNormalPosterior, hierarchical_normal_posterior
-from pymc_hier.exceptions import PriorDominatedWarning
+from pymc_hier.exceptions import InfiniteMomentWarning, PriorDominatedWarning
 from pymc_hier.numerics.grid import mixture_quantile
 
 SEED = 20261124
@@ -195,12 +197,22 @@ def test_improper_posteriors_are_rejected():
 @pytest.mark.parametrize(("n_groups", "mean_finite", "sd_finite"),
                          [(3, False, False), (4, True, False), (5, True, True)])
 def test_heavy_tail_moments_of_flat_prior(n_groups, mean_finite, sd_finite):
-    """With p(mu, tau) ∝ 1, p(tau | y) ~ tau**-(J - 1): E tau needs J >= 4, sd J >= 5."""
+    """With p(mu, tau) ∝ 1, p(tau | y) ~ tau**-(J - 1): E tau needs J >= 4, sd J >= 5.
+    Moments that do not exist are inf, with a warning naming the tail."""
     post = hierarchical_normal_posterior(
         SchoolsData(y=Y[:n_groups], sigma=SIGMA[:n_groups]), priors="bda")
-    assert np.isfinite(post.mean()) == mean_finite
-    assert np.isfinite(post.sd()) == sd_finite
-    assert np.isfinite(post.sd(var="mu")) == sd_finite
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.isfinite(post.mean()) == mean_finite
+        assert np.isfinite(post.sd()) == sd_finite
+        assert np.isfinite(post.sd(var="mu")) == sd_finite
+    infinite = [w for w in caught if issubclass(w.category, InfiniteMomentWarning)]
+    assert len(infinite) == (not mean_finite) + 2 * (not sd_finite)
+    for w in infinite:
+        assert f"falls off only like tau^{-(n_groups - 1)} " in str(w.message)
+    if not sd_finite:
+        with pytest.warns(InfiniteMomentWarning, match="standard deviations"):
+            assert np.isinf(post.sds()["tau"])
     assert np.all(np.isfinite(post.quantile(PROBS)))
 
 

@@ -15,6 +15,7 @@ module             what lives there
 ``transforms``     value transforms that make NUTS fast (quantile map, t0 edge, rank)
 ``likelihood``     the ``t0="marginal"`` likelihood graph
 ``pilot``          the map of alpha fitted to its exact posterior (sampler coordinates)
+``moments``        mean and sd of ``alpha``, tails included (``inf`` where they do not exist)
 ``exact``          the exact posterior by quadrature, with i.i.d. draws
 ``model``          :func:`decay_model`, the PyMC model
 ``family``         the family record tying these together for every pymc_hier tool

@@ -15,7 +15,6 @@ to near rounding, and exact i.i.d. draws of ``(alpha, t0, N0)`` by inversion:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +27,7 @@ from pymc_hier.decay.kernels import (
     log_day_marginal_pdf,
     log_uniform_normal_pdf,
 )
+from pymc_hier.decay.moments import AlphaMoments, log_density_u
 from pymc_hier.decay.problem import (
     check_alpha_prior,
     check_consistent,
@@ -35,9 +35,7 @@ from pymc_hier.decay.problem import (
     prior_logpdf,
     time_scale,
 )
-from pymc_hier.exceptions import InfiniteMomentWarning
 from pymc_hier.numerics.local_grid import chebyshev_log_density, find_mode
-from pymc_hier.numerics.log_moments import log_scale_moments
 from pymc_hier.numerics.quadrature import adaptive_pieces, piece_nodes, piece_table
 from pymc_hier.priors import Prior
 
@@ -57,15 +55,7 @@ BACKENDS = ("numpy", "numba", "jax")
 ADAPTIVE_RTOL = 1e-11
 
 
-def _log_density_u(u, log_prior, log_likelihood):
-    """Unnormalised log posterior density of ``u = log alpha``."""
-    u = np.asarray(u, dtype=float)
-    alpha = np.exp(u.ravel())
-    out = log_prior(alpha) + log_likelihood(alpha) + u.ravel()
-    return np.where(np.isnan(out), -np.inf, out).reshape(u.shape)
-
-
-class DecayPosterior:
+class DecayPosterior(AlphaMoments):
     """Exact marginal posterior of ``alpha`` with an exact sampler for ``(alpha, t0, N0)``.
 
     Build it with :func:`decay_posterior`. Densities, CDF and quantiles are for ``alpha``
@@ -98,7 +88,7 @@ class DecayPosterior:
         self._log_prior, self._log_likelihood = log_prior, log_likelihood
         nodes = piece_nodes(edges, GL_NODES)
         self._nodes = nodes
-        values = (_log_density_u(nodes, log_prior, log_likelihood)
+        values = (log_density_u(nodes, log_prior, log_likelihood)
                   if table_log_density is None else table_log_density(nodes))
         self._table = piece_table(edges, values)
         self._moments_cache = None
@@ -131,66 +121,6 @@ class DecayPosterior:
         if np.any((q < 0) | (q > 1)):
             raise ValueError(f"q: probabilities must lie in [0, 1], got {q!r}")
         return np.exp(self._table.quantile(q.ravel())).reshape(q.shape)
-
-    def _moments(self):
-        if self._moments_cache is None:
-            self._moments_cache = log_scale_moments(
-                lambda u: _log_density_u(u, self._log_prior, self._log_likelihood),
-                self._table)
-        return self._moments_cache
-
-    def moment_exists(self, order: int) -> bool:
-        """Whether ``E[alpha^order]`` is finite (``order`` 1 or 2; see :meth:`mean`)."""
-        if order not in (1, 2):
-            raise ValueError(f"order: must be 1 or 2, got {order!r}")
-        m = self._moments()
-        return bool(np.isfinite(m.mean if order == 1 else m.sd))
-
-    def mean(self) -> float:
-        """Posterior mean of ``alpha``: ``inf`` (with a warning) where it does not exist.
-
-        Once every widget has decayed the likelihood no longer depends on ``alpha``, so the
-        posterior keeps the prior's tail as ``alpha -> infinity``: with a half-Cauchy prior
-        (density ``~ alpha^-2``) the mean is infinite whenever that tail carries weight.
-        The tail is integrated up to ``alpha = 1e300`` (:mod:`pymc_hier.numerics.log_moments`):
-        the mean is ``inf`` when it depends on that bound, and otherwise exact (a tail at
-        ``e^-30000`` of the peak, as with the lecture's 100 widgets, adds nothing).
-
-        Warns
-        -----
-        InfiniteMomentWarning
-            When the mean is infinite, naming the tail.
-        """
-        m = self._moments()
-        if not np.isfinite(m.mean):
-            self._warn_infinite("mean", m)
-        return m.mean
-
-    def sd(self) -> float:
-        """Posterior standard deviation of ``alpha``: ``inf`` (warned) where it does not exist.
-
-        See :meth:`mean`.
-
-        Warns
-        -----
-        InfiniteMomentWarning
-            When the standard deviation is infinite, naming the tail.
-        """
-        m = self._moments()
-        if not np.isfinite(m.sd):
-            self._warn_infinite("standard deviation", m)
-        return m.sd
-
-    def _warn_infinite(self, what: str, m) -> None:
-        label = self.prior.label() if isinstance(self.prior, Prior) else "callable prior"
-        q = float(self.quantile(0.999))
-        warnings.warn(
-            f"alpha: the posterior {what} is infinite: the density falls off only like "
-            f"alpha^{m.tail_exponent:.3g} as alpha -> infinity, the tail of the prior "
-            f"({label}), because once every widget has decayed the likelihood no longer "
-            f"depends on alpha; quantiles exist (99.9%: {q:.4g} per {self.data.time_unit}). "
-            "Report quantiles, or use a prior with a lighter tail",
-            InfiniteMomentWarning, stacklevel=3)
 
     def __repr__(self) -> str:
         label = self.prior.label() if isinstance(self.prior, Prior) else "callable prior"
@@ -362,7 +292,7 @@ def _local_table(n, sub, n_sub, log_prior, log_density, scale):
     """
 
     def sub_density(u):
-        return _log_density_u(u, log_prior, sub)
+        return log_density_u(u, log_prior, sub)
 
     lo, hi, scan_u, scan_g = _bracket(sub_density, scale, _LOCAL_SCAN, return_scan=True)
     if n_sub < n:
@@ -556,7 +486,7 @@ def tabulate(log_prior, log_likelihood, *, n: int, sub, n_sub: int, scale: float
         ``"local"`` or ``"adaptive"``.
     """
     def log_density(u):
-        return _log_density_u(u, log_prior, log_likelihood)
+        return log_density_u(u, log_prior, log_likelihood)
 
     if method == "local" or (method == "auto" and smooth_prior):
         try:

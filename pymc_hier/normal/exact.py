@@ -23,9 +23,10 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from pymc_hier.exceptions import InfiniteMomentWarning, PriorDominatedWarning
+from pymc_hier.exceptions import PriorDominatedWarning
 from pymc_hier.normal.data import SchoolsData
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
+from pymc_hier.normal.moments import VARIABLES, MomentTables, label
 from pymc_hier.normal.problem import as_schools_data, check_proper, resolve_schools_priors
 from pymc_hier.numerics.grid import (
     LogGrid,
@@ -41,8 +42,7 @@ __all__ = ["HierarchicalNormalPosterior", "hierarchical_normal_posterior"]
 
 #: Posterior quantiles reported by :meth:`HierarchicalNormalPosterior.quantiles`.
 DEFAULT_PROBS = (0.025, 0.25, 0.5, 0.75, 0.975)
-_SCALARS = ("mu", "tau", "theta_new")
-_VARS = (*_SCALARS, "theta")
+_VARS = VARIABLES
 _BLOCK = 2**21
 _MIXTURE_NODES = 1000
 #: What sums over the groups and draws theta (see :func:`hierarchical_normal_posterior`).
@@ -119,7 +119,7 @@ def hierarchical_normal_posterior(data, *, priors=None, grid_size: int = 4001,
                                        backend=backend)
 
 
-class HierarchicalNormalPosterior:
+class HierarchicalNormalPosterior(MomentTables):
     """Exact posterior of ``mu``, ``tau``, ``theta`` and ``theta_new`` (see module docs).
 
     Build it with :func:`hierarchical_normal_posterior`. The summaries take ``var`` in
@@ -181,7 +181,7 @@ class HierarchicalNormalPosterior:
 
     def __repr__(self) -> str:
         return (f"HierarchicalNormalPosterior({self.data.n_groups} groups, mu ~ "
-                f"{_label(self.priors['mu'])}, tau ~ {_label(self.priors['tau'])})")
+                f"{label(self.priors['mu'])}, tau ~ {label(self.priors['tau'])})")
 
     # -- NumPy kernels ---------------------------------------------------------------------
     def _conditionals(self, tau):
@@ -319,46 +319,6 @@ class HierarchicalNormalPosterior:
             self._warn_infinite("standard deviation", var, 2)
         return out if var == "theta" else float(out[0])
 
-    def _warn_infinite(self, what: str, var: str, order: int) -> None:
-        t = self.grid.t[-1] + np.array([50.0, 100.0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = self._log_density_t(t)
-        slope = (g[1] - g[0]) / 50.0 - 1.0 if np.all(np.isfinite(g)) else np.nan
-        label = _label(self.priors["tau"])
-        cause = ("" if var == "tau" else
-                 f" ({var} spreads with tau, whose second moment is infinite)")
-        warnings.warn(
-            f"{var}: the posterior {what} is infinite{cause}: tau's density falls off only "
-            f"like tau^{slope:.3g} as tau -> infinity (its prior {label} times the "
-            f"likelihood's tau^-{self.data.n_groups - (self._prec0 == 0)}), too slowly for "
-            f"a moment of order {order}; quantiles exist. Report quantiles, or use a prior "
-            "on tau with a lighter tail",
-            InfiniteMomentWarning, stacklevel=3)
-
-    def means(self) -> xr.Dataset:
-        """Posterior means of every variable (``inf`` where infinite)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InfiniteMomentWarning)
-            values = {v: self.mean(var=v) for v in _VARS}
-        self._warn_table(values, "means")
-        return self._dataset(values, attrs={"statistic": "mean"})
-
-    def sds(self) -> xr.Dataset:
-        """Posterior standard deviations of every variable (``inf`` where infinite)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InfiniteMomentWarning)
-            values = {v: self.sd(var=v) for v in _VARS}
-        self._warn_table(values, "standard deviations")
-        return self._dataset(values, attrs={"statistic": "sd"})
-
-    def _warn_table(self, values: dict, what: str) -> None:
-        infinite = [v for v, x in values.items() if not np.all(np.isfinite(x))]
-        if infinite:
-            warnings.warn(f"{', '.join(infinite)}: infinite posterior {what} (tau's tail is "
-                          f"too heavy; see HierarchicalNormalPosterior.mean); reported as inf",
-                          InfiniteMomentWarning, stacklevel=3)
-
-    # -- labelled summaries ------------------------------------------------------------------
     def _dataset(self, values: dict, extra_dim=None, attrs=None) -> xr.Dataset:
         dim = self.data.dim
         lead = () if extra_dim is None else (extra_dim[0],)
@@ -379,8 +339,8 @@ class HierarchicalNormalPosterior:
         return {"method": "exact: BDA 5.4, tau on a grid in log(tau), mu and theta normal "
                           "given tau",
                 "grid_size": len(self.grid.t),
-                "prior_mu": _label(self.priors["mu"]),
-                "prior_tau": _label(self.priors["tau"]),
+                "prior_mu": label(self.priors["mu"]),
+                "prior_tau": label(self.priors["tau"]),
                 "data_hash": self.data.fingerprint(), "backend": self.backend, **extra}
 
     # -- i.i.d. draws -------------------------------------------------------------------------
@@ -479,9 +439,3 @@ def _mu_prior(prior: Prior) -> tuple[float, float]:
         return m0, 1.0 / s0**2
     raise ValueError(f"priors['mu']: the exact reference needs a Normal or Flat prior on mu, "
                      f"got {prior!r}")
-
-
-def _label(prior) -> str:
-    if isinstance(prior, Prior):
-        return prior.label()
-    return getattr(prior, "__name__", repr(prior))
