@@ -19,12 +19,12 @@ from pymc_hier.decay.kernels import (
     log_uniform_normal_pdf,
     truncated_normal_draws,
 )
+from pymc_hier.decay.edges import EdgeTransform
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
     QuantileTransform,
     ScaledLogTransform,
-    WallIntervalTransform,
     integrate_log_slopes,
 )
 
@@ -314,11 +314,12 @@ def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upp
     np.testing.assert_allclose(g_lu, slope, rtol=1e-5, atol=1e-6)
 
 
-def _wall_fn(y):
-    """The wall transform of widgets measured at ``y`` as a function of (z, alpha, data)."""
+def _wall_fn(y, index=None):
+    """The t0 transform of widgets measured at ``y`` (all with an edge unless ``index``
+    says which) as a function of (z, alpha, data)."""
     z, start, end, t1, sigma = pt.dvectors("z", "start", "end", "t1", "sigma")
     alpha, log_n0 = pt.dscalars("alpha", "log_n0")
-    tr = WallIntervalTransform(y)
+    tr = EdgeTransform(y, np.arange(len(y)) if index is None else index)
     inputs = (start, end, alpha, t1, log_n0, sigma)
     t = tr.backward(z, *inputs)
     return pytensor.function([z, alpha, start, end, t1, log_n0, sigma],
@@ -326,18 +327,35 @@ def _wall_fn(y):
                              mode=_MODE)
 
 
-def test_wall_transform_is_the_probit_map_without_an_edge():
-    """Widgets measured within 7 sigma of 0 have no sharp edge: t0 = start + day Phi(z)
-    (to 1e-6 of a day: the map is a logistic step so wide that it is flat to that)."""
-    z = np.array([-8.0, -2.0, -0.3, 0.0, 1.0, 3.0, 8.0])
+def test_t0_transform_is_the_probit_map_without_edges():
+    """Uniform on the day in probit coordinates is exactly a standard normal, and the
+    round trip holds to the resolution of t0 (ulp(1.7e6) / 86400 in probability)."""
+    z = np.array([-8.0, -5.0, -2.0, -0.3, 0.0, 1.0, 3.0, 5.0, 8.0])
     n = len(z)
-    start, end = np.full(n, 1.0e6), np.full(n, 1.0e6 + 86_400.0)
-    t1, sigma = np.full(n, 9.0e6), np.full(n, 0.1)
-    y = np.full(n, 0.5)                      # 5 sigma: below the edge threshold
-    t, jac, back = _wall_fn(y)(z, 1e-7, start, end, t1, LOG_N0_MAX, sigma)
-    np.testing.assert_allclose((t - start) / 86_400.0, stats.norm.cdf(z), atol=1e-6)
-    np.testing.assert_allclose(jac, np.log(86_400.0) + stats.norm.logpdf(z), atol=1e-5)
-    np.testing.assert_allclose(back[np.abs(z) < 6], z[np.abs(z) < 6], atol=1e-6)
+    start, end = np.full(n, 1.7e6), np.full(n, 1.7e6 + 86_400.0)
+    t, jac, back = _wall_fn(np.full(n, 3.0), np.array([], dtype=int))(
+        z, 1e-7, start, end, np.full(n, 9.0e6), LOG_N0_MAX, np.full(n, 0.1))
+    np.testing.assert_allclose(t, start + 86_400.0 * stats.norm.cdf(z), rtol=1e-15)
+    np.testing.assert_allclose(jac, np.log(86_400.0) + stats.norm.logpdf(z), rtol=1e-13)
+    inner = np.abs(z) <= 5
+    np.testing.assert_allclose(back[inner], z[inner], atol=1e-8)
+    assert np.all(np.isfinite(back)) and np.all(np.sign(back[~inner]) == np.sign(z[~inner]))
+
+
+def test_edge_widgets_are_the_sharp_ones_that_can_reach_their_day():
+    """Seed 102's data: widgets 7 and 14 were made with nearly N0_max and measured to
+    0.002 or better; their edges cross their days where the posterior puts alpha."""
+    import pymc_hier as ph
+    from pymc_hier.decay.edges import edge_widgets
+
+    data = ph.simulate_decay(seed=102, n_widgets=20)
+    post = ph.decay_posterior(data)
+    index = edge_widgets(data, post.quantile([1e-6, 1 - 1e-6]))
+    assert list(index) == [7, 14]
+    assert len(edge_widgets(data, (0.0, np.inf))) > 2        # no posterior: every candidate
+    noisy = ph.DECAY.data_with_observed(data, {"n_measured": data.n_measured})._replace(
+        sigma=np.full(20, 1.0))
+    assert len(edge_widgets(noisy, post.quantile([1e-6, 1 - 1e-6]))) == 0
 
 
 def _conditional_cdf(t, y, sigma, start, end, t1, alpha):
@@ -352,7 +370,7 @@ def _conditional_cdf(t, y, sigma, start, end, t1, alpha):
 
 
 @pytest.mark.parametrize("edge", [0.3, 0.7, 1.05])
-def test_wall_transform_follows_the_conditional_of_t0_at_a_sharp_edge(edge):
+def test_edge_transform_follows_the_conditional_of_t0_at_a_sharp_edge(edge):
     """A widget measured at y = 3.43 +- 0.002 close to the most it can hold (seed 102's
     widget 14): given alpha its day is ruled out before an edge 0.04 day wide. In the
     transform's z the conditional CDF of t0 is close to Phi(z) whether the edge lies in the
@@ -381,7 +399,7 @@ def test_wall_transform_follows_the_conditional_of_t0_at_a_sharp_edge(edge):
     np.testing.assert_allclose(jac, np.log((tp - tm) / (2 * h)), atol=1e-4)
 
 
-def test_wall_transform_stays_in_the_day_at_extremes():
+def test_edge_transform_stays_in_the_day_at_extremes():
     z = np.array([-40.0, -10.0, 10.0, 40.0])
     one = np.ones(len(z))
     fn = _wall_fn(np.full(len(z), 3.43))

@@ -72,7 +72,7 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         (``n0="latent"``) and the observed ``n_measured``. NUTS samples ``alpha`` through
         a map fitted to its exact marginal posterior and each latent ``t0`` through a map
         that knows where the data rule early manufacture out (:mod:`pymc_hier.decay.pilot`,
-        :class:`~pymc_hier.decay.transforms.WallIntervalTransform`); :func:`pymc_hier.fit`
+        :class:`~pymc_hier.decay.edges.EdgeTransform`); :func:`pymc_hier.fit`
         starts ``alpha`` at its posterior median (:func:`initial_values`).
 
     Raises

@@ -21,8 +21,10 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
   through the CDF of an approximate conditional given ``alpha``: a logistic step where
   ``A(t0) = N0_max exp(-alpha (t1 - t0))`` crosses the measurement, for widgets measured
   far above their noise, and the plain probit map of the day otherwise
-  (:class:`WallIntervalTransform`). The uniform prior is unchanged; in ``z`` the moving,
-  sharp edge that made NUTS diverge is a standard normal tail.
+  (:class:`~pymc_hier.decay.edges.EdgeTransform`, for the widgets whose edge is sharp and
+  can fall in their day: :func:`~pymc_hier.decay.edges.edge_widgets`). The uniform prior is
+  unchanged; in ``z`` the moving, sharp edge that made NUTS diverge is a standard normal
+  tail.
 - **N0 integrated out** (``n0="marginal"``): the amount at ``t1`` is uniform on
   ``[0, A_i]``, ``A_i = N0_max exp(-alpha dt_i)``, so the measurement's density is that
   uniform convolved with the noise (:func:`~pymc_hier.decay.ops.log_uniform_normal_pdf`,
@@ -45,6 +47,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from pymc_hier.decay.data import DecayData
+from pymc_hier.decay.edges import EdgeTransform, edge_widgets
 from pymc_hier.decay.likelihood import log_day_marginal_pdf
 from pymc_hier.decay.ops import log_uniform_normal_pdf
 from pymc_hier.decay.pilot import quantile_map
@@ -60,7 +63,6 @@ from pymc_hier.decay.transforms import (
     AmountRankTransform,
     QuantileTransform,
     ScaledLogTransform,
-    WallIntervalTransform,
 )
 from pymc_hier.spec import prior_variable
 
@@ -118,14 +120,14 @@ def _t0_support_point(rv, size, *inputs, transform):
     return transform.backward(pt.zeros_like(inputs[0]), *inputs)
 
 
-def _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y):
-    """``t0_i ~ Uniform(day_start_i, day_end_i)``, sampled through :class:`WallIntervalTransform`.
+def _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y, edges):
+    """``t0_i ~ Uniform(day_start_i, day_end_i)``, sampled through :class:`EdgeTransform`.
 
     The transform needs ``alpha`` (where the data forbid early manufacture depends on it) and
     the widgets' data, so they are parameters of the distribution, which ignores them: the
-    prior is the uniform one.
+    prior is the uniform one. ``edges``: the widgets whose map knows their edge.
     """
-    transform = WallIntervalTransform(y)
+    transform = EdgeTransform(y, edges)
     return pm.CustomDist(
         "t0", start, end, alpha, t_measured, pt.log(n0_max), sigma, logp=_t0_logp,
         dist=_t0_dist, support_point=functools.partial(_t0_support_point, transform=transform),
@@ -182,11 +184,14 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") 
     check_consistent(data)
 
     scale = time_scale(data)
-    alpha_kwargs = {}
+    alpha_kwargs, pilot = {}, None
     if lower == 0 and upper == np.inf:
         pilot = quantile_map(data, priors["alpha"], t0=t0)
         transform = ScaledLogTransform(scale) if pilot is None else QuantileTransform(*pilot)
         alpha_kwargs = {"transform": transform, "default_transform": None}
+    # widgets whose t0 map knows their edge: where the exact posterior puts alpha, or anywhere
+    alpha_range = (0.0, np.inf) if pilot is None else tuple(pilot[-1].quantile([1e-6, 1 - 1e-6]))
+    edges = edge_widgets(data, alpha_range) if t0 == "latent" else None
     y = np.asarray(data.n_measured, dtype=float)
     with pm.Model(coords={"widget": np.asarray(data.widget)}) as model:
         t_measured = pm.Data("t_measured", data.t_measured, dims="widget")
@@ -204,7 +209,7 @@ def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") 
                           dims="widget")
         else:
             if t0 == "latent":
-                t_made = _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y)
+                t_made = _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y, edges)
             _widget_likelihood(n0, alpha * (t_measured - t_made), n0_max, sigma, y)
     return model
 

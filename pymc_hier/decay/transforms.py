@@ -4,8 +4,6 @@
 - :class:`QuantileTransform` samples ``alpha`` through a smooth monotone map fitted to the
   quantile function of its exact marginal posterior, so that the sampler meets a near
   standard normal whatever the posterior's shape (a hard edge included).
-- :class:`WallIntervalTransform` samples a manufacture time in its day as a near standard
-  normal, knowing where (given ``alpha``) the data rule early manufacture out.
 - :class:`AmountRankTransform` samples each widget's amount at measurement through its
   conditional rank given the measurement, which removes the curved coupling between the
   per-widget amounts and ``alpha`` (see :func:`pymc_hier.decay_model`).
@@ -18,8 +16,7 @@ import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
-from pymc_hier.decay.graph import log_ndtr, log_ndtr_diff, rank_setup
-from pymc_hier.decay.kernels import HALF_LOG_2PI
+from pymc_hier.decay.graph import log_ndtr_diff, rank_setup
 from pymc_hier.decay.rank_op import rank_outputs
 
 
@@ -185,126 +182,12 @@ def integrate_log_slopes(step: float, log_slopes, anchor: int, value: float) -> 
     return u - u[anchor] + value
 
 
-def _log_softplus(x):
-    """``log(log(1 + e^x))``, finite for every finite ``x`` (``x`` below -30: ``x``)."""
-    low = x < -30.0
-    return pt.switch(low, pt.minimum(x, -30.0), pt.log(pt.softplus(pt.maximum(x, -30.0))))
-
-
-def _softplus_inverse(log_s):
-    """``x`` with ``log(softplus(x)) = log_s``: ``log(e^S - 1)``, ``S = e^{log_s}``."""
-    small, large = log_s < -30.0, log_s > np.log(30.0)
-    s_mid = pt.exp(pt.clip(log_s, -30.0, np.log(30.0)))
-    s_large = pt.exp(pt.maximum(log_s, np.log(30.0)))
-    return pt.switch(small, pt.minimum(log_s, -30.0),
-                     pt.switch(large, s_large + pt.log1p(-pt.exp(-s_large)),
-                               pt.log(pt.expm1(s_mid))))
-
-
 def _float_inputs(inputs, count, name):
     floats = [v for v in inputs if str(getattr(v.type, "dtype", "")).startswith("float")]
     if len(floats) != count:
         raise ValueError(f"{name}: the distribution must have {count} floating-point "
                          f"parameters, got {len(floats)}")
     return floats
-
-
-class WallIntervalTransform(Transform):
-    """Manufacture time ``t0`` in its day, sampled as ``z`` knowing where the data forbid it.
-
-    A widget measured at ``y`` (error ``sigma``) held at least ``y`` at its measurement,
-    so ``A = N0_max exp(-alpha (t1 - t0)) >= y``: given ``alpha`` the part of the day before
-    ``t1 - log(N0_max / y) / alpha`` is ruled out, sharply when ``sigma / y`` is small, and
-    that edge moves with ``alpha``. With the plain probit map NUTS meets a moving wall in
-    ``(alpha, t0)`` and diverges. This transform maps ``z`` to the day through the CDF of
-    an approximate conditional density of ``t0`` given ``alpha``: in ``v = log A`` (linear in
-    ``t0``) a logistic step ``sigmoid((v - log y) / kappa)``, ``kappa = sigma / (1.7 y)``
-    (the logistic twin of the normal CDF edge), whose CDF (a softplus) and its inverse are
-    closed-form. ``z`` then has a near standard normal conditional on either side of the
-    edge. Widgets without a sharp edge (``y <= 7 sigma``, :attr:`WALL_Z`) get ``kappa`` so
-    wide that the map is the probit map of the day. The map is an exact bijection onto
-    ``(start, end)`` for every ``alpha`` and its Jacobian is exact, so the posterior is
-    unchanged.
-
-    The distribution it is attached to must have ``(start, end, alpha, t_measured,
-    log_n0_max, sigma)`` as its floating-point parameters, in that order: the transform
-    reads the model's data from its distribution, never from variables it holds, so that
-    PyMC's model transformations (``clone_model``, ``pm.do``) keep it working.
-
-    Parameters
-    ----------
-    y : array_like
-        The measurements (they place the edges).
-    """
-
-    name = "wall"
-    ndim_supp = 0
-    #: Widgets with ``y > WALL_Z * sigma`` get an edge. Below, the likelihood never falls
-    #: far: as ``A -> 0`` it tends to ``phi(y / sigma) / sigma``, a floor ``(y / sigma)
-    #: phi(y / sigma)`` (``6e-11`` at 7) of its level above the edge that a logistic step
-    #: would miss; and the edge is wider than ``sigma / (7 alpha)`` in time, smooth on the
-    #: scale of a day unless widgets decay within days.
-    WALL_Z = 7.0
-    #: ``kappa`` of widgets without an edge: the map is then the probit map of the day.
-    FLAT_KAPPA = 1e4
-
-    def __init__(self, y):
-        self._y = y
-        self.y = pt.as_tensor_variable(y)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Return the measurements, when given as an array (see :meth:`with_arrays`)."""
-        return {} if isinstance(self._y, Variable) else {"y": np.asarray(self._y, dtype=float)}
-
-    def with_arrays(self, tensors) -> WallIntervalTransform:
-        """Return the same map reading the measurements from ``tensors["y"]``."""
-        return WallIntervalTransform(tensors.get("y", self._y))
-
-    def _setup(self, inputs):
-        start, end, alpha, t_measured, log_n0_max, sigma = _float_inputs(
-            inputs, 6, "WallIntervalTransform")
-        wall = self.y > self.WALL_Z * sigma
-        safe_y = pt.switch(wall, self.y, 1.0)
-        v_edge = pt.switch(wall, pt.log(safe_y), log_n0_max)
-        kappa = pt.switch(wall, sigma / (1.7 * safe_y), self.FLAT_KAPPA)
-
-        def x_of(t):
-            return (log_n0_max - alpha * (t_measured - t) - v_edge) / kappa
-
-        x_s, x_e = x_of(start), x_of(end)
-        ls_s, ls_e = _log_softplus(x_s), _log_softplus(x_e)
-        log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
-        return start, end, alpha, kappa, x_of, x_s, ls_s, ls_e, log_ds
-
-    def backward(self, value, *inputs):
-        """Map ``z`` to ``t0`` in ``[start, end]``."""
-        return self._backward(value, inputs)[0]
-
-    def _backward(self, value, inputs):
-        start, end, alpha, kappa, _, x_s, ls_s, ls_e, log_ds = self._setup(inputs)
-        upper = value > 0
-        log_p = log_ndtr(pt.switch(upper, -1.0, value))        # Phi(z), z <= 0
-        log_q = log_ndtr(pt.switch(upper, -value, -1.0))       # Phi(-z), z > 0
-        log_s_low = pt.logaddexp(ls_s, log_p + log_ds)
-        log_s_high = ls_e + pt.log1mexp(pt.minimum(log_q + log_ds - ls_e, -1e-300))
-        x = _softplus_inverse(pt.switch(upper, log_s_high, log_s_low))
-        t = pt.clip(start + kappa * (x - x_s) / alpha, start, end)
-        return t, x, kappa, alpha, log_ds
-
-    def forward(self, value, *inputs):
-        """Map ``t0`` to ``z`` (for initial points)."""
-        _, _, _, _, x_of, _, ls_s, ls_e, log_ds = self._setup(inputs)
-        ls_x = _log_softplus(x_of(value))
-        log_g = ls_x + pt.log1mexp(pt.minimum(ls_s - ls_x, -1e-300)) - log_ds
-        log_h = ls_e + pt.log1mexp(pt.minimum(ls_x - ls_e, -1e-300)) - log_ds
-        return pt.switch(log_g < log_h, pt.ndtri_exp(pt.clip(log_g, -745.0, 0.0)),
-                         -pt.ndtri_exp(pt.clip(log_h, -745.0, 0.0)))
-
-    def log_jac_det(self, value, *inputs):
-        """``log |dt0 / dz| = log(kappa / alpha) + softplus(-x) + log dS + log phi(z)``."""
-        _, x, kappa, alpha, log_ds = self._backward(value, inputs)
-        return (pt.log(kappa) - pt.log(alpha) + pt.softplus(-x) + log_ds
-                - 0.5 * pt.sqr(value) - HALF_LOG_2PI)
 
 
 class AmountRankTransform(Transform):

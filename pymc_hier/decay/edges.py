@@ -1,0 +1,188 @@
+"""Latent manufacture times that know where the data rule them out: :class:`EdgeTransform`.
+
+A widget measured at ``y`` with error ``sigma`` held at least about ``y`` at its
+measurement: ``A = N0_max exp(-alpha (t1 - t0)) >= y``. Given ``alpha`` the part of its day
+before the *edge* ``t1 - log(N0_max / y) / alpha`` is ruled out, within
+``sigma / (y alpha)`` in time, and the edge moves with ``alpha``. When that width is a
+fraction of a day (a widget made with nearly ``N0_max`` and measured precisely), the plain
+probit map of the day leaves NUTS a moving wall in ``(alpha, t0)``: it diverges.
+
+:class:`EdgeTransform` maps the sampler's ``z`` to the day through the probit map for most
+widgets and, for the widgets with such an edge (chosen from the data by
+:func:`edge_widgets`), through the CDF of an approximate conditional density of ``t0``
+given ``alpha``: in ``v = log A`` (linear in ``t0``) a logistic step
+``sigmoid((v - log y) / kappa)``, ``kappa = sigma / (1.7 y)`` (the logistic twin of the
+normal CDF's edge), whose CDF (a softplus) and its inverse are closed-form. In ``z`` the
+conditional is then close to a standard normal on either side of the edge. Both maps are
+exact bijections onto the day with exact Jacobians: the posterior is unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pymc.logprob.transforms import Transform
+from pytensor.graph.basic import Variable
+
+from pymc_hier.decay.graph import log_ndtr
+from pymc_hier.decay.kernels import HALF_LOG_2PI
+from pymc_hier.decay.transforms import _float_inputs
+
+__all__ = ["EDGE_Z", "EdgeTransform", "edge_widgets"]
+
+_SQRT1_2 = float(1.0 / np.sqrt(2.0))
+#: Widgets measured more than ``EDGE_Z`` standard errors above 0 can have an edge. Below,
+#: the likelihood never falls far: as ``A -> 0`` it tends to ``phi(y / sigma) / sigma``, a
+#: floor ``(y / sigma) phi(y / sigma)`` (``6e-11`` at 7) of its level above the edge, which
+#: a logistic step would miss.
+EDGE_Z = 7.0
+
+
+def edge_widgets(data, alpha_range) -> np.ndarray:
+    """Indices of the widgets whose edge is sharp and can fall in their day.
+
+    Parameters
+    ----------
+    data : DecayData
+        The widgets.
+    alpha_range : tuple of float
+        The range of ``alpha`` the posterior holds (its 1e-6 and 1 - 1e-6 quantiles).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer indices: widgets with ``y > EDGE_Z sigma`` whose edge is narrower than
+        their day for some ``alpha`` in the range and lies in the day for some ``alpha`` in
+        the range.
+    """
+    y, sigma = np.asarray(data.n_measured, dtype=float), np.asarray(data.sigma, dtype=float)
+    start, end = np.asarray(data.day_start, dtype=float), np.asarray(data.day_end, dtype=float)
+    t1 = np.asarray(data.t_measured, dtype=float)
+    lo, hi = (float(a) for a in alpha_range)
+    above = y > EDGE_Z * sigma
+    safe_y = np.where(above, y, 1.0)
+    sharp = sigma / (safe_y * hi * (end - start)) < 1.0
+    # the edge is in the day for alpha in [d / (t1 - start), d / (t1 - end)]
+    depth = np.log(data.n0_max) - np.log(safe_y)
+    with np.errstate(divide="ignore"):
+        enters, leaves = depth / (t1 - start), depth / np.maximum(t1 - end, 0.0)
+    return np.flatnonzero(above & sharp & (depth > 0) & (enters <= hi) & (leaves >= lo))
+
+
+def _log_softplus(x):
+    """``log(log(1 + e^x))``, finite for every finite ``x`` (``x`` below -30: ``x``)."""
+    return pt.switch(x < -30.0, pt.minimum(x, -30.0), pt.log(pt.softplus(pt.maximum(x, -30.0))))
+
+
+def _softplus_inverse(log_s):
+    """``x`` with ``log(softplus(x)) = log_s``: ``S + log(1 - e^-S)``, ``S = e^log_s``."""
+    s = pt.exp(pt.maximum(log_s, -30.0))
+    return pt.switch(log_s < -30.0, pt.minimum(log_s, -30.0), s + pt.log(-pt.expm1(-s)))
+
+
+def _edge_map(z, start, end, alpha, t1, log_n0_max, sigma, y):
+    """``t0``, ``log |dt0 / dz|`` and ``z`` of ``t0`` (for ``forward``) of the edge map."""
+    kappa = sigma / (1.7 * y)
+    v_edge = pt.log(y)
+
+    def x_of(t):
+        return (log_n0_max - alpha * (t1 - t) - v_edge) / kappa
+
+    x_s = x_of(start)
+    ls_s, ls_e = _log_softplus(x_s), _log_softplus(x_of(end))
+    log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
+    # the nearer tail of the normal: S = S_s + dS Phi(z) below 0, S_e - dS Phi(-z) above
+    upper = z > 0
+    log_tail = log_ndtr(-pt.abs(z))
+    log_s = pt.switch(upper,
+                      ls_e + pt.log1mexp(pt.minimum(log_tail + log_ds - ls_e, -1e-300)),
+                      pt.logaddexp(ls_s, log_tail + log_ds))
+    x = _softplus_inverse(log_s)
+    t = pt.clip(start + kappa * (x - x_s) / alpha, start, end)
+    jac = (pt.log(kappa) - pt.log(alpha) + pt.softplus(-x) + log_ds
+           - 0.5 * pt.sqr(z) - HALF_LOG_2PI)
+    return t, jac
+
+
+def _edge_forward(t, start, end, alpha, t1, log_n0_max, sigma, y):
+    kappa = sigma / (1.7 * y)
+    v_edge = pt.log(y)
+
+    def x_of(s):
+        return (log_n0_max - alpha * (t1 - s) - v_edge) / kappa
+
+    ls_s, ls_e, ls_x = (_log_softplus(x_of(v)) for v in (start, end, t))
+    log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
+    log_g = ls_x + pt.log1mexp(pt.minimum(ls_s - ls_x, -1e-300)) - log_ds
+    log_h = ls_e + pt.log1mexp(pt.minimum(ls_x - ls_e, -1e-300)) - log_ds
+    return _probit_of(log_g, log_h)
+
+
+def _probit_of(log_p, log_q):
+    """``Phi^-1(p)`` from ``log p`` and ``log(1 - p)``, through the nearer tail."""
+    return pt.switch(log_p < log_q, pt.ndtri_exp(pt.clip(log_p, -745.0, 0.0)),
+                     -pt.ndtri_exp(pt.clip(log_q, -745.0, 0.0)))
+
+
+class EdgeTransform(Transform):
+    """``t0`` in ``(start, end)`` from ``z``: the probit map, edge-aware for some widgets.
+
+    See the module docstring. The distribution it is attached to must have ``(start, end,
+    alpha, t_measured, log_n0_max, sigma)`` as its floating-point parameters, in that order:
+    the transform reads the model's data from its distribution, never from variables it
+    holds, so that PyMC's model transformations (``clone_model``, ``pm.do``) keep it working.
+
+    Parameters
+    ----------
+    y : array_like
+        The measurements (they place the edges).
+    index : array_like of int
+        The widgets with an edge (:func:`edge_widgets`; may be empty).
+    """
+
+    name = "edge"
+    ndim_supp = 0
+
+    def __init__(self, y, index):
+        self._y, self._index = y, index
+        self.y = pt.as_tensor_variable(y)
+        self.index = pt.as_tensor_variable(index if isinstance(index, Variable)
+                                           else np.asarray(index, dtype="int64"))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the data-dependent arrays (see :meth:`with_arrays`)."""
+        if isinstance(self._y, Variable):
+            return {}
+        return {"y": np.asarray(self._y, dtype=float),
+                "index": np.asarray(self._index, dtype="int64")}
+
+    def with_arrays(self, tensors) -> EdgeTransform:
+        """Return the same map reading ``y`` and ``index`` from ``tensors``.
+
+        A compiled model can then take another data set's (:func:`pymc_hier.sbc`).
+        """
+        return EdgeTransform(tensors.get("y", self._y), tensors.get("index", self._index))
+
+    def _parts(self, inputs):
+        start, end, alpha, t1, log_n0_max, sigma = _float_inputs(inputs, 6, "EdgeTransform")
+        i = self.index
+        return (start, end), (start[i], end[i], alpha, t1[i], log_n0_max, sigma[i], self.y[i])
+
+    def backward(self, value, *inputs):
+        """Map ``z`` to ``t0``."""
+        (start, end), edge = self._parts(inputs)
+        t = start + (end - start) * (0.5 * pt.erfc(-value * _SQRT1_2))
+        return pt.set_subtensor(t[self.index], _edge_map(value[self.index], *edge)[0])
+
+    def forward(self, value, *inputs):
+        """Map ``t0`` to ``z`` (for initial points)."""
+        (start, end), edge = self._parts(inputs)
+        width = end - start
+        z = _probit_of(pt.log(value - start) - pt.log(width), pt.log(end - value) - pt.log(width))
+        return pt.set_subtensor(z[self.index], _edge_forward(value[self.index], *edge))
+
+    def log_jac_det(self, value, *inputs):
+        """``log |dt0 / dz|``."""
+        (start, end), edge = self._parts(inputs)
+        jac = pt.log(end - start) - 0.5 * pt.sqr(value) - HALF_LOG_2PI
+        return pt.set_subtensor(jac[self.index], _edge_map(value[self.index], *edge)[1])
