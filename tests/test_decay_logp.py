@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, special, stats
 
+from pymc_hier.decay.edges import EdgeTransform, ProbitIntervalTransform
 from pymc_hier.decay.graph import (
     log_uniform_normal_graph,
     rank_backward_graph,
@@ -19,7 +20,6 @@ from pymc_hier.decay.kernels import (
     log_uniform_normal_pdf,
     truncated_normal_draws,
 )
-from pymc_hier.decay.edges import EdgeTransform
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
@@ -340,6 +340,14 @@ def test_t0_transform_is_the_probit_map_without_edges():
     inner = np.abs(z) <= 5
     np.testing.assert_allclose(back[inner], z[inner], atol=1e-8)
     assert np.all(np.isfinite(back)) and np.all(np.sign(back[~inner]) == np.sign(z[~inner]))
+    # the same map as the probit transform of data without edges (bounds from the Uniform)
+    zz, lo, hi = pt.dvectors("zz", "lo", "hi")
+    probit = ProbitIntervalTransform()
+    fn = pytensor.function([zz, lo, hi], [probit.backward(zz, lo, hi),
+                                          probit.log_jac_det(zz, lo, hi)], mode=_MODE)
+    t2, jac2 = fn(z, start, end)
+    np.testing.assert_array_equal(t2, t)
+    np.testing.assert_array_equal(jac2, jac)
 
 
 def test_edge_widgets_are_the_sharp_ones_that_can_reach_their_day():

@@ -17,10 +17,12 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
   exact posterior cannot be computed (an improper prior) ``alpha`` is sampled as
   ``log(alpha * T)`` (:class:`ScaledLogTransform`), ``T`` the mean time from the middle of
   the manufacture day to the measurement, starting at ``alpha * T = 1``.
-- **t0 knowing where the data rule it out** (``t0="latent"``): ``t0`` maps from ``z``
-  through the CDF of an approximate conditional given ``alpha``: a logistic step where
-  ``A(t0) = N0_max exp(-alpha (t1 - t0))`` crosses the measurement, for widgets measured
-  far above their noise, and the plain probit map of the day otherwise
+- **t0 on a probit scale, knowing where the data rule it out** (``t0="latent"``): ``t0 =
+  start + (end - start) Phi(z)`` (:class:`ProbitIntervalTransform`), so the uniform prior
+  is a standard normal in the sampler's coordinates; for widgets whose data rule part of
+  the day out sharply, ``t0`` maps from ``z`` through the CDF of an approximate
+  conditional given ``alpha``: a logistic step where ``A(t0) = N0_max exp(-alpha (t1 -
+  t0))`` crosses the measurement
   (:class:`~pymc_hier.decay.edges.EdgeTransform`, for the widgets whose edge is sharp and
   can fall in their day: :func:`~pymc_hier.decay.edges.edge_widgets`). The uniform prior is
   unchanged; in ``z`` the moving, sharp edge that made NUTS diverge is a standard normal
@@ -47,7 +49,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from pymc_hier.decay.data import DecayData
-from pymc_hier.decay.edges import EdgeTransform, edge_widgets
+from pymc_hier.decay.edges import EdgeTransform, ProbitIntervalTransform, edge_widgets
 from pymc_hier.decay.likelihood import log_day_marginal_pdf
 from pymc_hier.decay.ops import log_uniform_normal_pdf
 from pymc_hier.decay.pilot import quantile_map
@@ -90,20 +92,20 @@ def _day_marginal_dist(alpha, t_measured, start, end, sigma, log_n0_max, size):
     return pm.Uniform.dist(0.0, upper, size=size) + pm.Normal.dist(0.0, sigma, size=size)
 
 
-def _amount_logp(value, log_upper, sigma):
+def _amount_logp(value, log_upper):
     # U(0, A) density; the rank transform keeps values inside, so the bound check only
     # guards direct evaluations (with room for rounding at the upper end).
     inside = (value >= 0) & (value <= pt.exp(log_upper) * (1.0 + 1e-12))
     return pt.switch(inside, -log_upper, -np.inf)
 
 
-def _amount_dist(log_upper, sigma, size):
+def _amount_dist(log_upper, size):
     return pm.Uniform.dist(0.0, pt.exp(log_upper), size=size)
 
 
-def _amount_support_point(rv, size, log_upper, sigma, *, transform):
+def _amount_support_point(rv, size, log_upper, *, transform):
     # the conditional median given the measurement: rank 0 on the sampler's scale
-    return transform.backward(pt.zeros_like(log_upper), log_upper, sigma)
+    return transform.backward(pt.zeros_like(log_upper), log_upper)
 
 
 def _t0_logp(value, start, end, *sampler_inputs):
@@ -121,12 +123,16 @@ def _t0_support_point(rv, size, *inputs, transform):
 
 
 def _latent_t0(alpha, start, end, t_measured, n0_max, sigma, y, edges):
-    """``t0_i ~ Uniform(day_start_i, day_end_i)``, sampled through :class:`EdgeTransform`.
+    """``t0_i ~ Uniform(day_start_i, day_end_i)``, on a probit scale, edge-aware for ``edges``.
 
-    The transform needs ``alpha`` (where the data forbid early manufacture depends on it) and
-    the widgets' data, so they are parameters of the distribution, which ignores them: the
-    prior is the uniform one. ``edges``: the widgets whose map knows their edge.
+    Without edges a ``Uniform`` through :class:`ProbitIntervalTransform`. With some, the
+    transform (:class:`EdgeTransform`) needs ``alpha`` (where the data forbid early
+    manufacture depends on it) and the widgets' data, so they are parameters of the
+    distribution, which ignores them: the prior is the same uniform one.
     """
+    if not len(edges):
+        return pm.Uniform("t0", lower=start, upper=end, dims="widget",
+                          transform=ProbitIntervalTransform(), default_transform=None)
     transform = EdgeTransform(y, edges)
     return pm.CustomDist(
         "t0", start, end, alpha, t_measured, pt.log(n0_max), sigma, logp=_t0_logp,
@@ -141,9 +147,9 @@ def _widget_likelihood(n0, decay, n0_max, sigma, y):
         pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
                       dist=_marginal_dist, observed=y, dims="widget")
         return
-    rank = AmountRankTransform(y)
+    rank = AmountRankTransform(y, sigma)
     amount = pm.CustomDist(
-        "N1", log_upper, sigma, logp=_amount_logp, dist=_amount_dist,
+        "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
         support_point=functools.partial(_amount_support_point, transform=rank),
         transform=rank, default_transform=None, dims="widget",
     )

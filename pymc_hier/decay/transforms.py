@@ -232,9 +232,15 @@ class AmountRankTransform(Transform):
         y = self._args[0]
         return {} if isinstance(y, Variable) else {"y": np.asarray(y, dtype=float)}
 
+    def captured(self) -> dict:
+        """Return the model variables the transform holds (``sigma``, when given one)."""
+        sigma = self._args[1]
+        return {"sigma": sigma} if isinstance(sigma, Variable) else {}
+
     def with_arrays(self, tensors) -> AmountRankTransform:
-        """Return the same map reading the measurements from ``tensors["y"]``."""
-        return AmountRankTransform(tensors.get("y", self._args[0]), self._args[1])
+        """Return the same map reading ``y`` (and ``sigma``) from ``tensors``."""
+        return AmountRankTransform(tensors.get("y", self._args[0]),
+                                   tensors.get("sigma", self._args[1]))
 
     def _inputs(self, inputs):
         """``(log A, sigma)``: from the distribution, ``sigma`` unless given."""

@@ -8,12 +8,13 @@ observed values are replaced in a copy of its graph. Running a chunk fits each r
 and returns its ranks; a chunk is the unit an executor runs.
 
 With ``sampler="nutpie"`` a chunk compiles once and reuses the compiled sampler for every
-replicate whose model differs from the compiled one only in data: the observed values of
-the compiled copy are shared variables, and the replicate's log density and deterministics
-must be the same graph as the compiled model's up to the values of shared variables (checked
-with :func:`pytensor.graph.basic.equal_computations`, matching shared variables by name and
-value variables by position). Models whose parametrisation depends on the data (the decay
-model's sampler coordinates) differ in constants and are compiled per replicate.
+replicate whose model differs from the compiled one only in data. The sampler is compiled
+from an :func:`updatable_copy`, whose observed values (and the data-dependent arrays of
+value transforms that declare them, such as the decay model's map of ``alpha``) are shared
+variables; a replicate's copy must compute the same graph up to the values of those shared
+variables (checked with :func:`pytensor.graph.basic.equal_computations`, shared variables
+matched by name and value variables by position), and then only new values are passed.
+Anything else (another structure, another constant) compiles again.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ __all__ = ["Chunk", "ModelRecipe", "observe_plain", "run_chunk", "thin_and_rank"
 _OBSERVED_SUFFIX = "__sbc_observed"
 #: Observed variable (log density 0) that carries the transforms' shared arrays.
 _CARRIER = "__sbc_carrier"
+#: Compiled samplers a chunk keeps (models of one family can take a few structures: the
+#: decay model's t0 is edge-aware only on data with sharp edges).
+_CACHED = 3
 
 
 @dataclass
@@ -115,7 +119,8 @@ def updatable_copy(model: pm.Model) -> pm.Model:
     data-dependent constants by name) and ``with_arrays(tensors)`` (the same transform
     reading them from tensors) is replaced by one reading shared variables
     ``"<var>__<array>__sbc"``. Those reach the graph through an observed carrier variable
-    whose log density is 0 (PyMC needs every shared input of a transform in the graph).
+    whose log density is 0 (PyMC needs every shared input of a transform in the graph). A
+    transform holding model data (``captured()``, by name) gets the copy's.
     """
     import pytensor.tensor as pt
     from pymc.model.fgraph import ModelObservedRV, fgraph_from_model, model_from_fgraph
@@ -134,9 +139,12 @@ def updatable_copy(model: pm.Model) -> pm.Model:
             continue
         tensors = {key: pytensor.shared(np.asarray(value), name=f"{rv.name}__{key}__sbc")
                    for key, value in transform.arrays().items()}
+        carried += list(tensors.values())
+        # model data the transform holds: the copy's (PyMC copies shared variables)
+        captured = getattr(transform, "captured", dict)()
+        tensors.update({key: copy[var.name] for key, var in captured.items()})
         if tensors:
             copy.rvs_to_transforms[rv] = transform.with_arrays(tensors)
-            carried += list(tensors.values())
     if carried:
         cores = ",".join("(" + ",".join(f"d{i}_{j}" for j in range(v.ndim)) + ")"
                          for i, v in enumerate(carried))
@@ -248,14 +256,15 @@ class Chunk:
             import nutpie
 
             copy = updatable_copy(model)
-            updates = cache[0].updates_for(copy) if cache else None
-            if updates is None:
+            found = next(((c, u) for c in cache if (u := c.updates_for(copy)) is not None),
+                         None)
+            if found is None:  # a structure not compiled yet (at most _CACHED kept)
                 start = None
                 if spec is not None and spec.family.initial_values is not None:
                     start = spec.family.initial_values(model, spec) or None
-                cache[:] = [_compile(copy, start)]
-                updates = cache[0].updates_for(copy)
-            compiled = cache[0].compiled.with_data(**updates)
+                cache[:] = [*cache[-(_CACHED - 1):], _compile(copy, start)]
+                found = cache[-1], cache[-1].updates_for(copy)
+            compiled = found[0].compiled.with_data(**found[1])
             idata = nutpie.sample(compiled, draws=self.mcmc["draws"], tune=self.mcmc["tune"],
                                   chains=self.mcmc["chains"], seed=seed, progress_bar=False,
                                   **kwargs)
