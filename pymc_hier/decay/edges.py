@@ -9,8 +9,9 @@ probit map of the day leaves NUTS a moving wall in ``(alpha, t0)``: it diverges.
 
 :class:`EdgeTransform` maps the sampler's ``z`` to the day through the probit map
 (:class:`ProbitIntervalTransform`, what data without such edges get) for most widgets
-and, for the widgets with an edge (chosen from the data by :func:`edge_widgets`), through the CDF of an approximate conditional density of ``t0``
-given ``alpha``: in ``v = log A`` (linear in ``t0``) a logistic step
+and, for the widgets with an edge (chosen from the data by :func:`edge_widgets`), through
+the CDF of an approximate conditional density of ``t0`` given ``alpha``: in
+``v = log A`` (linear in ``t0``) a logistic step
 ``sigmoid((v - log y) / kappa)``, ``kappa = sigma / (1.7 y)`` (the logistic twin of the
 normal CDF's edge), whose CDF (a softplus) and its inverse are closed-form. In ``z`` the
 conditional is then close to a standard normal on either side of the edge. Both maps are
