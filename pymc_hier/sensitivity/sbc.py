@@ -186,7 +186,9 @@ def sbc(model_or_family, *, n_sims: int, draws: int = 99, sampler: str = "nutpie
           (ecdf_point): ECDF minus the uniform CDF and its simultaneous band;
         - ``divergences``, ``max_rhat``, ``min_ess``, ``thin`` and ``error``
           (simulation): each fit's diagnostics (``max_rhat``/``min_ess`` NaN for exact
-          draws) and error message ("" when it succeeded).
+          draws) and error message ("" when it succeeded);
+        - ``simulated_<name>`` (simulation, ...): the data each replicate was fitted to,
+          per observed variable (a family's ``with_observed`` turns one into data).
 
         Attrs record the settings, the seed, ``n_failed``, ``thin_short``, the smallest
         p-values and the number of tests (compare the smallest p-value with ``alpha /
@@ -264,6 +266,10 @@ def sbc(model_or_family, *, n_sims: int, draws: int = 99, sampler: str = "nutpie
     rows = _run(chunks, executor, n_sims, progressbar)
 
     result = _assemble(rows, references, names, draws, prob, bins)
+    for name in observed_names:   # the simulated data: any replicate can be refitted by hand
+        da = simulated[name].rename(draw="simulation").drop_vars("simulation")
+        result[f"simulated_{name}"] = da.assign_attrs(
+            description=f"the simulated {name} each replicate was fitted to")
     result.attrs.update({
         "description": "simulation-based calibration: ranks of prior draws among posterior "
                        "draws of fits to data simulated from them",
