@@ -23,9 +23,7 @@ from pymc_hier.decay.kernels import (
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
-    QuantileTransform,
     ScaledLogTransform,
-    integrate_log_slopes,
 )
 
 LOG_N0_MAX = float(np.log(10.0))
@@ -426,31 +424,6 @@ def test_scaled_log_transform_round_trip():
     np.testing.assert_allclose(back(values), values, rtol=1e-14)
     u = np.log(values * 6.6e6)
     np.testing.assert_allclose(jac(u), np.log(values), rtol=1e-12)
-
-
-def test_quantile_transform_round_trip_jacobian_and_arrays():
-    z_nodes = np.linspace(-3, 3, 13)
-    log_slopes = -0.5 + 0.3 * np.sin(z_nodes)           # any smooth positive slope
-    values = integrate_log_slopes(0.5, log_slopes, 6, -14.0)
-    tr = QuantileTransform(-3.0, 0.5, values, log_slopes)
-    z = pt.dvector("z")
-    fn = pytensor.function([z], [tr.backward(z), tr.forward(tr.backward(z)),
-                                 tr.log_jac_det(z)], mode=_MODE)
-    grid = np.linspace(-9, 9, 37)                       # beyond the nodes: linear
-    x, again, jac = fn(grid)
-    assert np.all(np.diff(x) > 0)
-    np.testing.assert_allclose(again, grid, atol=1e-9)
-    h = 1e-6
-    num = (fn(grid + h)[0] - fn(grid - h)[0]) / (2 * h)
-    np.testing.assert_allclose(jac, np.log(num), atol=1e-6)
-    np.testing.assert_allclose(np.log(fn(z_nodes)[0]), values, rtol=1e-13)
-    assert tr.median() == pytest.approx(np.exp(values[6]))
-    # the same map through tensors (what sbc's compiled copies use)
-    shared = {k: pytensor.shared(v) for k, v in tr.arrays().items()}
-    fn2 = pytensor.function([z], tr.with_arrays(shared).log_jac_det(z), mode=_MODE)
-    np.testing.assert_array_equal(fn2(grid), jac)
-    with pytest.raises(ValueError, match="increasing"):
-        QuantileTransform(-3.0, 0.5, values[::-1], log_slopes)
 
 
 def test_day_marginal_pytensor_twin(rng):

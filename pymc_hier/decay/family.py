@@ -25,11 +25,12 @@ from pymc_hier.decay.exact_partitioned import DECAY_PARTITIONED
 from pymc_hier.decay.model import build
 from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
-from pymc_hier.decay.transforms import QuantileTransform, ScaledLogTransform
+from pymc_hier.decay.transforms import ScaledLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.exceptions import InvalidDrawsWarning
 from pymc_hier.family import Derived, ModelFamily
 from pymc_hier.generative import GenerativeModel, Node, Symbol
+from pymc_hier.quantile_map import QuantileTransform
 from pymc_hier.spec import ModelSpec, current_data, current_priors
 
 __all__ = ["DECAY", "decay_model", "derived", "exact_posterior", "generative", "postprocess",

@@ -63,9 +63,9 @@ from pymc_hier.decay.problem import (
 )
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
-    QuantileTransform,
     ScaledLogTransform,
 )
+from pymc_hier.quantile_map import QuantileTransform
 from pymc_hier.spec import prior_variable
 
 __all__ = ["build"]

@@ -34,6 +34,7 @@ from pymc_hier.normal.problem import (
     as_schools_data,
     resolve_schools_priors,
 )
+from pymc_hier.quantile_map import QuantileTransform
 from pymc_hier.spec import ModelSpec, current_priors
 
 __all__ = [
@@ -157,8 +158,8 @@ def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = No
     -------
     pymc_hier.exact.HierarchicalNormalPosterior
     """
-    post = hierarchical_normal_posterior(spec.data, priors=current_priors(model, spec, hyper),
-                                         **kwargs)
+    priors = current_priors(model, spec, hyper)
+    post = hierarchical_normal_posterior(spec.data, priors=priors, **kwargs)
     post.theta_storage = spec.options["theta_storage"]
     return post
 
@@ -212,6 +213,12 @@ def with_observed(data: SchoolsData, observed: Mapping) -> SchoolsData:
                        names=data.names, dim=data.dim)
 
 
+def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
+    """Where NUTS starts ``tau``: its exact posterior median (``z = 0`` of its map)."""
+    transform = model.rvs_to_transforms.get(model["tau"])
+    return {"tau": transform.median()} if isinstance(transform, QuantileTransform) else {}
+
+
 def internal(spec: ModelSpec) -> tuple[str, ...]:
     """Sampler coordinates of the non-centred forms: not part of the model as written."""
     return {"noncentered": ("theta_scaled", "theta_new_tilde"),
@@ -262,6 +269,7 @@ HIERARCHICAL_NORMAL = ModelFamily(
     exact_partitioned=NORMAL_PARTITIONED,
     postprocess=postprocess,
     generative=generative,
+    initial_values=initial_values,
     group_dim=lambda data: data.dim,
     with_observed=with_observed,
     default_sweep=("tau.beta", (1.0, 2.5, 5.0, 10.0, 25.0)),

@@ -6,8 +6,9 @@ Each group ``j`` reports an estimate ``y_j`` with a known standard error ``sigma
     theta_j ~ Normal(mu, tau)                (theta_new: a new, unseen group)
     mu, tau ~ a preset or user priors
 
-Three parametrizations of the same model (option ``parametrization``), and a scalable
-marginal form:
+``tau`` is sampled, in every form, through a map fitted to the quantiles of its exact
+marginal posterior (:func:`tau_map`), where that posterior exists. Three parametrizations
+of the same model (option ``parametrization``), and a scalable marginal form:
 
 ``"noncentered"`` (default)
     ``theta_j = mu + tau * sigma_j / r_j * theta_scaled_j`` with
@@ -60,9 +61,42 @@ from pymc_hier.normal.problem import (
     check_proper,
     is_flat,
 )
+from pymc_hier.quantile_map import QuantileTransform, quantile_map
 from pymc_hier.spec import prior_variable
 
-__all__ = ["build"]
+__all__ = ["build", "tau_map"]
+
+#: Grid of the exact posterior of tau the sampler's map follows (coarser than the exact
+#: reference's 4001 nodes: the map only chooses coordinates).
+MAP_GRID = 1001
+
+
+def tau_map(data: SchoolsData, priors):
+    """Arguments of the :class:`~pymc_hier.quantile_map.QuantileTransform` of ``tau``, or None.
+
+    ``tau`` is sampled through a map that follows the quantiles of its exact marginal
+    posterior (:func:`pymc_hier.hierarchical_normal_posterior`, the same in every
+    parametrization), so NUTS meets a near standard normal: the long tails of ``log tau``
+    (towards 0 where the data cannot tell small scales apart, towards infinity under a
+    heavy-tailed prior) made the marginal form diverge. None where the exact posterior does
+    not apply (a prior on ``mu`` that is neither Normal nor Flat, a prior on ``tau`` with a
+    bounded support): ``tau`` is then sampled on PyMC's default log scale.
+    """
+    from pymc_hier.normal.exact import hierarchical_normal_posterior
+
+    lower, upper = priors["tau"].support()
+    if np.ndim(lower) or np.ndim(upper) or lower != 0 or upper != np.inf:
+        return None
+    try:
+        post = hierarchical_normal_posterior(data, priors=dict(priors), grid_size=MAP_GRID)
+    except ValueError:
+        return None
+
+    def log_density(x):
+        with np.errstate(divide="ignore"):
+            return np.log(post.pdf(x, var="tau"))
+
+    return quantile_map(lambda q: post.quantile(q, var="tau"), log_density, post)
 
 
 def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
@@ -102,10 +136,14 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
             PriorDominatedWarning, stacklevel=4,
         )
     dim = data.dim
+    tau_kwargs = {}
+    pilot = tau_map(data, priors)
+    if pilot is not None:
+        tau_kwargs = {"transform": QuantileTransform(*pilot), "default_transform": None}
     with pm.Model(coords={dim: list(data.names)}) as model:
         sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim)
         mu = prior_variable("mu", priors["mu"])
-        tau = prior_variable("tau", priors["tau"])
+        tau = prior_variable("tau", priors["tau"], **tau_kwargs)
         if marginal:
             pm.Normal("y", mu, pm.math.sqrt(sigma**2 + tau**2), observed=np.asarray(data.y),
                       dims=dim)
