@@ -19,6 +19,10 @@ choices; priorsense's authors advise scaling only those in hierarchical models.
   ``tau`` and is not scaled; a non-centred offset ``z ~ Normal(0, 1)`` is a root and is:
   pass ``prior_var_names`` to choose).
 
+The likelihood power-scaled is the model's own: ``p(y | theta)`` in the centred and
+non-centred forms, ``p(y | mu, tau)`` in the marginal one, two different perturbations, so
+the likelihood sensitivity of a marginal model differs from the others' by design.
+
 Each scaling's importance weights come with a Pareto k-hat (PSIS): above the threshold
 ``min(1 - 1 / log10(S), 0.7)`` (Vehtari et al. 2024) the weights are unreliable and the
 sensitivity is flagged. A prior whose log density is constant over the draws (Uniform,
