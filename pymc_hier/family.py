@@ -38,6 +38,7 @@ The built-in families are :data:`pymc_hier.decay.family.DECAY` and
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -192,8 +193,9 @@ class ModelFamily:
         ``with_observed(data, observed) -> data``: the data with the observations replaced
         by ``observed`` (arrays by observed variable name, shaped like the model's), the
         design (times, standard errors, groups) kept; :func:`pymc_hier.sbc` fits each
-        simulated data set through it. Default: for :class:`xarray.Dataset` data, the
-        variables of those names are replaced.
+        simulated data set through it. Default: for dataclass data (or an
+        :class:`xarray.Dataset`) with fields (variables) named like the observed variables,
+        those are replaced.
     example_data : callable, optional
         ``example_data() -> data``: the data ``pymc-hier run`` fits without ``--data``.
     read_csv : callable, optional
@@ -367,11 +369,14 @@ class ModelFamily:
         Raises
         ------
         TypeError
-            When the family has no ``with_observed`` and its data are not a Dataset holding
-            every observed name.
+            When the family has no ``with_observed`` and its data are neither a dataclass
+            nor a Dataset holding every observed name.
         """
         if self.with_observed is not None:
             return self.with_observed(data, observed)
+        if dataclasses.is_dataclass(data) and set(observed) <= {
+                f.name for f in dataclasses.fields(data)}:
+            return dataclasses.replace(data, **{k: np.asarray(v) for k, v in observed.items()})
         if isinstance(data, xr.Dataset) and set(observed) <= set(data.data_vars):
             return data.assign({name: (data[name].dims, np.asarray(value).reshape(
                 data[name].shape)) for name, value in observed.items()})

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from pymc_hier.normal.data import SchoolsData
-from pymc_hier.normal.exact import _label, _mu_prior, population_draws
+from pymc_hier.normal.exact import _mu_prior, population_draws
+from pymc_hier.normal.moments import label
 from pymc_hier.normal.problem import check_proper, resolve_schools_priors
 from pymc_hier.numerics.grid import adaptive_log_grid
 
@@ -53,8 +54,8 @@ class PartitionedNormalPosterior:
         self.unit_draws = ThetaDraws()
         self.attrs = {"method": "exact: BDA 5.4, tau on a grid in log(tau), mu and theta "
                                 "normal given tau (pymc_hier.normal.exact_partitioned)",
-                      "grid_size": len(grid.t), "prior_mu": _label(priors["mu"]),
-                      "prior_tau": _label(priors["tau"])}
+                      "grid_size": len(grid.t), "prior_mu": label(priors["mu"]),
+                      "prior_tau": label(priors["tau"])}
 
     def __repr__(self) -> str:
         return f"PartitionedNormalPosterior({self.n_groups} groups)"

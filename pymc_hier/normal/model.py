@@ -6,9 +6,10 @@ Each group ``j`` reports an estimate ``y_j`` with a known standard error ``sigma
     theta_j ~ Normal(mu, tau)                (theta_new: a new, unseen group)
     mu, tau ~ a preset or user priors
 
-``tau`` is sampled, in every form, through a map fitted to the quantiles of its exact
-marginal posterior (:func:`tau_map`), where that posterior exists. Three parametrizations
-of the same model (option ``parametrization``), and a scalable marginal form:
+``tau`` is sampled through a map fitted to the quantiles of its exact marginal posterior
+(:func:`tau_map`), where that posterior exists, except in the centered form, which shows
+the funnel as written. Three parametrizations of the same model (option
+``parametrization``), and a scalable marginal form:
 
 ``"noncentered"`` (default)
     ``theta_j = mu + tau * sigma_j / r_j * theta_scaled_j`` with
@@ -137,7 +138,9 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
         )
     dim = data.dim
     tau_kwargs = {}
-    pilot = tau_map(data, priors)
+    # the centered form is sampled as written (tau on a log scale): it is there to show the
+    # funnel
+    pilot = None if parametrization == "centered" else tau_map(data, priors)
     if pilot is not None:
         tau_kwargs = {"transform": QuantileTransform(*pilot), "default_transform": None}
     with pm.Model(coords={dim: list(data.names)}) as model:
