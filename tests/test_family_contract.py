@@ -189,10 +189,17 @@ def test_simulated_observations_go_into_the_data(name, options, data):
 def test_specs_survive_clone_and_modified_models_are_plain(name, options, data):
     model = _build(name, options, data)
     spec = get_spec(model)
-    assert get_spec(clone_model(model)) == spec
+    clone = clone_model(model)
+    assert get_spec(clone) == spec
+    # the clone's graph stands alone (transforms read the clone's data, not the original's)
+    point = model.initial_point(random_seed=1)
+    assert clone.compile_logp()(point) == pytest.approx(model.compile_logp()(point))
     # pm.do works (no custom initial values in the model) and the result is no longer the
     # family's model: a FamilyWarning says so, and the model is treated as a plain one
-    fixed = pm.do(model, {spec.family.population[0]: 1.0})
+    name = spec.family.population[0]
+    start = spec.family.initial_values(model, spec) if spec.family.initial_values else {}
+    fixed = pm.do(model, {name: start.get(name, 1.0)})
+    assert np.isfinite(fixed.compile_logp()(fixed.initial_point(random_seed=1)))
     with pytest.warns(FamilyWarning, match="treated as a plain PyMC model"):
         assert get_spec(fixed) is None
 

@@ -92,20 +92,20 @@ def _day_marginal_dist(alpha, t_measured, start, end, sigma, log_n0_max, size):
     return pm.Uniform.dist(0.0, upper, size=size) + pm.Normal.dist(0.0, sigma, size=size)
 
 
-def _amount_logp(value, log_upper):
+def _amount_logp(value, log_upper, sigma):
     # U(0, A) density; the rank transform keeps values inside, so the bound check only
     # guards direct evaluations (with room for rounding at the upper end).
     inside = (value >= 0) & (value <= pt.exp(log_upper) * (1.0 + 1e-12))
     return pt.switch(inside, -log_upper, -np.inf)
 
 
-def _amount_dist(log_upper, size):
+def _amount_dist(log_upper, sigma, size):
     return pm.Uniform.dist(0.0, pt.exp(log_upper), size=size)
 
 
-def _amount_support_point(rv, size, log_upper, *, transform):
+def _amount_support_point(rv, size, log_upper, sigma, *, transform):
     # the conditional median given the measurement: rank 0 on the sampler's scale
-    return transform.backward(pt.zeros_like(log_upper), log_upper)
+    return transform.backward(pt.zeros_like(log_upper), log_upper, sigma)
 
 
 def _t0_logp(value, start, end, *sampler_inputs):
@@ -147,9 +147,11 @@ def _widget_likelihood(n0, decay, n0_max, sigma, y):
         pm.CustomDist("n_measured", log_upper, sigma, logp=_marginal_logp,
                       dist=_marginal_dist, observed=y, dims="widget")
         return
-    rank = AmountRankTransform(y, sigma)
+    # sigma is a parameter (which the density ignores) so that the transform reads the
+    # model's own data: clone_model and pm.do copy it
+    rank = AmountRankTransform(y)
     amount = pm.CustomDist(
-        "N1", log_upper, logp=_amount_logp, dist=_amount_dist,
+        "N1", log_upper, sigma, logp=_amount_logp, dist=_amount_dist,
         support_point=functools.partial(_amount_support_point, transform=rank),
         transform=rank, default_transform=None, dims="widget",
     )
