@@ -28,6 +28,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pymc_hier._sampler_exit import settle
 from pymc_hier.diagnostics import SKIP_ATTR, check_sampling, diagnostics_summary
 from pymc_hier.exceptions import InvalidDrawsWarning
+from pymc_hier.nutpie_cache import SAMPLE_KWARGS, sample_nutpie
 from pymc_hier.records import (
     MARKER,
     SAMPLER_PACKAGES,
@@ -152,11 +153,17 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
         if family is not None and family.initial_values is not None:
             kwargs.setdefault("initvals", family.initial_values(model, spec) or None)
         try:
-            idata = pm.sample(
-                draws=int(draws), tune=int(tune), chains=int(chains), nuts_sampler=sampler,
-                random_seed=seed, progressbar=progressbar, model=model,
-                compute_convergence_checks=False, **kwargs,
-            )
+            if sampler == "nutpie" and set(kwargs) <= SAMPLE_KWARGS:
+                # pm.sample's nutpie path, with nutpie's callbacks cached on disk
+                idata = sample_nutpie(model, draws=int(draws), tune=int(tune),
+                                      chains=int(chains), random_seed=seed,
+                                      progressbar=progressbar, **kwargs)
+            else:
+                idata = pm.sample(
+                    draws=int(draws), tune=int(tune), chains=int(chains),
+                    nuts_sampler=sampler, random_seed=seed, progressbar=progressbar,
+                    model=model, compute_convergence_checks=False, **kwargs,
+                )
         except RuntimeError as err:
             if sampler != "nutpie":
                 raise

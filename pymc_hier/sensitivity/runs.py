@@ -41,13 +41,13 @@ _COMPILED_MAX = 4
 
 
 def _compile(model):
-    import nutpie
+    from pymc_hier.nutpie_cache import compile_nutpie
 
     spec = get_spec(model)
     start = None
     if spec is not None and spec.family.initial_values is not None:
         start = spec.family.initial_values(model, spec) or None
-    return nutpie.compile_pymc_model(model, backend="numba", initial_points=start)
+    return compile_nutpie(model, initial_points=start)
 
 
 def cached_compile(key: str | None, build: Callable, *, compile: bool = True):

@@ -1,0 +1,233 @@
+"""nutpie models whose compiled callbacks are kept on disk: :func:`compile_nutpie`.
+
+``nutpie.compile_pymc_model`` (nutpie 0.16, Numba backend) compiles a PyMC model in two
+steps: PyTensor turns the log density and its gradient (and the function that expands a
+draw into every variable) into Numba functions, which PyTensor caches on disk; nutpie
+then wraps each in a C callback (``numba.cfunc``) that holds per-process keys in its
+closures, so that Numba compiles the callbacks again in every process: 5 to 10 s on two
+cores, most of the wait before sampling starts.
+
+:func:`compile_nutpie` builds the same :class:`nutpie.compile_pymc.CompiledPyMCModel`
+with callbacks written as source text with stable names and cached on disk beside
+PyTensor's own functions (``<base_compiledir>/numba``), keyed by PyTensor's key of the
+wrapped function, the callback's source and the Numba and nutpie versions: a second
+process loads them in a fraction of a second. The callbacks compute what nutpie's do
+(same functions, same draws for the same seed); a model whose PyTensor functions cannot
+be cached (an op without a cache key) gets callbacks compiled afresh, as with nutpie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from importlib.metadata import version
+
+import numpy as np
+
+__all__ = ["SAMPLE_KWARGS", "compile_nutpie", "sample_nutpie"]
+
+_LOCK = threading.Lock()
+
+# The C signatures nutpie calls: logp(dim, x, grad, logp, user_data) and
+# expand(dim, n_expanded, x, out, user_data); 0 means success.
+_LOGP_SOURCE = '''
+def {name}(dim, x_, out_, logp_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    try:
+        x = carray(x_, ({n_dim},))
+        out = carray(out_, ({n_dim},))
+        logp = carray(logp_, ())
+{unpack}
+        logp_val, grad = inner(x{args})
+        logp[()] = logp_val
+        out[...] = grad
+        if not np.all(np.isfinite(out)):
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:  # noqa: BLE001
+        return 1
+    return 0
+'''
+
+_EXPAND_SOURCE = '''
+def {name}(dim, expanded, x_, out_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    if expanded != {n_expanded}:
+        return -1
+    try:
+        x = carray(x_, ({n_dim},))
+        out = carray(out_, ({n_expanded},))
+{unpack}
+        (values,) = inner(x{args})
+        out[...] = values
+    except Exception:  # noqa: BLE001
+        return -2
+    return 0
+'''
+
+
+def _unpack(keys: list[str], shared: dict[str, np.ndarray]) -> str:
+    """Source lines that view each shared array through the pointers in ``user_data``."""
+    if not keys:
+        return ""
+    lines = ["        rec = carray(user_data_, (), RECORD)['shared']"]
+    for i, key in enumerate(keys):
+        value = shared[key]
+        lines.append(f"        a{i} = carray(as_pointer(rec['data']['{key}'][()]), "
+                     f"int(rec['size']['{key}'][()]), np.{value.dtype.name})")
+        if value.ndim:
+            dims = ", ".join(f"int(rec['shape']['{key}'][{j}])" for j in range(value.ndim))
+            lines.append(f"        a{i} = a{i}.reshape(({dims},))")
+        else:
+            lines.append(f"        a{i} = a{i}.reshape(())")
+    return "\n".join(lines)
+
+
+def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signature, **sizes):
+    """Compile one callback from ``template``, cached on disk when ``inner`` is."""
+    import numba
+    from nutpie.compile_pymc import address_as_void_pointer
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    args = "".join(f", a{i}" for i in range(len(keys)))
+    src = template.format(name=name, unpack=_unpack(keys, shared), args=args, **sizes)
+    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    key = None
+    if inner_key is not None:
+        parts = (src, inner_key, repr(record_dtype.descr), numba.__version__,
+                 version("nutpie"), "pymc_hier.nutpie_cache/1")
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    # this module's globals: Numba rebuilds a cached function's environment from them
+    env = globals() | {"carray": numba.carray, "as_pointer": address_as_void_pointer,
+                       "inner": inner, "RECORD": record_dtype}
+    func = compile_numba_function_src(src, name, global_env=env, cache_key=key)
+    return numba.cfunc(signature, cache=key is not None)(func)
+
+
+def compile_nutpie(model, *, initial_points=None, var_names=None):
+    """Compile ``model`` for ``nutpie.sample`` with its callbacks cached on disk.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Any PyMC model nutpie can sample.
+    initial_points : dict, optional
+        Starting values by variable name (``nutpie.compile_pymc_model``'s argument).
+    var_names : sequence of str, optional
+        The variables to store (default all).
+
+    Returns
+    -------
+    nutpie.compile_pymc.CompiledPyMCModel
+        What ``nutpie.compile_pymc_model(model, backend="numba", ...)`` returns, with
+        callbacks that later processes load from disk.
+    """
+    import numba
+    from nutpie import compile_pymc as cp
+    from pymc.initial_point import make_initial_point_fn
+
+    initial_point_fn = cp._wrap_with_lock(make_initial_point_fn(
+        model=model, overrides=initial_points, default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs), return_transformed=True))
+    (n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info,
+     reparameterized) = cp._make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True,
+        pymc_initial_point_fn=initial_point_fn, var_names=var_names)
+
+    shared_data, shared_keys = {}, {}
+    for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
+        if var not in shared_keys:
+            key = f"s{len(shared_keys)}"
+            shared_keys[var] = key
+            shared_data[key] = np.array(var.get_value(), order="C", copy=True)
+            shared_data[key].flags.writeable = False
+    user_data = cp.make_user_data(shared_keys, shared_data)
+    record = user_data.dtype
+
+    c_logp = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
+                               numba.types.CPointer(numba.types.double),
+                               numba.types.CPointer(numba.types.double), numba.types.voidptr)
+    c_expand = numba.types.int64(numba.types.uint64, numba.types.uint64,
+                                 numba.types.CPointer(numba.types.double),
+                                 numba.types.CPointer(numba.types.double),
+                                 numba.types.voidptr)
+    with _LOCK:  # Numba's compiler is not re-entrant across threads for one function
+        logp_fn = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", logp_pt.vm.jit_fn,
+                         [shared_keys[v] for v in logp_pt.get_shared()], shared_data, record,
+                         c_logp, n_dim=n_dim)
+        expand_fn = _cfunc(_EXPAND_SOURCE, "pymc_hier_nutpie_expand", expand_pt.vm.jit_fn,
+                           [shared_keys[v] for v in expand_pt.get_shared()], shared_data,
+                           record, c_expand, n_dim=n_dim, n_expanded=n_expanded)
+    dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized)
+    return cp.CompiledPyMCModel(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        compiled_logp_func=logp_fn, compiled_expand_func=expand_fn,
+        initial_point_func=init_fn, shared_data=shared_data, shared_var_keys=shared_keys,
+        user_data=user_data, n_expanded=n_expanded, shape_info=shape_info,
+        logp_func=logp_pt, expand_func=expand_pt, reparameterized_names=reparameterized)
+
+
+#: ``fit`` keywords :func:`sample_nutpie` handles; any other goes through ``pm.sample``.
+SAMPLE_KWARGS = frozenset({"initvals", "nuts", "cores"})
+
+
+def sample_nutpie(model, *, draws: int, tune: int, chains: int, random_seed: int,
+                  progressbar: bool = True, initvals=None, nuts=None, cores=None):
+    """Sample ``model`` with nutpie as ``pm.sample(nuts_sampler="nutpie")`` does.
+
+    The same seeds, settings and result (a DataTree with ``constant_data`` and
+    ``observed_data``), but compiled by :func:`compile_nutpie` (callbacks kept on disk
+    for later processes).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model.
+    draws, tune, chains : int
+        As for ``pm.sample``.
+    random_seed : int
+        The seed (one nutpie seed is drawn from it as ``pm.sample`` does).
+    progressbar : bool, default True
+        Show PyMC's progress bar.
+    initvals : dict, optional
+        Starting values by variable name.
+    nuts : dict, optional
+        nutpie's sampler settings (``pm.sample``'s ``nuts={...}``).
+    cores : int, optional
+        Threads (default ``min(4, cpu count)``, as ``pm.sample``).
+
+    Returns
+    -------
+    xarray.DataTree
+    """
+    import time
+
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+    from pymc.progress_bar.progress import NutpieProgressBarManager
+    from pymc.sampling.parallel import _cpu_count
+    from pymc.util import get_random_generator
+
+    if initvals is not None and not isinstance(initvals, dict):
+        raise NotImplementedError("nutpie does not support per-chain initvals; pass one dict")
+    nuts = dict(nuts or {})
+    if "max_treedepth" in nuts:
+        nuts["maxdepth"] = nuts.pop("max_treedepth")
+    cores = min(4, _cpu_count()) if cores is None else cores
+    seeds = [rng.integers(2**30) for rng in get_random_generator(random_seed).spawn(chains)]
+    compiled = compile_nutpie(model, initial_points=initvals)
+    bar = NutpieProgressBarManager(chains=chains, draws=draws, progressbar=progressbar,
+                                   progressbar_theme=None)
+    start = time.time()
+    with bar:
+        idata = nutpie.sample(compiled, draws=draws, tune=max(int(tune), 1), chains=chains,
+                              cores=cores, seed=int(seeds[0]), save_warmup=False,
+                              store_unconstrained=False, progress_bar=False,
+                              progress_callback=bar.update, **nuts)
+    patch_nutpie_idata(idata, model, sampling_time=time.time() - start)
+    return idata
+
