@@ -69,14 +69,34 @@ def _check_sampler(sampler: str, family) -> None:
                         "no exact posterior")
 
 
+def _sweep_sampler(family, args) -> tuple[str, str]:
+    """Return the sweep's sampler and the option that chose it.
+
+    ``run --sweep-sampler auto`` (the default) draws a family's exact posterior where it
+    has one (no second compile, independent draws) and uses ``--sampler`` otherwise; the
+    ``sweep`` subcommand samples with ``--sampler``.
+    """
+    choice = getattr(args, "sweep_sampler", None)
+    if choice is None or (choice == "auto" and (family is None
+                                                or family.exact_posterior is None)):
+        return args.sampler, "--sampler"
+    if choice == "auto":
+        return "exact", "--sweep-sampler"
+    if choice == "exact" and (family is None or family.exact_posterior is None):
+        raise UserError(f"--sweep-sampler: the {getattr(family, 'command', 'custom')!r} model "
+                        "has no exact posterior")
+    return choice, "--sweep-sampler"
+
+
 def _sweep_request(family, args, *, param=None, values=None, run: bool = False):
     """Return the swept ``(param, values)``, given or the family's default; check the sampler."""
     from pymc_hier.sensitivity.sweep import SAMPLERS
 
-    if args.sampler not in SAMPLERS:
+    sampler, option = _sweep_sampler(family, args)
+    if sampler not in SAMPLERS:
         hint = " (or pass --no-sweep)" if run else ""
-        raise UserError(f"--sampler: prior sweeps sample with {' or '.join(SAMPLERS)}, not "
-                        f"{args.sampler!r}{hint}")
+        raise UserError(f"{option}: prior sweeps sample with {' or '.join(SAMPLERS)}, not "
+                        f"{sampler!r}{hint}")
     default_param, default_values = family.default_sweep or (None, None)
     if param is not None and values is None and param != default_param:
         raise UserError(f"--values: give the values of --param {param}")
@@ -96,14 +116,17 @@ def _fit(model, args):
 
 def _sweep(idata, args, model, param, values):
     from pymc_hier.sensitivity.sweep import prior_sweep
+    from pymc_hier.spec import get_spec
 
+    spec = get_spec(model)
+    sampler, _ = _sweep_sampler(spec.family if spec is not None else None, args)
     # exact draws refit every setting: the fit is no base to reweight (and an exact fit
     # lacks the sampler's coordinates, theta_scaled, that reweighting would need)
-    first = (model, None) if args.sampler == "exact" else (idata, model)
+    first = (model, None) if sampler == "exact" else (idata, model)
     return prior_sweep(*first, param=param, values=values,
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed,
-                                   "sampler": args.sampler},
+                                   "sampler": sampler},
                        progressbar=not args.quiet)
 
 
@@ -135,30 +158,50 @@ def _family_inputs(args, *, sampling: bool):
 
 
 def cmd_run(args) -> int:
-    """Build, fit, export the PGM, check, sweep and report."""
-    from pymc_hier import export_pgm, report, sample_predictive, save
+    """Build, fit, export the PGM, check, sweep and report; time each stage."""
+    from pymc_hier.timings import Stopwatch
 
-    family, data, options, model = _family_inputs(args, sampling=True)
-    request = None
-    if not args.no_sweep:
-        request = _sweep_request(family, args, run=True)
-        check_sweep_values(model, *request)
-    out = check_run_folder(args.out, overwrite=args.overwrite)
+    watch = Stopwatch()
+    with watch("inputs and model"):
+        family, data, options, model = _family_inputs(args, sampling=True)
+        request = None
+        if not args.no_sweep:
+            request = _sweep_request(family, args, run=True)
+            check_sweep_values(model, *request)
+        out = check_run_folder(args.out, overwrite=args.overwrite)
     with StagedFolder(out) as folder:
-        _log(args, "exporting the PGM")
-        export_pgm(model, folder / "pgm")
-        _log(args, f"sampling with {args.sampler} (seed {args.seed})")
-        idata = _fit(model, args)
-        _log(args, "posterior predictive checks")
-        idata = sample_predictive(idata, model, random_seed=args.seed)
+        with watch("pgm"):
+            from pymc_hier import export_pgm
+
+            _log(args, "exporting the PGM")
+            export_pgm(model, folder / "pgm")
+        with watch("sampling"):
+            _log(args, f"sampling with {args.sampler} (seed {args.seed})")
+            idata = _fit(model, args)
+        with watch("predictive checks"):
+            from pymc_hier import sample_predictive
+
+            _log(args, "posterior predictive checks")
+            idata = sample_predictive(idata, model, random_seed=args.seed)
         sweep = None
         if request is not None:
-            _log(args, "prior sweep")
-            sweep = _sweep(idata, args, model, *request)
-            write_netcdf(sweep, folder / "sweep.nc")
-        save(idata, folder / "idata.nc")
-        report(idata, model, folder / "report.html", sweep=sweep, command=args.command_line)
+            with watch("prior sweep"):
+                _log(args, "prior sweep")
+                sweep = _sweep(idata, args, model, *request)
+            with watch("writing"):
+                write_netcdf(sweep, folder / "sweep.nc")
+        with watch("writing"):
+            from pymc_hier import save
+
+            save(idata, folder / "idata.nc")
+        with watch("report"):
+            from pymc_hier import report
+
+            report(idata, model, folder / "report.html", sweep=sweep, command=args.command_line)
+        watch.write(folder / "timings.json")
     _log(args, f"wrote {out}")
+    if args.timings:
+        print(watch.table(), file=sys.stderr, flush=True)
     return EXIT_OK
 
 
@@ -283,31 +326,45 @@ def _overwrite(p) -> None:
                    help="replace existing outputs (otherwise an error, before any work)")
 
 
-def _model_options(p) -> None:
-    from pymc_hier.registry import families
+def _model_options(p, *, families: bool = True) -> None:
+    """Add the model and its options; ``families=False`` leaves out each family's flags.
 
-    known = families()
-    p.add_argument("model", help="the model family: " + ", ".join(
-        f"{f.command} ({f.summary})" if f.summary else f.command for f in known)
-        + "; or module:attribute naming a ModelFamily")
-    p.add_argument("--data", help="CSV file (default: the family's example data)")
-    choices: dict[str, list] = {}
-    owners: dict[str, list] = {}
-    for family in known:
-        for name, accepted in family.options.items():
-            choices.setdefault(name, [])
-            choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
-            owners.setdefault(name, []).append(family.command)
-    for name, values in choices.items():
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values or None,
-                       help=f"option of {', '.join(owners[name])}")
+    Listing the families imports them (PyMC and all, seconds): left out of subcommands
+    that are not being run, so that ``pymc-hier --help`` answers at once.
+    """
+    if not families:
+        p.add_argument("model", help="the model family, or module:attribute naming a "
+                                     "ModelFamily")
+        p.add_argument("--data", help="CSV file (default: the family's example data)")
+    else:
+        from pymc_hier.registry import families as known_families
+
+        known = known_families()
+        p.add_argument("model", help="the model family: " + ", ".join(
+            f"{f.command} ({f.summary})" if f.summary else f.command for f in known)
+            + "; or module:attribute naming a ModelFamily")
+        p.add_argument("--data", help="CSV file (default: the family's example data)")
+        choices: dict[str, list] = {}
+        owners: dict[str, list] = {}
+        for family in known:
+            for name, accepted in family.options.items():
+                choices.setdefault(name, [])
+                choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
+                owners.setdefault(name, []).append(family.command)
+        for name, values in choices.items():
+            p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values or None,
+                           help=f"option of {', '.join(owners[name])}")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="any option of the family (repeatable)")
     p.add_argument("--priors", help="a prior preset of the family (schools: default, bda)")
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of ``pymc-hier``."""
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser of ``pymc-hier``.
+
+    With ``command`` (the subcommand about to run), only that subcommand lists the model
+    families' options: the others are not imported.
+    """
     parser = _Parser(prog="pymc-hier", description=__doc__.split("\n\n")[1],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -317,22 +374,27 @@ def make_parser() -> argparse.ArgumentParser:
                        help="no progress on stderr")
 
     p = sub.add_parser("run", parents=[quiet], help="the main job: fit, PGM, PPC, sweep and report")
-    _model_options(p)
+    _model_options(p, families=command in (None, "run"))
     _sampling_options(p)
     p.add_argument("--out", default="pymc_hier_out",
                    help="output folder, new or empty (an earlier run's with --overwrite)")
     _overwrite(p)
     p.add_argument("--no-sweep", action="store_true", help="skip the default prior sweep")
+    p.add_argument("--sweep-sampler", choices=("auto", "nutpie", "exact"), default="auto",
+                   help="sampler of the sweep (default auto: the exact posterior where the "
+                        "model has one, else --sampler)")
+    p.add_argument("--timings", action="store_true",
+                   help="print the time of each stage (always written to timings.json)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("pgm", parents=[quiet], help="export the model's PGM (DOT, SVG, PNG)")
-    _model_options(p)
+    _model_options(p, families=command in (None, "pgm"))
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
     _overwrite(p)
     p.set_defaults(func=cmd_pgm)
 
     p = sub.add_parser("fit", parents=[quiet], help="fit and save the DataTree (idata.nc)")
-    _model_options(p)
+    _model_options(p, families=command in (None, "fit"))
     _sampling_options(p)
     p.add_argument("--out", default="pymc_hier_out", help="output folder")
     _overwrite(p)
@@ -379,9 +441,33 @@ def main(argv: list[str] | None = None) -> int:
     work, an ``OSError`` reading or writing a file, or a ``ValueError``/``TypeError``
     raised by pymc_hier's own checks): one line on stderr, no traceback. 1: anything
     else, an internal failure, with its traceback.
+
+    Without ``argv`` (the ``pymc-hier`` program: arguments from ``sys.argv``) the
+    interpreter's final garbage collection is skipped, as the process is about to exit.
     """
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = make_parser()
+    program = argv is None
+    argv = sys.argv[1:] if program else list(argv)
+    parser = make_parser(next((a for a in argv if not a.startswith("-")), ""))
+    try:
+        return _main(parser, argv)
+    finally:
+        if program:
+            _leaving()
+
+
+def _leaving() -> None:
+    """Skip the interpreter's final garbage collection (2 s over PyTensor's graphs).
+
+    Called when ``pymc-hier`` runs as a program and is about to exit: every output is
+    written and closed, and the operating system frees the memory at once.
+    """
+    import gc
+
+    gc.disable()
+    gc.freeze()
+
+
+def _main(parser, argv: list[str]) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed a one-line usage error

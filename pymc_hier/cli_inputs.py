@@ -27,7 +27,7 @@ __all__ = ["RUN_FILES", "StagedFolder", "UserError", "check_new_file", "check_ru
 
 #: The files ``pymc-hier run`` writes into its folder.
 RUN_FILES = frozenset({"idata.nc", "sweep.nc", "report.html", "pgm.dot", "pgm.svg",
-                       "pgm.png"})
+                       "pgm.png", "timings.json"})
 
 
 class UserError(Exception):

@@ -1,5 +1,6 @@
 """The ``pymc-hier`` command line: exit codes, messages, the main job."""
 
+import json
 import os
 import subprocess
 import sys
@@ -148,7 +149,8 @@ def test_run_overwrite_replaces_the_whole_folder(tmp_path, capsys):
                  *EXACT]) == EXIT_OK
     # no file of the old run is left (sweep.nc was not made this time)
     assert sorted(p.name for p in out.iterdir()) == ["idata.nc", "pgm.dot", "pgm.png",
-                                                     "pgm.svg", "report.html"]
+                                                     "pgm.svg", "report.html",
+                                                     "timings.json"]
     assert ph_load(out / "idata.nc").attrs["sampler"] == "exact"
     assert [p.name for p in tmp_path.iterdir()] == ["job"]  # nothing left beside it
     mask = os.umask(0)
@@ -167,8 +169,6 @@ def ph_load(path):
     (["run", "schools", "--data", "MISSING.csv"], "--data: no such file 'MISSING.csv'"),
     (["run", "decay", "--option", "t0=weird"], "--option: t0: must be one of"),
     (["run", "schools", "--priors", "bogus"], "priors: unknown preset 'bogus'"),
-    (["run", "schools", "--sampler", "pymc"], "--sampler: prior sweeps sample with nutpie or "
-                                              "exact, not 'pymc' (or pass --no-sweep)"),
     (["pgm", "decay", "--option", "n0=latent", "--option", "t0=marginal"],
      "t0: 'marginal' integrates N0 out as well"),
 ])
@@ -311,7 +311,51 @@ def test_sigkill_during_run_leaves_the_old_run_or_the_new_one(tmp_path):
             assert (out / "idata.nc").read_text() == "old"
         else:  # the new run, complete
             assert names == sorted(["idata.nc", "pgm.dot", "pgm.png", "pgm.svg",
-                                    "report.html", "sweep.nc"])
+                                    "report.html", "sweep.nc", "timings.json"])
             assert ph_load(out / "idata.nc").attrs["sampler"] == "exact"
     assert subprocess.run(cmd, check=False).returncode == EXIT_OK
     assert [p.name for p in tmp_path.iterdir()] == ["job"]  # the kills' leftovers are gone
+
+
+# -- stage timings and the sweep's sampler (issue 22) ---------------------------------------
+
+@pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")
+def test_run_writes_its_stage_timings(tmp_path, capsys):
+    out = tmp_path / "job"
+    assert main(["run", "decay", "--out", str(out), "--no-sweep", "--timings",
+                 *EXACT]) == EXIT_OK
+    timings = json.loads((out / "timings.json").read_text())
+    assert list(timings["stages"]) == ["inputs and model", "pgm", "sampling",
+                                       "predictive checks", "writing", "report"]
+    assert all(row["wall_s"] >= 0 and row["cpu_s"] >= 0
+               for row in timings["stages"].values())
+    assert timings["stages_wall_s"] == pytest.approx(
+        sum(r["wall_s"] for r in timings["stages"].values()), abs=1e-3)
+    table = capsys.readouterr().err
+    assert "sampling" in table and "total" in table
+
+
+def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():
+    from types import SimpleNamespace
+
+    from pymc_hier.cli import UserError, _sweep_request, _sweep_sampler
+    from pymc_hier.registry import get_family
+
+    exact = get_family("decay")
+    assert exact.exact_posterior is not None
+    plain = SimpleNamespace(exact_posterior=None, command="custom")
+    args = SimpleNamespace(sampler="nutpie", sweep_sampler="auto")
+    assert _sweep_sampler(exact, args) == ("exact", "--sweep-sampler")
+    assert _sweep_sampler(plain, args) == ("nutpie", "--sampler")
+    assert _sweep_sampler(None, args) == ("nutpie", "--sampler")
+    args.sweep_sampler = "nutpie"
+    assert _sweep_sampler(exact, args) == ("nutpie", "--sweep-sampler")
+    args.sweep_sampler = "exact"
+    with pytest.raises(UserError, match="^--sweep-sampler: the 'custom' model has no exact"):
+        _sweep_sampler(plain, args)
+    # a model without an exact posterior sweeps with --sampler, which must suit a sweep
+    with pytest.raises(UserError, match=r"^--sampler: prior sweeps sample with nutpie or "
+                                        r"exact, not 'pymc' \(or pass --no-sweep\)"):
+        _sweep_request(plain, SimpleNamespace(sampler="pymc", sweep_sampler="auto"), run=True)
+    # the sweep subcommand has no --sweep-sampler: it samples with --sampler
+    assert _sweep_sampler(exact, SimpleNamespace(sampler="nutpie")) == ("nutpie", "--sampler")

@@ -1,0 +1,40 @@
+"""Stopwatch: stage timings of ``pymc-hier run`` (issue 22)."""
+
+import json
+import time
+
+import pytest
+
+from pymc_hier.timings import Stopwatch, process_age
+
+
+def test_stages_add_up_in_order_and_round_trip(tmp_path):
+    watch = Stopwatch()
+    with watch("b"):
+        time.sleep(0.02)
+    with watch("a"):
+        pass
+    with watch("b"):  # entered again: adds to its time
+        time.sleep(0.02)
+    d = watch.to_dict()
+    assert list(d["stages"]) == ["b", "a"]
+    assert d["stages"]["b"]["wall_s"] >= 0.04
+    assert d["stages"]["a"]["wall_s"] < d["stages"]["b"]["wall_s"]
+    watch.write(tmp_path / "t.json")
+    assert json.loads((tmp_path / "t.json").read_text())["stages"] == d["stages"]
+    assert watch.table().splitlines()[-1].startswith("total")
+
+
+def test_a_failing_stage_is_still_timed():
+    watch = Stopwatch()
+    with pytest.raises(RuntimeError), watch("boom"):
+        raise RuntimeError("x")
+    assert "boom" in watch.to_dict()["stages"]
+
+
+def test_process_age_is_positive_and_grows():
+    first = process_age()
+    if first is None:
+        pytest.skip("no /proc on this system")
+    time.sleep(0.05)
+    assert 0 < first < process_age()
