@@ -147,6 +147,28 @@ def have_pystan() -> bool:
     return True
 
 
+#: Why the Stan comparison cannot run on this Python, in one line (``None``: it can).
+PYSTAN_313 = ("Stan: skipped (Python {v}: pystan 3 / httpstan cannot load compiled models on "
+              "Python 3.13+, undefined symbol _PyThreadState_UncheckedGet; run the Stan "
+              "comparison on Python 3.12)")
+
+
+def stan_skip_reason(*, no_stan: bool = False, version_info=None) -> str | None:
+    """One line saying why the Stan rows are skipped, or ``None`` when Stan can run.
+
+    Checked before pystan is imported or any model compiled: on Python 3.13 and later
+    httpstan builds a model that fails to load, so the benchmark says so and runs the rest.
+    """
+    v = sys.version_info if version_info is None else version_info
+    if no_stan:
+        return "Stan: skipped (--no-stan)"
+    if tuple(v[:2]) >= (3, 13):
+        return PYSTAN_313.format(v=f"{v[0]}.{v[1]}")
+    if not have_pystan():
+        return "Stan: skipped (pystan not installed: pip install 'pymc_hier[bench]')"
+    return None
+
+
 def warm_up_pymc() -> float:
     """Import PyMC/nutpie and compile a one-variable model once; return the seconds spent.
 

@@ -98,11 +98,9 @@ def main(argv=None) -> dict:
     results: list[common.Result] = []
     t_start = time.perf_counter()
     load_start = list(common.os.getloadavg())
-    if args.no_stan:
-        print("Stan: skipped (--no-stan)", flush=True)
-    elif not common.have_pystan():
-        print("Stan: skipped (pystan not installed: pip install 'pymc_hier[bench]')",
-              flush=True)
+    skip = common.stan_skip_reason(no_stan=args.no_stan)
+    if skip is not None:
+        print(skip, flush=True)
     else:
         results.append(run_stan_row(data, cfg, cache_dir=args.stan_cache))
         common.progress(results[-1:], "tau")

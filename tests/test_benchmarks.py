@@ -131,3 +131,39 @@ def test_quick_run_without_stan(bench, tmp_path, capsys):
 def test_bad_selection_is_refused():
     with pytest.raises(ValueError, match="--variants"):
         decay_bench.our_variants(["known/nonsense"])
+
+
+def test_stan_is_skipped_in_one_line_on_python_313(monkeypatch):
+    def no_import():
+        raise AssertionError("pystan imported on Python 3.13")
+
+    monkeypatch.setattr(common, "have_pystan", no_import)
+    line = common.stan_skip_reason(version_info=(3, 13, 0))
+    assert "\n" not in line and line.startswith("Stan: skipped (Python 3.13: ")
+    assert "Python 3.12" in line
+    assert common.stan_skip_reason(no_stan=True) == "Stan: skipped (--no-stan)"
+    # 3.12: the guard passes on to the pystan check (here: not installed)
+    monkeypatch.setattr(common, "have_pystan", lambda: False)
+    assert "not installed" in common.stan_skip_reason(version_info=(3, 12, 1))
+    monkeypatch.setattr(common, "have_pystan", lambda: True)
+    assert common.stan_skip_reason(version_info=(3, 12, 1)) is None
+
+
+@pytest.mark.parametrize("bench", [decay_bench, schools_bench], ids=["decay", "schools"])
+def test_benchmarks_say_why_stan_is_skipped_and_go_on(bench, monkeypatch, capsys):
+    monkeypatch.setattr(common, "stan_skip_reason", lambda **kw: "Stan: skipped (test)")
+    for name in ("run_stan_rows", "run_stan_row"):
+        if hasattr(bench, name):
+            monkeypatch.setattr(bench, name, lambda *a, **k: pytest.fail("ran Stan"))
+    monkeypatch.setattr(common, "warm_up_pymc", _stop)  # the PyMC part comes next
+    with pytest.raises(_Stop):
+        bench.main(QUICK)
+    assert "Stan: skipped (test)" in capsys.readouterr().out
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop():
+    raise _Stop
