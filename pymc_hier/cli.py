@@ -157,6 +157,19 @@ def _family_inputs(args, *, sampling: bool):
     return family, data, options, build_model(family, data, args, options=options)
 
 
+def _forget_unloaded_jax(sampler: str) -> None:
+    """Drop the not-yet-loaded lazy ``jax`` module that arviz-base puts in ``sys.modules``.
+
+    Matplotlib asks every array it plots whether it is a JAX array through
+    ``sys.modules["jax"]``, which makes the lazy module import JAX: 2 s in the first plot
+    of a run that uses no JAX. Dropped only when the sampler does not use JAX; an
+    ``import jax`` later still imports it.
+    """
+    module = sys.modules.get("jax")
+    if sampler not in ("numpyro", "blackjax") and type(module).__name__ == "_LazyModule":
+        del sys.modules["jax"]
+
+
 def cmd_run(args) -> int:
     """Build, fit, export the PGM, check, sweep and report; time each stage."""
     from pymc_hier.timings import Stopwatch
@@ -164,6 +177,7 @@ def cmd_run(args) -> int:
     watch = Stopwatch()
     with watch("inputs and model"):
         family, data, options, model = _family_inputs(args, sampling=True)
+        _forget_unloaded_jax(args.sampler)
         request = None
         if not args.no_sweep:
             request = _sweep_request(family, args, run=True)

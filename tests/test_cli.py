@@ -359,3 +359,20 @@ def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():
         _sweep_request(plain, SimpleNamespace(sampler="pymc", sweep_sampler="auto"), run=True)
     # the sweep subcommand has no --sweep-sampler: it samples with --sampler
     assert _sweep_sampler(exact, SimpleNamespace(sampler="nutpie")) == ("nutpie", "--sampler")
+
+
+def test_run_forgets_arviz_bases_unloaded_lazy_jax(monkeypatch):
+    import importlib.util
+
+    from pymc_hier.cli import _forget_unloaded_jax
+
+    lazy = importlib.util._LazyModule("jax")  # what arviz-base leaves in sys.modules
+    monkeypatch.setitem(sys.modules, "jax", lazy)
+    _forget_unloaded_jax("numpyro")  # JAX samplers keep it
+    assert sys.modules["jax"] is lazy
+    _forget_unloaded_jax("nutpie")
+    assert "jax" not in sys.modules
+    loaded = type(sys)("jax")  # a loaded JAX stays
+    monkeypatch.setitem(sys.modules, "jax", loaded)
+    _forget_unloaded_jax("nutpie")
+    assert sys.modules["jax"] is loaded
