@@ -167,3 +167,31 @@ class _Stop(Exception):
 
 def _stop():
     raise _Stop
+
+
+def test_workflow_tables_and_verdicts_from_runs(tmp_path):
+    from benchmarks import workflow
+
+    env = workflow.cache_env(tmp_path)
+    assert f"base_compiledir={tmp_path / 'pytensor'}" in env["PYTENSOR_FLAGS"]
+    assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "numba")
+
+    def rows(walls, cpu):
+        return [{"ok": True, "wall_s": w, "cpu_s": cpu, "stages": {"sampling": w / 2}}
+                for w in walls]
+
+    result = {"model": "decay"}
+    for key, walls, cpu in (("ours_cold", [12.0], 9.0), ("ours_warm", [4.0, 6.0, 4.5], 3.0),
+                            ("plain_cold", [18.0], 12.0), ("plain_warm", [4.0, 4.0, 4.0], 3.0)):
+        result[key] = {"runs": rows(walls, cpu), **workflow.summarise(rows(walls, cpu))}
+    failed = {"ok": False, "wall_s": 1.0, "cpu_s": 1.0, "error": "boom"}
+    assert workflow.summarise([failed])["failed"] == ["boom"]
+    assert result["ours_warm"]["wall_s"] == {"median": 4.5, "min": 4.0, "max": 6.0, "n": 3}
+    table = workflow.stage_table(result, "ours")
+    assert "| sampling | 6.00 | 2.25 [2.00–3.00] |" in table
+    lines = workflow.verdicts([result])
+    assert "target cold < 10 s: decay: 12.0 s -> NOT met (1.2x over)" in lines
+    assert "target warm < 5 s: decay: 4.5 s -> met" in lines
+    assert any(line.startswith("target no slower than the plain script (warm): decay: "
+                               "wall plain/ours 0.89x -> NOT met") for line in lines)
+    assert any("(cold): decay: wall plain/ours 1.50x -> met" in line for line in lines)
