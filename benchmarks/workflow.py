@@ -85,34 +85,36 @@ class ChildCPU:
         return False
 
 
-def run_ours(model: str, cache: Path, out: Path) -> dict:
-    """One ``pymc-hier run MODEL`` in a new process; its timings and totals."""
-    if out.exists():
-        shutil.rmtree(out)
-    cmd = [sys.executable, "-m", "pymc_hier.cli", "run", model, "--out", str(out), "--quiet"]
+def _measured(cmd: list[str], cache: Path) -> tuple[dict, dict]:
+    """Run ``cmd`` with its caches in ``cache``; the row (wall, CPU, ok) and the run."""
     with ChildCPU() as cpu:
         r = timed(cmd, cache_env(cache))
     row = {"wall_s": r["wall_s"], "cpu_s": cpu.seconds, "ok": r["returncode"] == 0}
     if not row["ok"]:
         row["error"] = (r["stderr"].strip().splitlines() or ["?"])[-1]
-        return row
-    t = json.loads((out / "timings.json").read_text())
-    stages = {"startup (Python, imports)": t["startup_s"]} if t["startup_s"] else {}
-    stages.update({k: v["wall_s"] for k, v in t["stages"].items()})
-    row["stages"] = stages
+    return row, r
+
+
+def run_ours(model: str, cache: Path, out: Path) -> dict:
+    """One ``pymc-hier run MODEL`` in a new process; its timings and totals."""
+    if out.exists():
+        shutil.rmtree(out)
+    row, _ = _measured([sys.executable, "-m", "pymc_hier.cli", "run", model, "--out",
+                        str(out), "--quiet"], cache)
+    if row["ok"]:
+        t = json.loads((out / "timings.json").read_text())
+        stages = {"startup (Python, imports)": t["startup_s"]} if t["startup_s"] else {}
+        stages.update({k: v["wall_s"] for k, v in t["stages"].items()})
+        row["stages"] = stages
     return row
 
 
 def run_plain(model: str, cache: Path, out: Path, data: Path) -> dict:
     """One plain PyMC + ArviZ script in a new process; its stages and totals."""
-    cmd = [sys.executable, str(PLAIN), model, "--data", str(data), "--out", str(out)]
-    with ChildCPU() as cpu:
-        r = timed(cmd, cache_env(cache))
-    row = {"wall_s": r["wall_s"], "cpu_s": cpu.seconds, "ok": r["returncode"] == 0}
-    if not row["ok"]:
-        row["error"] = (r["stderr"].strip().splitlines() or ["?"])[-1]
-        return row
-    row["stages"] = json.loads(r["stdout"].strip().splitlines()[-1])["stages"]
+    row, r = _measured([sys.executable, str(PLAIN), model, "--data", str(data), "--out",
+                        str(out)], cache)
+    if row["ok"]:
+        row["stages"] = json.loads(r["stdout"].strip().splitlines()[-1])["stages"]
     return row
 
 

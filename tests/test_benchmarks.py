@@ -195,3 +195,13 @@ def test_workflow_tables_and_verdicts_from_runs(tmp_path):
     assert any(line.startswith("target no slower than the plain script (warm): decay: "
                                "wall plain/ours 0.89x -> NOT met") for line in lines)
     assert any("(cold): decay: wall plain/ours 1.50x -> met" in line for line in lines)
+
+
+def test_workflow_measures_a_child_process_and_its_failure(tmp_path):
+    from benchmarks import workflow
+
+    row, run = workflow._measured([sys.executable, "-c", "print('hi')"], tmp_path)
+    assert row["ok"] and row["wall_s"] > 0 and row["cpu_s"] >= 0
+    assert run["stdout"].strip() == "hi"
+    row, _ = workflow._measured([sys.executable, "-c", "raise SystemExit('broken')"], tmp_path)
+    assert not row["ok"] and row["error"] == "broken"
