@@ -26,6 +26,7 @@ _LAZY = {
     # model families and their factories
     "ModelFamily": "pymc_hier.family",
     "Derived": "pymc_hier.family",
+    "Pooling": "pymc_hier.family",
     "ModelSpec": "pymc_hier.spec",
     "get_spec": "pymc_hier.spec",
     "register_family": "pymc_hier.registry",
@@ -67,6 +68,11 @@ _LAZY = {
     "prior_sensitivity": "pymc_hier.sensitivity.power",
     "sbc": "pymc_hier.sensitivity.sbc",
     "report": "pymc_hier.reports.build",
+    "compare_pooling": "pymc_hier.workflow.pooling",
+    "cross_validate": "pymc_hier.workflow.cv",
+    "compare_cv": "pymc_hier.workflow.cv",
+    "predict": "pymc_hier.workflow.predict",
+    "parametrization_advice": "pymc_hier.workflow.funnel",
     "plot_forest": "pymc_hier.plots.hierarchy",
     "plot_shrinkage": "pymc_hier.plots.hierarchy",
     "plot_funnel": "pymc_hier.plots.diagnostics",
@@ -77,6 +83,7 @@ _LAZY = {
     "PowerScalingBlindWarning": "pymc_hier.exceptions",
     "InfiniteMomentWarning": "pymc_hier.exceptions",
     "FamilyWarning": "pymc_hier.exceptions",
+    "CrossValidationWarning": "pymc_hier.exceptions",
     "PGMRenderError": "pymc_hier.exceptions",
 }
 

@@ -8,6 +8,7 @@ classes here add what those cannot say.
 from __future__ import annotations
 
 __all__ = [
+    "CrossValidationWarning",
     "FamilyWarning",
     "InfiniteMomentWarning",
     "InvalidDrawsWarning",
@@ -44,6 +45,14 @@ class InfiniteMomentWarning(UserWarning):
 
 class FamilyWarning(UserWarning):
     """A model family's step was skipped (unknown family, or a model changed since it was built)."""
+
+
+class CrossValidationWarning(UserWarning):
+    """Leave-out estimates to read with care.
+
+    Unreliable ones were left in, or one model was compared with itself (two
+    parametrisations of the same model predict alike).
+    """
 
 
 class PGMRenderError(RuntimeError):

@@ -14,7 +14,10 @@ piece                    used by
 ``data_type``            checking the data; ``to_dataset``/``from_dataset``/``read_csv``
                          keep it with fits and read it from files (the CLI)
 ``options``              checked when building; the CLI offers them
-``default_priors``       merged with the user's priors (``resolve_priors`` for presets)
+``default_priors``       merged with the user's priors (``resolve_priors`` for presets;
+                         ``adapt_priors`` for priors that depend on the options)
+``resolve_options``      options chosen from the data (``parametrization="auto"``),
+                         recorded in the spec and so in the provenance
 ``population``           report headlines, prior sensitivity (population parameters)
 ``internal``             variables of the parametrisation, hidden from summaries
 ``exact_posterior``      ``fit(sampler="exact")``, exact sweeps, references in reports
@@ -29,6 +32,11 @@ piece                    used by
 ``example_data``         ``pymc-hier run NAME`` without ``--data``
 ``default_sweep``        the sweep of ``pymc-hier run``
 ``cli_name``             the name on the command line
+``pooling``              :func:`pymc_hier.compare_pooling`: the options of each level of
+                         pooling and the per-unit effect compared
+``exact_logo``           :func:`pymc_hier.cross_validate`: exact leave-one-group-out
+                         predictive densities
+``predict``              :func:`pymc_hier.predict`: predictions for new or existing units
 =======================  ==================================================================
 
 The built-in families are :data:`pymc_hier.decay.family.DECAY` and
@@ -56,7 +64,10 @@ from pymc_hier.pgm.export import export_pgm
 from pymc_hier.priors import Prior, resolve_priors
 from pymc_hier.spec import ModelSpec, attach_spec
 
-__all__ = ["Derived", "ExactPosterior", "ModelFamily"]
+__all__ = ["Derived", "ExactPosterior", "ModelFamily", "Pooling"]
+
+#: Levels of pooling, from sharing everything to sharing nothing.
+POOLING_LEVELS = ("complete", "partial", "none")
 
 
 @runtime_checkable
@@ -112,6 +123,57 @@ class Derived:
             raise TypeError(f"compute: expected a callable, got {type(self.compute).__name__}")
 
 
+@dataclass(frozen=True)
+class Pooling:
+    """How a family pools its units: the options of each level and the effect they share.
+
+    Parameters
+    ----------
+    effect : str
+        The per-unit parameter compared across levels (``"theta"``, ``"alpha"``): one value
+        per unit along the family's group dim, or a scalar where every unit shares it
+        (complete pooling).
+    levels : mapping of str to mapping
+        The family's options that build each level, by level name among
+        ``"complete"`` (one parameter for every unit), ``"partial"`` (a hierarchy) and
+        ``"none"`` (every unit on its own); at least two levels.
+
+    Examples
+    --------
+    >>> from pymc_hier.family import Pooling
+    >>> Pooling("theta", {"complete": {"pooling": "complete"},
+    ...                   "partial": {"pooling": "partial"}}).names
+    ('complete', 'partial')
+    """
+
+    effect: str
+    levels: Mapping[str, Mapping] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.effect, str) or not self.effect.isidentifier():
+            raise ValueError(f"effect: expected a variable name, got {self.effect!r}")
+        levels = {}
+        for level in POOLING_LEVELS:  # kept in order, complete to none
+            if level in self.levels:
+                options = self.levels[level]
+                if not isinstance(options, Mapping):
+                    raise TypeError(f"levels[{level!r}]: expected a mapping of options, got "
+                                    f"{type(options).__name__}")
+                levels[level] = MappingProxyType(dict(options))
+        unknown = sorted(set(self.levels) - set(POOLING_LEVELS))
+        if unknown:
+            raise ValueError(f"levels: unknown level(s) {unknown} (levels: "
+                             f"{', '.join(POOLING_LEVELS)})")
+        if len(levels) < 2:
+            raise ValueError("levels: give at least two levels of pooling to compare")
+        object.__setattr__(self, "levels", MappingProxyType(levels))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The levels, from complete to no pooling."""
+        return tuple(self.levels)
+
+
 def _default_fingerprint(data) -> str:
     if hasattr(data, "fingerprint"):
         return data.fingerprint()
@@ -155,11 +217,22 @@ class ModelFamily:
     default_priors : mapping or callable, optional
         The priors by parameter name, or ``default_priors(data)`` returning them.
     resolve_priors : callable, optional
-        ``resolve_priors(priors, data) -> dict`` for families that accept more than a
-        mapping (a preset name); the default merges the user's mapping into the defaults and
-        refuses unknown names.
-    population : tuple of str
-        The population-level parameters (``("alpha",)``, ``("mu", "tau")``).
+        ``resolve_priors(priors, data, options) -> dict`` for families that accept more
+        than a mapping (a preset name); ``options`` are the chosen options (all of them,
+        checked). The default merges the user's mapping into the defaults (adapted by
+        ``adapt_priors``) and refuses unknown names.
+    adapt_priors : callable, optional
+        ``adapt_priors(defaults, options) -> dict``: the default priors for the chosen
+        options, from ``default_priors``: options that create parameters add their priors
+        (the spread of hierarchical rates), those that remove some drop theirs.
+    resolve_options : callable, optional
+        ``resolve_options(options, data, priors) -> dict``: fills in options chosen from
+        the data (``parametrization="auto"`` choosing a form per group); what it returns is
+        recorded in the spec (and so in a fit's provenance) and passed to ``build``, so a
+        model built again from its spec makes the same choices.
+    population : tuple of str or callable
+        The population-level parameters (``("alpha",)``, ``("mu", "tau")``), or
+        ``population(spec)`` returning them when they depend on the options.
     internal : tuple of str or callable, optional
         Variables of the parametrisation that are not part of the model as written
         (``theta_scaled``), or ``internal(spec)`` returning them.
@@ -209,6 +282,19 @@ class ModelFamily:
         Name on the command line (``pymc-hier run decay``); default ``name``.
     summary : str
         One line saying what the family is.
+    pooling : Pooling, optional
+        The levels of pooling the family can build and the per-unit effect they share
+        (:func:`pymc_hier.compare_pooling`).
+    exact_logo : callable, optional
+        ``exact_logo(model, spec) -> xarray.DataArray``: the exact log predictive density
+        ``log p(y_g | y_-g)`` of each group's observations given every other group, along
+        the group dim (:func:`pymc_hier.cross_validate` uses it instead of importance
+        sampling or refits), or None where the model has none.
+    predict : callable, optional
+        ``predict(idata, model, spec, new_data, *, rng) -> (predictions,
+        constant_data)``: posterior predictive draws for new (or existing) units described
+        by ``new_data``, two :class:`xarray.Dataset` s along the group dim
+        (:func:`pymc_hier.predict`).
     """
 
     name: str
@@ -217,7 +303,9 @@ class ModelFamily:
     options: Mapping[str, tuple] = field(default_factory=dict)
     default_priors: Mapping[str, Prior] | Callable | None = field(default=None, repr=False)
     resolve_priors: Callable | None = field(default=None, repr=False)
-    population: tuple[str, ...] = ()
+    adapt_priors: Callable | None = field(default=None, repr=False)
+    resolve_options: Callable | None = field(default=None, repr=False)
+    population: tuple[str, ...] | Callable = ()
     internal: tuple[str, ...] | Callable = ()
     exact_posterior: Callable | None = field(default=None, repr=False)
     exact_partitioned: object | None = field(default=None, repr=False)
@@ -236,6 +324,9 @@ class ModelFamily:
     default_sweep: tuple | None = None
     cli_name: str | None = None
     summary: str = ""
+    pooling: Pooling | None = None
+    exact_logo: Callable | None = field(default=None, repr=False)
+    predict: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -248,7 +339,10 @@ class ModelFamily:
                 raise ValueError(f"options: {key!r} is not an option (every family takes it)")
             options[key] = _tuple(accepted)
         object.__setattr__(self, "options", MappingProxyType(options))
-        object.__setattr__(self, "population", _tuple(self.population))
+        if not callable(self.population):
+            object.__setattr__(self, "population", _tuple(self.population))
+        if self.pooling is not None and not isinstance(self.pooling, Pooling):
+            raise TypeError(f"pooling: expected a Pooling, got {type(self.pooling).__name__}")
         if not callable(self.internal):
             object.__setattr__(self, "internal", _tuple(self.internal))
         if self.default_sweep is not None:
@@ -266,7 +360,10 @@ class ModelFamily:
         factory = factory or self.name
         self.check_data(data, factory=factory)
         chosen = self.check_options(options, factory=factory)
-        resolved = self.priors_for(priors, data, factory=factory)
+        resolved = self.priors_for(priors, data, options=chosen, factory=factory)
+        if self.resolve_options is not None:
+            chosen = self.check_options(self.resolve_options(dict(chosen), data, resolved),
+                                        factory=factory)
         model = self.build(data, priors=resolved, **chosen)
         if not isinstance(model, pm.Model):
             raise TypeError(f"{factory}: build returned {type(model).__name__}, not a "
@@ -323,14 +420,23 @@ class ModelFamily:
             priors = priors(data)
         return dict(priors or {})
 
-    def priors_for(self, priors, data, *, factory: str | None = None) -> dict[str, Prior]:
-        """Return the priors the model uses: the user's merged into the defaults."""
+    def priors_for(self, priors, data, *, options: Mapping | None = None,
+                   factory: str | None = None) -> dict[str, Prior]:
+        """Return the priors the model uses: the user's merged into the defaults.
+
+        ``options`` are the chosen options (by default the defaults), which may change the
+        parameters a model has (``adapt_priors``).
+        """
+        options = dict(self.check_options({}) if options is None else options)
         if self.resolve_priors is not None:
-            return dict(self.resolve_priors(priors, data))
+            return dict(self.resolve_priors(priors, data, options))
         if priors is not None and not isinstance(priors, Mapping):
             raise TypeError(f"priors: expected a mapping of Prior by parameter name, got "
                             f"{type(priors).__name__}")
-        return resolve_priors(priors, self.defaults(data), factory=factory or self.name)
+        defaults = self.defaults(data)
+        if self.adapt_priors is not None:
+            defaults = dict(self.adapt_priors(defaults, options))
+        return resolve_priors(priors, defaults, factory=factory or self.name)
 
     # -- data ----------------------------------------------------------------------------
     def fingerprint(self, data) -> str:
@@ -395,6 +501,10 @@ class ModelFamily:
         raise TypeError(f"the {self.name!r} family reads no CSV files; give it read_csv")
 
     # -- questions the tools ask -----------------------------------------------------------
+    def population_names(self, spec: ModelSpec) -> tuple[str, ...]:
+        """Return the population-level parameters of the model ``spec`` describes."""
+        return tuple(self.population(spec)) if callable(self.population) else self.population
+
     def internal_names(self, spec: ModelSpec) -> tuple[str, ...]:
         """Variables of the parametrisation that are not part of the model as written."""
         return tuple(self.internal(spec)) if callable(self.internal) else self.internal

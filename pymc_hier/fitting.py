@@ -213,9 +213,10 @@ def _exact_draws(model: pm.Model, spec, draws: int, chains: int, seed: int,
     idata = posterior.sample(draws, chains, random_seed=child_seed(seed, 0),
                              var_names=var_names)
     post = idata["posterior"].to_dataset()
-    for var in post.data_vars.values():
-        if var.ndim > 2:  # per-group draws: independent by construction; skip their R-hat/ESS
-            var.attrs[SKIP_ATTR] = "skip"
+    if any(var.ndim <= 2 for var in post.data_vars.values()):
+        for var in post.data_vars.values():
+            if var.ndim > 2:  # per-group draws: independent by construction; skip R-hat/ESS
+                var.attrs[SKIP_ATTR] = "skip"
     idata["posterior"] = xr.DataTree(post)
     for name, values in _data_groups(model).items():
         if name not in idata.children and values.data_vars:

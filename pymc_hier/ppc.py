@@ -162,6 +162,38 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     return tree
 
 
+def pointwise_log_likelihood(idata: xr.DataTree, model: pm.Model) -> xr.Dataset:
+    """Log-likelihood of each observation at every posterior draw of ``idata``.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With a ``posterior`` holding the model's free variables (or, for an exact fit, the
+        variables of the model as written).
+    model : pymc.Model
+        The model whose observed variables are evaluated.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per observed variable, dims ``(chain, draw, *its dims)``: what
+        :func:`sample_predictive` stores as the ``log_likelihood`` group.
+
+    Notes
+    -----
+    An exact fit whose posterior holds the model as written, not the sampler's coordinates
+    (``theta`` without ``theta_scaled``), is scored through the family's description
+    (:mod:`pymc_hier.written`), as :func:`sample_predictive` does.
+    """
+    written = _written_description(idata, model)
+    if written is None:
+        return _log_likelihood(idata, model)
+    _, ll = written_predictive(written, idata["posterior"].to_dataset(),
+                               _group(idata, "constant_data"), _group(idata, "observed_data"),
+                               rng=np.random.default_rng(0), log_likelihood=True)
+    return ll
+
+
 def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
     """Pointwise log-likelihood of the observed variables at every posterior draw.
 
@@ -336,6 +368,74 @@ def _apply(fn, name, values, expect_shape):
     return out.astype(float)
 
 
+def _grouped(idata: xr.DataTree, group: str, var_name: str | None, by):
+    """Observations and predictive draws split by group, for test statistics.
+
+    Returns ``(var_name, by, dim, labels, y_g, rep_g, sample_shape)``: ``y_g`` and
+    ``rep_g`` as :func:`_group_values` gives them (``dim`` None: one group of everything).
+    """
+    y_rep, y, var_name = _predictive(idata, group, var_name)
+    missing = [d for d in _SAMPLE_DIMS if d not in y_rep.dims]
+    if missing:
+        raise ValueError(f"idata: {group}_predictive lacks sample dims {missing}")
+    if by is not None:
+        by, y = label_groups(idata, y, by)
+    order = dim_labels(idata, by) if by is not None and by not in y.dims else None
+    dim, labels, index = _grouping(y, by, order)
+    obs_dims = list(y.dims)
+    if dim is None:
+        y_arr = y.values.reshape(1, -1)
+        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, *obs_dims).values
+        rep_arr = rep_arr.reshape(*rep_arr.shape[:2], 1, -1)
+    else:
+        rest = [d for d in obs_dims if d != dim]
+        y_arr = y.transpose(dim, *rest).values.reshape(y.sizes[dim], -1)
+        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, dim, *rest).values
+        rep_arr = rep_arr.reshape(*rep_arr.shape[:3], -1)
+    y_g, rep_g = _group_values(y_arr, index), _group_values(rep_arr, index)
+    return var_name, by, dim, labels, y_g, rep_g, rep_arr.shape[:2]
+
+
+def tstat_draws(idata: xr.DataTree, *, stat="mean", by: str | tuple[str, str] | None = None,
+                group: str = "posterior", var_name: str | None = None) -> xr.Dataset:
+    """Compute a test statistic of the data and of every predictive draw, overall or by group.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``observed_data`` and the predictive group (see :func:`sample_predictive`).
+    stat : str or callable, default "mean"
+        A name from :data:`STATISTICS` or ``f(x, axis=-1)``.
+    by : str or (str, str), optional
+        Groups of observations, as :func:`ppc_table` takes them.
+    group : {"posterior", "prior"}, default "posterior"
+        Which predictive distribution.
+    var_name : str, optional
+        The observed variable; needed only when there are several.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``T_obs`` (along ``by``) and ``T_rep`` (``chain``, ``draw`` and ``by``); attrs
+        ``statistic``, ``var_name``, ``group`` and ``by``.
+    """
+    ((name, fn),) = _resolve_stats([stat]).items()
+    var_name, by, dim, labels, y_g, rep_g, shape = _grouped(idata, group, var_name, by)
+    n = 1 if dim is None else len(labels)
+    t_y = _apply(fn, name, y_g, (n,))
+    t_rep = _apply(fn, name, rep_g, (*shape, n))
+    pred = idata[f"{group}_predictive"]
+    sample_coords = {d: pred[d].values for d in _SAMPLE_DIMS}
+    if dim is None:
+        return xr.Dataset({"T_obs": ((), t_y[0]), "T_rep": (_SAMPLE_DIMS, t_rep[..., 0])},
+                          coords=sample_coords, attrs={"statistic": name, "var_name": var_name,
+                                                       "group": group, "by": ""})
+    return xr.Dataset({"T_obs": ((by,), t_y), "T_rep": ((*_SAMPLE_DIMS, by), t_rep)},
+                      coords={**sample_coords, by: labels},
+                      attrs={"statistic": name, "var_name": var_name, "group": group,
+                             "by": by})
+
+
 def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"),
               by: str | tuple[str, str] | None = None,
               group: str = "posterior", var_name: str | None = None,
@@ -385,32 +485,13 @@ def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"),
     ci_prob = rcParams["stats.ci_prob"] if ci_prob is None else float(ci_prob)
     if not 0 < ci_prob < 1:
         raise ValueError(f"ci_prob: must be in (0, 1), got {ci_prob!r}")
-    y_rep, y, var_name = _predictive(idata, group, var_name)
-    missing = [d for d in _SAMPLE_DIMS if d not in y_rep.dims]
-    if missing:
-        raise ValueError(f"idata: {group}_predictive lacks sample dims {missing}")
-    if by is not None:
-        by, y = label_groups(idata, y, by)
-    order = dim_labels(idata, by) if by is not None and by not in y.dims else None
-    dim, labels, index = _grouping(y, by, order)
-    obs_dims = list(y.dims)
-    if dim is None:
-        y_arr = y.values.reshape(1, -1)
-        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, *obs_dims).values
-        rep_arr = rep_arr.reshape(*rep_arr.shape[:2], 1, -1)
-        n_groups = 1
-    else:
-        rest = [d for d in obs_dims if d != dim]
-        y_arr = y.transpose(dim, *rest).values.reshape(y.sizes[dim], -1)
-        rep_arr = y_rep.transpose(*_SAMPLE_DIMS, dim, *rest).values
-        rep_arr = rep_arr.reshape(*rep_arr.shape[:3], -1)
-        n_groups = len(labels)
-    y_g, rep_g = _group_values(y_arr, index), _group_values(rep_arr, index)
+    var_name, by, dim, labels, y_g, rep_g, sample_shape = _grouped(idata, group, var_name, by)
+    n_groups = 1 if dim is None else len(labels)
     lo, hi = (1 - ci_prob) / 2, (1 + ci_prob) / 2
     t_obs, t_mean, t_int, p_val = [], [], [], []
     for name, fn in fns.items():
         t_y = _apply(fn, name, y_g, (n_groups,))
-        t_rep = _apply(fn, name, rep_g, (*rep_arr.shape[:2], n_groups)).reshape(-1, n_groups)
+        t_rep = _apply(fn, name, rep_g, (*sample_shape, n_groups)).reshape(-1, n_groups)
         t_obs.append(t_y)
         t_mean.append(t_rep.mean(axis=0))
         t_int.append(np.quantile(t_rep, [lo, hi], axis=0).T)
@@ -435,7 +516,7 @@ def ppc_table(idata: xr.DataTree, *, stats=("mean", "sd", "min", "max"),
         },
         coords=coords,
         attrs={"var_name": var_name, "group": group, "by": by or "", "ci_prob": ci_prob,
-               "ci_kind": "eti", "n_samples": int(rep_arr.shape[0] * rep_arr.shape[1]),
+               "ci_kind": "eti", "n_samples": int(sample_shape[0] * sample_shape[1]),
                "p_value": desc},
     )
     return ds

@@ -319,6 +319,43 @@ class HierarchicalNormalPosterior(MomentTables):
             self._warn_infinite("standard deviation", var, 2)
         return out if var == "theta" else float(out[0])
 
+    # -- a new group's estimate ----------------------------------------------------------------
+    def _predictive_components(self, sigma):
+        """Locations and variances, shape (K, ...), of ``y_new`` given each tau node."""
+        loc, scale = self._components("theta_new")
+        s2 = np.asarray(sigma, dtype=float) ** 2
+        return loc[:, 0].reshape((-1,) + (1,) * s2.ndim), \
+            (scale[:, 0] ** 2).reshape((-1,) + (1,) * s2.ndim) + s2
+
+    def predictive_logpdf(self, y, sigma) -> np.ndarray:
+        """Log density of a new group's estimate ``y`` measured with standard error ``sigma``.
+
+        ``y_new ~ Normal(theta_new, sigma)`` and ``theta_new ~ Normal(mu, tau)`` under the
+        posterior: a mixture over ``tau`` of ``Normal(mu_hat(tau), sqrt(V_mu(tau) + tau**2
+        + sigma**2))``. ``y`` and ``sigma`` broadcast. With the data less group ``j``, it
+        is the exact leave-one-group-out density of ``y_j``.
+        """
+        from scipy.special import logsumexp
+
+        y, sigma = np.broadcast_arrays(np.asarray(y, dtype=float),
+                                       np.asarray(sigma, dtype=float))
+        if np.any(sigma < 0):
+            raise ValueError("sigma: standard errors must be >= 0")
+        loc, var = self._predictive_components(sigma)
+        logf = -0.5 * (np.log(2.0 * np.pi * var) + (y - loc) ** 2 / var)
+        w = np.log(self._w).reshape((-1,) + (1,) * y.ndim)
+        return logsumexp(logf + w, axis=0)
+
+    def predictive_cdf(self, y, sigma) -> np.ndarray:
+        """CDF of a new group's estimate (see :meth:`predictive_logpdf`)."""
+        from scipy.special import ndtr
+
+        y, sigma = np.broadcast_arrays(np.asarray(y, dtype=float),
+                                       np.asarray(sigma, dtype=float))
+        loc, var = self._predictive_components(sigma)
+        w = self._w.reshape((-1,) + (1,) * y.ndim)
+        return (w * ndtr((y - loc) / np.sqrt(var))).sum(axis=0)
+
     def _dataset(self, values: dict, extra_dim=None, attrs=None) -> xr.Dataset:
         dim = self.data.dim
         lead = () if extra_dim is None else (extra_dim[0],)

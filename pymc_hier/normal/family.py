@@ -6,6 +6,10 @@ The model as written (:func:`generative`), whatever the parametrisation::
     theta_j   ~ Normal(mu, tau)          (each group's effect; theta_new for a new group)
     y_j       ~ Normal(theta_j, sigma_j) (the estimate, with its known standard error)
 
+Option ``pooling`` builds the two ends of the spectrum beside this hierarchy
+(:func:`pymc_hier.compare_pooling`): ``"complete"`` (``theta_j = mu``) and ``"none"``
+(independent ``theta_j``).
+
 :data:`HIERARCHICAL_NORMAL` is the family of any number of groups;
 :data:`EIGHT_SCHOOLS_FAMILY` is the same family with the eight schools as example data
 (``pymc-hier run schools``).
@@ -21,15 +25,19 @@ import pymc as pm
 import xarray as xr
 
 from pymc_hier.diagnostics import SKIP_ATTR
-from pymc_hier.family import ModelFamily
+from pymc_hier.family import ModelFamily, Pooling
 from pymc_hier.generative import GenerativeModel, Node, Symbol
 from pymc_hier.normal.data import EIGHT_SCHOOLS, SchoolsData
 from pymc_hier.normal.exact import hierarchical_normal_posterior
 from pymc_hier.normal.exact_partitioned import NORMAL_PARTITIONED
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
 from pymc_hier.normal.model import build
+from pymc_hier.normal.pooled import exact_logo, pooled_posterior, resolve_options
+from pymc_hier.normal.predict import predict
 from pymc_hier.normal.problem import (
+    AUTO,
     PARAMETRIZATIONS,
+    POOLING,
     SCALABLE_PARAMETRIZATIONS,
     as_schools_data,
     resolve_schools_priors,
@@ -50,7 +58,8 @@ __all__ = [
 
 def hierarchical_normal_model(data, *, priors=None, pgm=None,
                               parametrization: str = "noncentered",
-                              theta_storage: str = "float64") -> pm.Model:
+                              theta_storage: str = "float64", pooling: str = "partial",
+                              centered=None) -> pm.Model:
     """Build the hierarchical normal model for groups with known standard errors.
 
     Parameters
@@ -61,10 +70,11 @@ def hierarchical_normal_model(data, *, priors=None, pgm=None,
     priors : str or mapping, optional
         A preset name, ``"default"`` (mu ~ Normal(0, 5), tau ~ HalfCauchy(5)) or ``"bda"``
         (p(mu, tau) ∝ 1), or a mapping of :class:`~pymc_hier.Prior` by parameter (``mu``,
-        ``tau``) merged into the default preset.
+        ``tau``; ``mu`` only for complete pooling, ``theta`` for none) merged into the
+        default preset.
     pgm : str or path, optional
         Path prefix to export the model's PGM to.
-    parametrization : {"noncentered", "noncentered_standard", "centered", "marginal"}
+    parametrization : {"noncentered", "noncentered_standard", "centered", "marginal", "auto"}
         ``"noncentered"`` (default) samples ``theta_scaled``, effects rescaled by their
         conditional posterior sd; ``"noncentered_standard"`` samples the textbook
         ``theta_tilde ~ Normal(0, 1)``; ``"centered"`` samples ``theta`` directly and is
@@ -76,6 +86,16 @@ def hierarchical_normal_model(data, *, priors=None, pgm=None,
         With ``parametrization="marginal"`` only: dtype of the ``theta`` draws added after
         sampling, or ``"none"`` to add only ``theta_new`` (chains x draws x groups values
         otherwise).
+    pooling : {"partial", "complete", "none"}
+        ``"partial"`` (default): the hierarchy. ``"complete"``: one effect shared by every
+        group, ``theta_j = mu`` (a deterministic). ``"none"``: independent effects, each
+        with the prior ``theta`` (by default the prior on ``mu`` ten times wider, flat for
+        the ``"bda"`` preset). Both have an exact posterior (conjugate normal).
+    centered : list of str, optional
+        With ``parametrization="auto"``: the groups sampled centred. By default they are
+        chosen from the data: those whose standard error is below the posterior median
+        of ``tau`` (:func:`pymc_hier.normal.problem.centered_groups`); the choice is
+        recorded here (``get_spec(model).options["centered"]``, a fit's provenance).
 
     Returns
     -------
@@ -109,19 +129,21 @@ def hierarchical_normal_model(data, *, priors=None, pgm=None,
     return HIERARCHICAL_NORMAL.make(as_schools_data(data), priors=priors, pgm=pgm,
                                     factory="hierarchical_normal_model",
                                     parametrization=parametrization,
-                                    theta_storage=theta_storage)
+                                    theta_storage=theta_storage, pooling=pooling,
+                                    centered=centered)
 
 
 def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
                         parametrization: str = "noncentered",
-                        theta_storage: str = "float64") -> pm.Model:
+                        theta_storage: str = "float64", pooling: str = "partial",
+                        centered=None) -> pm.Model:
     """Build the eight-schools model (BDA section 5.5); see :func:`hierarchical_normal_model`.
 
     Parameters
     ----------
     data : SchoolsData, default EIGHT_SCHOOLS
         The table of estimated coaching effects and standard errors.
-    priors, pgm, parametrization, theta_storage
+    priors, pgm, parametrization, theta_storage, pooling, centered
         As for :func:`hierarchical_normal_model`.
 
     Returns
@@ -131,7 +153,8 @@ def eight_schools_model(data=EIGHT_SCHOOLS, *, priors=None, pgm=None,
     return EIGHT_SCHOOLS_FAMILY.make(as_schools_data(data), priors=priors, pgm=pgm,
                                      factory="eight_schools_model",
                                      parametrization=parametrization,
-                                     theta_storage=theta_storage)
+                                     theta_storage=theta_storage, pooling=pooling,
+                                     centered=centered)
 
 
 def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = None,
@@ -156,9 +179,12 @@ def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = No
 
     Returns
     -------
-    pymc_hier.exact.HierarchicalNormalPosterior
+    pymc_hier.exact.HierarchicalNormalPosterior or pymc_hier.normal.pooled.PooledNormalPosterior
+        The latter for complete and no pooling (conjugate normal).
     """
     priors = current_priors(model, spec, hyper)
+    if spec.options["pooling"] != "partial":
+        return pooled_posterior(spec.data, priors, spec.options["pooling"])
     post = hierarchical_normal_posterior(spec.data, priors=priors, **kwargs)
     post.theta_storage = spec.options["theta_storage"]
     return post
@@ -186,7 +212,8 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
         :func:`pymc_hier.fit`'s diagnostics (attr ``pymc_hier_diagnostics="skip"``): its
         draws are exact given ``(mu, tau)``, whose R-hat and ESS are checked.
     """
-    if spec.options["parametrization"] not in SCALABLE_PARAMETRIZATIONS:
+    if spec.options["parametrization"] not in SCALABLE_PARAMETRIZATIONS \
+            or spec.options["pooling"] != "partial":
         return idata
     rng = np.random.default_rng(random_seed)
     post = idata["posterior"].to_dataset()
@@ -215,15 +242,24 @@ def with_observed(data: SchoolsData, observed: Mapping) -> SchoolsData:
 
 def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
     """Where NUTS starts ``tau``: its exact posterior median (``z = 0`` of its map)."""
+    if "tau" not in model.named_vars:  # complete or no pooling
+        return {}
     transform = model.rvs_to_transforms.get(model["tau"])
     return {"tau": transform.median()} if isinstance(transform, QuantileTransform) else {}
 
 
 def internal(spec: ModelSpec) -> tuple[str, ...]:
     """Sampler coordinates of the non-centred forms: not part of the model as written."""
+    if spec.options["pooling"] != "partial":
+        return ()
     return {"noncentered": ("theta_scaled", "theta_new_tilde"),
-            "noncentered_standard": ("theta_tilde", "theta_new_tilde")}.get(
-        spec.options["parametrization"], ())
+            "noncentered_standard": ("theta_tilde", "theta_new_tilde"),
+            AUTO: ("theta_raw", "theta_new_tilde")}.get(spec.options["parametrization"], ())
+
+
+def population(spec: ModelSpec) -> tuple[str, ...]:
+    """``mu`` and ``tau``; ``mu`` alone for complete pooling, none without pooling."""
+    return {"partial": ("mu", "tau"), "complete": ("mu",), "none": ()}[spec.options["pooling"]]
 
 
 def _prior_params(prior) -> tuple[tuple[str, str], ...]:
@@ -235,6 +271,9 @@ def generative(spec: ModelSpec) -> GenerativeModel:
     """Describe the hierarchical normal model as written, the same for every parametrization."""
     dim = spec.data.dim
     g = (dim,)
+    pooling = spec.options["pooling"]
+    if pooling != "partial":
+        return _pooled_generative(spec, pooling)
     nodes = (
         Node("mu", "latent", Symbol("μ"), dist=spec.priors["mu"].dist,
              params=_prior_params(spec.priors["mu"]), description="population mean"),
@@ -251,8 +290,29 @@ def generative(spec: ModelSpec) -> GenerativeModel:
     return GenerativeModel(nodes, dim_names={dim: dim}, index_letters={dim: "j"})
 
 
-def _resolve(priors, data) -> dict:
-    return resolve_schools_priors(priors)
+def _pooled_generative(spec: ModelSpec, pooling: str) -> GenerativeModel:
+    dim = spec.data.dim
+    g = (dim,)
+    if pooling == "complete":
+        top = (Node("mu", "latent", Symbol("μ"), dist=spec.priors["mu"].dist,
+                    params=_prior_params(spec.priors["mu"]),
+                    description="effect shared by every group"),)
+        mean = "mu"
+    else:
+        top = (Node("theta", "latent", Symbol("θ"), dist=spec.priors["theta"].dist,
+                    params=_prior_params(spec.priors["theta"]), dims=g,
+                    description="group effect"),)
+        mean = "theta"
+    nodes = top + (
+        Node("sigma", "fixed", Symbol("σ"), dims=g, description="standard error"),
+        Node("y", "observed", Symbol("y"), dist="Normal",
+             params=(("mu", mean), ("sigma", "sigma")), dims=g, description="estimate"),
+    )
+    return GenerativeModel(nodes, dim_names={dim: dim}, index_letters={dim: "j"})
+
+
+def _resolve(priors, data, options) -> dict:
+    return resolve_schools_priors(priors, pooling=options["pooling"])
 
 
 #: The hierarchical normal family (:func:`hierarchical_normal_model`).
@@ -260,10 +320,11 @@ HIERARCHICAL_NORMAL = ModelFamily(
     name="hierarchical_normal",
     build=build,
     data_type=SchoolsData,
-    options={"parametrization": PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS,
-             "theta_storage": THETA_STORAGE},
+    options={"parametrization": PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS + (AUTO,),
+             "theta_storage": THETA_STORAGE, "pooling": POOLING, "centered": ()},
     resolve_priors=_resolve,
-    population=("mu", "tau"),
+    resolve_options=resolve_options,
+    population=population,
     internal=internal,
     exact_posterior=exact_posterior,
     exact_partitioned=NORMAL_PARTITIONED,
@@ -274,6 +335,9 @@ HIERARCHICAL_NORMAL = ModelFamily(
     with_observed=with_observed,
     default_sweep=("tau.beta", (1.0, 2.5, 5.0, 10.0, 25.0)),
     summary="groups with known standard errors sharing a normal population of effects",
+    pooling=Pooling("theta", {level: {"pooling": level} for level in POOLING}),
+    exact_logo=exact_logo,
+    predict=predict,
 )
 
 #: The same family with the eight schools as example data (:func:`eight_schools_model`,

@@ -32,6 +32,15 @@ the funnel as written. Three parametrizations of the same model (option
 The new group's effect ``theta_new = mu + tau * theta_new_tilde`` (``theta_new_tilde ~
 Normal(0, 1)``; sampled directly in the centered form) is part of every form.
 
+``"auto"``
+    Each group in the form that suits it: centred where its data outweigh the population
+    (``sigma_j`` below a typical ``tau``, the exact posterior median;
+    :func:`~pymc_hier.normal.problem.centered_groups`), non-centred (textbook) elsewhere.
+    The groups chosen are recorded in the option ``centered`` (and so in a fit's
+    provenance); passing ``centered=[names]`` chooses them by hand. ``theta_raw`` is the
+    sampler's vector: ``theta_j`` itself for centred groups, ``(theta_j - mu) / tau`` for
+    the others.
+
 ``"marginal"`` (for many groups: 10**5 and more)
     ``theta`` is integrated out analytically: ``y_j ~ Normal(mu, sqrt(sigma_j**2 + tau**2))``.
     NUTS samples only ``mu`` and ``tau`` (two dimensions whatever J, so the trees stay
@@ -44,6 +53,19 @@ Normal(0, 1)``; sampled directly in the centered form) is part of every form.
     The model itself has no ``theta``: its posterior predictive replicates ``y`` for *new*
     effects (``y_rep_j ~ Normal(mu, sqrt(sigma_j**2 + tau**2))``, the "mixed" predictive of
     Gelman, Meng and Stern 1996), not for the fitted ``theta_j``.
+Levels of pooling (option ``pooling``) for comparing with the hierarchy
+(:func:`pymc_hier.compare_pooling`):
+
+``"partial"`` (default)
+    The hierarchy above.
+``"complete"``
+    One effect for every group: ``theta_j = mu`` (``tau = 0``), ``mu`` with its prior.
+``"none"``
+    Independent effects ``theta_j ~`` prior ``"theta"`` (by default the prior on ``mu``
+    ten times wider: :func:`~pymc_hier.normal.problem.no_pooling_prior`); no ``mu``, no
+    ``tau`` and no ``theta_new``.
+
+``parametrization`` and ``theta_storage`` apply to partial pooling only.
 """
 
 from __future__ import annotations
@@ -52,12 +74,15 @@ import warnings
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 from pymc_hier.exceptions import PriorDominatedWarning
 from pymc_hier.normal.data import SchoolsData
 from pymc_hier.normal.kernels import THETA_STORAGE
 from pymc_hier.normal.problem import (
+    AUTO,
     PARAMETRIZATIONS,
+    POOLING,
     SCALABLE_PARAMETRIZATIONS,
     check_proper,
     is_flat,
@@ -101,7 +126,8 @@ def tau_map(data: SchoolsData, priors):
 
 
 def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
-          theta_storage: str = "float64") -> pm.Model:
+          theta_storage: str = "float64", pooling: str = "partial",
+          centered=None) -> pm.Model:
     """Build the hierarchical normal model's PyMC graph (no spec; the factories add it).
 
     Parameters
@@ -109,15 +135,24 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
     data : SchoolsData
         Estimates and standard errors.
     priors : mapping
-        ``{"mu": Prior, "tau": Prior}``, resolved.
-    parametrization, theta_storage : str
+        ``{"mu": Prior, "tau": Prior}`` (``{"mu"}`` for complete pooling, ``{"theta"}``
+        for none), resolved.
+    parametrization, theta_storage, pooling, centered
         See :func:`pymc_hier.hierarchical_normal_model`.
 
     Returns
     -------
     pymc.Model
     """
-    accepted = PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS
+    if pooling not in POOLING:
+        raise ValueError(f"pooling: unknown value {pooling!r} (accepted: "
+                         f"{', '.join(map(repr, POOLING))})")
+    if pooling != "partial":
+        if theta_storage != "float64":
+            raise ValueError(f"theta_storage: only applies to partial pooling with "
+                             f"parametrization='marginal' (got pooling={pooling!r})")
+        return _build_pooled(data, priors, pooling)
+    accepted = PARAMETRIZATIONS + SCALABLE_PARAMETRIZATIONS + (AUTO,)
     if parametrization not in accepted:
         raise ValueError(f"parametrization: unknown value {parametrization!r} (accepted: "
                          f"{', '.join(map(repr, accepted))})")
@@ -153,6 +188,14 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
         elif parametrization == "centered":
             theta = pm.Normal("theta", mu, tau, dims=dim)
             pm.Normal("theta_new", mu, tau)
+        elif parametrization == AUTO:
+            chosen = _centered_mask(data, centered)
+            # one vector: theta_j itself where centred, (theta_j - mu) / tau elsewhere
+            raw = pm.Normal("theta_raw", chosen * mu, chosen * tau + (1.0 - chosen), dims=dim)
+            theta = pm.Deterministic("theta", chosen * raw + (1.0 - chosen) * (mu + tau * raw),
+                                     dims=dim)
+            theta_new_tilde = pm.Normal("theta_new_tilde", 0.0, 1.0)
+            pm.Deterministic("theta_new", mu + tau * theta_new_tilde)
         else:
             if parametrization == "noncentered":
                 ratio = pm.math.sqrt(sigma**2 + tau**2) / sigma  # r_j / sigma_j >= 1
@@ -168,3 +211,30 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
     return model
 
 
+
+
+def _centered_mask(data: SchoolsData, centered) -> np.ndarray:
+    if centered is None:
+        raise ValueError("centered: parametrization='auto' needs the groups to centre (the "
+                         "family chooses them; build through hierarchical_normal_model)")
+    if isinstance(centered, str) or not all(isinstance(c, str) for c in centered):
+        raise ValueError(f"centered: expected a list of group names, got {centered!r}")
+    unknown = sorted(set(centered) - set(data.names))
+    if unknown:
+        raise ValueError(f"centered: {unknown} are not groups of the data")
+    return np.isin(np.asarray(data.names), list(centered)).astype(float)
+
+
+def _build_pooled(data: SchoolsData, priors, pooling: str) -> pm.Model:
+    """Complete pooling (``theta_j = mu``) or none (independent ``theta_j``)."""
+    dim = data.dim
+    with pm.Model(coords={dim: list(data.names)}) as model:
+        sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim)
+        if pooling == "complete":
+            mu = prior_variable("mu", priors["mu"])
+            theta = pm.Deterministic("theta", mu * pt.ones(data.n_groups), dims=dim)
+            pm.Deterministic("theta_new", mu)
+        else:
+            theta = prior_variable("theta", priors["theta"], dims=dim)
+        pm.Normal("y", theta, sigma, observed=np.asarray(data.y), dims=dim)
+    return model

@@ -14,7 +14,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from pymc_hier.plots.hierarchy import _unit_var, axis_label, posterior_of
+from pymc_hier.plots.common import axis_label, legend_above, posterior_of
+from pymc_hier.plots.common import unit_var as _unit_var
 
 __all__ = ["plot_funnel", "plot_rank"]
 
@@ -31,13 +32,16 @@ def _divergent(idata, shape: tuple[int, int]) -> np.ndarray:
 
 
 def plot_funnel(idata: xr.DataTree, *, effect: str = "theta", scale: str = "tau",
-                coords: Sequence | None = None, figsize=None) -> Figure:
+                coords: Sequence | None = None, sigma="sigma", figsize=None) -> Figure:
     """Draws of group effects against ``log(scale)``, divergent transitions in red.
 
     In a centred hierarchical model the posterior of ``(theta_j, log tau)`` narrows into a
     funnel as ``tau`` shrinks; NUTS cannot adapt one step size to both its mouth and its
     neck, and the divergences gather in the neck. Divergent draws spread at random
-    instead point at another cause.
+    instead point at another cause. Where the group's data standard error ``sigma_j`` is
+    known, a dashed line marks ``tau = sigma_j``: above it the group's data outweigh the
+    population (the centred form suits it), below it the population dominates (the
+    non-centred form does; :func:`pymc_hier.parametrization_advice`).
 
     Parameters
     ----------
@@ -50,6 +54,9 @@ def plot_funnel(idata: xr.DataTree, *, effect: str = "theta", scale: str = "tau"
     coords : sequence, optional
         Labels of the groups to draw, one panel each; by default the group whose effect has
         the widest posterior (the least informed one, where the funnel is deepest).
+    sigma : str or array_like or None, default "sigma"
+        Each group's data standard error: a variable of ``constant_data`` (skipped when
+        absent) or the values, one per group; None draws no line.
     figsize : tuple, optional
         Matplotlib figure size.
 
@@ -86,6 +93,7 @@ def plot_funnel(idata: xr.DataTree, *, effect: str = "theta", scale: str = "tau"
             raise ValueError(f"coords: {unknown} are not labels of {dim!r}")
     div = _divergent(idata, tau.shape)
     log_tau = np.log(tau)
+    se = _sigma(idata, sigma, dim, labels)
     n = len(chosen)
     fig, axes = plt.subplots(1, n, figsize=figsize or (min(4.2 * n, 12), 3.6), sharey=True,
                              squeeze=False, layout="constrained")
@@ -96,10 +104,31 @@ def plot_funnel(idata: xr.DataTree, *, effect: str = "theta", scale: str = "tau"
         if div.any():
             ax.plot(x[div], log_tau[div], "o", ms=3.5, color=_DIVERGENT,
                     label=f"divergent ({int(div.sum())})")
+        if se is not None:
+            k = labels.tolist().index(label)
+            ax.axhline(np.log(se[k]), color="0.3", lw=0.8, ls="--",
+                       label=f"{scale} = σ of its data ({se[k]:.3g})")
         ax.set_xlabel(f"{axis_label(da, effect)}, {dim} {label}")
-        ax.legend(fontsize="small", frameon=False, loc="lower right")
+        legend_above(ax, ncols=2)
     axes[0, 0].set_ylabel(f"log {scale}")
     return fig
+
+
+def _sigma(idata: xr.DataTree, sigma, dim: str, labels: np.ndarray) -> np.ndarray | None:
+    if sigma is None:
+        return None
+    if isinstance(sigma, str):
+        if "constant_data" not in idata.children or sigma not in idata["constant_data"]:
+            return None
+        da = idata["constant_data"][sigma]
+        if da.dims != (dim,):
+            return None
+        values = da.sel({dim: labels}).values if dim in da.coords else da.values
+    else:
+        values = np.asarray(sigma, dtype=float).ravel()
+    if values.size != labels.size or not np.all(np.asarray(values, dtype=float) > 0):
+        raise ValueError(f"sigma: expected {labels.size} positive values, one per {dim}")
+    return np.asarray(values, dtype=float)
 
 
 def plot_rank(idata: xr.DataTree, var_names: Sequence[str], *, figsize=None) -> Figure:

@@ -68,8 +68,13 @@ def plot_ppc_dist(idata: xr.DataTree, *, group: str = "posterior", var_name: str
 
 
 def plot_ppc_tstat(idata: xr.DataTree, *, stat: str = "mean", group: str = "posterior",
-                   var_name: str | None = None, **kwargs) -> Figure:
+                   var_name: str | None = None, by: str | tuple[str, str] | None = None,
+                   max_groups: int = 24, **kwargs) -> Figure:
     """Distribution of a test statistic over predictive draws, with its observed value.
+
+    With ``by``, one panel per group (bayesplot's ``ppc_stat_grouped``): the statistic of
+    the group's observations in each predictive draw, its observed value and its
+    Bayesian p-value, each panel titled with the group's own name.
 
     Parameters
     ----------
@@ -82,13 +87,22 @@ def plot_ppc_tstat(idata: xr.DataTree, *, stat: str = "mean", group: str = "post
         Which predictive distribution.
     var_name : str, optional
         The observed variable; needed only when there are several.
+    by : str or (str, str), optional
+        Groups of observations, as :func:`pymc_hier.ppc_table` takes them (a coordinate
+        such as ``"school"`` or ``"county"``, or ``("county", "g")``).
+    max_groups : int, default 24
+        With ``by``: most panels drawn; beyond, the groups whose p-values are most extreme
+        (the title says so).
     **kwargs
-        Passed to :func:`arviz_plots.plot_ppc_tstat`.
+        Passed to :func:`arviz_plots.plot_ppc_tstat` (without ``by``) or to
+        :meth:`matplotlib.axes.Axes.hist` (with ``by``).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    if by is not None:
+        return _grouped_tstat(idata, stat, group, var_name, by, max_groups, **kwargs)
     ((name, fn),) = _resolve_stats([stat]).items()
     tree, pred, var_name, y = _subset(idata, group, var_name)
 
@@ -231,4 +245,42 @@ def _group_intervals(idata, group, var_name, by, stat, max_labels, **kwargs) -> 
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False,
               fontsize="small")
     fig.tight_layout()
+    return fig
+
+
+def _grouped_tstat(idata, stat, group, var_name, by, max_groups, **kwargs) -> Figure:
+    """One panel per group: T(y_rep) over predictive draws, T(y) and the p-value."""
+    import matplotlib.pyplot as plt
+
+    from pymc_hier.ppc import tstat_draws
+
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+        raise ValueError(f"max_groups: expected a positive integer, got {max_groups!r}")
+    t = tstat_draws(idata, stat=stat, by=by, group=group, var_name=var_name)
+    dim, name = t.attrs["by"], t.attrs["statistic"]
+    t_rep = t["T_rep"].stack(sample=("chain", "draw")).transpose(dim, "sample").values
+    t_obs = t["T_obs"].values
+    p = (t_rep >= t_obs[:, None]).mean(axis=1)
+    labels = [str(v) for v in t[dim].values]
+    shown = np.arange(len(labels))
+    if len(labels) > max_groups:  # the most surprising groups, in their own order
+        shown = np.sort(np.argsort(-np.abs(p - 0.5), kind="stable")[:max_groups])
+    ncols = min(4, shown.size)
+    nrows = int(np.ceil(shown.size / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 1.9 * nrows + 0.5),
+                             squeeze=False, layout="constrained")
+    _, y, var_name = _predictive(idata, group, var_name)
+    for ax, k in zip(axes.flat, shown, strict=False):
+        ax.hist(t_rep[k], bins=30, color="C0", alpha=0.6, **kwargs)
+        ax.axvline(t_obs[k], color="k", lw=1.5)
+        ax.set_title(f"{labels[k]}  (p = {p[k]:.2f})", fontsize="small")
+        ax.set_yticks([])
+    for ax in axes.flat[shown.size:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"{name}({_value_label(y, var_name)})", fontsize="small")
+    cut = (f"; the {shown.size} of {len(labels)} {dim} groups with the most extreme p"
+           if shown.size < len(labels) else "")
+    fig.suptitle(f"{name} per {dim}: {group} predictive draws (bars) and the data "
+                 f"(line){cut}", fontsize="small")
     return fig

@@ -162,7 +162,8 @@ def report_context(idata: xr.DataTree, model: pm.Model, *, ci_prob: float,
     shown = [n.name for n in gen.nodes if n.kind in ("latent", "deterministic")
              and n.name in in_post and n.name not in internal]
     scalar = [n for n in shown if set(post_all[n].dims) == _SAMPLE_DIMS]
-    population = [n for n in (family.population if family else scalar) if n in in_post]
+    population = [n for n in (family.population_names(spec) if family else scalar)
+                  if n in in_post]
     per_unit = [n for n in shown if len(set(post_all[n].dims) - _SAMPLE_DIMS) == 1]
     extra = [str(v) for v in (var_names or ())]
     missing = [v for v in extra if v not in in_post]
