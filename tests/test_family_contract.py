@@ -11,7 +11,7 @@ from pymc.model.fgraph import clone_model
 
 import pymc_hier as ph
 from pymc_hier.exceptions import FamilyWarning
-from pymc_hier.family import Derived, ExactPosterior, ModelFamily
+from pymc_hier.family import Derived, ExactPosterior, ModelFamily, Pooling
 from pymc_hier.generative import GenerativeModel
 from pymc_hier.registry import families, get_family, register_family, unregister_family
 from pymc_hier.spec import get_spec
@@ -60,6 +60,12 @@ def _decay_data():
     return ph.simulate_decay(seed=5, n_widgets=12)
 
 
+def _mixed_schools():
+    """Groups with precise and with vague estimates: parametrization="auto" mixes forms."""
+    return ph.SchoolsData(y=[1.0, 5.0, 9.0, -3.0, 12.0, 20.0], sigma=[1.0, 2.0, 15.0, 20.0,
+                                                                          1.5, 25.0])
+
+
 CASES = [
     ("decay", {"t0": "latent", "n0": "marginal"}, _decay_data),
     ("decay", {"t0": "latent", "n0": "latent"}, _decay_data),
@@ -69,6 +75,9 @@ CASES = [
     ("hierarchical_normal", {"parametrization": "noncentered"}, lambda: ph.EIGHT_SCHOOLS),
     ("hierarchical_normal", {"parametrization": "centered"}, lambda: ph.EIGHT_SCHOOLS),
     ("hierarchical_normal", {"parametrization": "marginal"}, lambda: ph.EIGHT_SCHOOLS),
+    ("hierarchical_normal", {"parametrization": "auto"}, lambda: _mixed_schools()),
+    ("hierarchical_normal", {"pooling": "complete"}, lambda: ph.EIGHT_SCHOOLS),
+    ("hierarchical_normal", {"pooling": "none"}, lambda: ph.EIGHT_SCHOOLS),
     ("eight_schools", {}, lambda: ph.EIGHT_SCHOOLS),
     ("straight_line", {}, lambda: ph.simulate_line(n_points=8)),
     ("varying_intercepts_test", {}, _counties),
@@ -98,7 +107,7 @@ def test_family_contract(name, options, data):
     assert set(spec.options) == set(family.options)
     for key, value in options.items():
         assert spec.options[key] == value
-    assert set(spec.priors) == set(family.defaults(spec.data)) or family.resolve_priors
+    assert set(spec.priors) == set(family.priors_for(None, spec.data, options=spec.options))
     assert len(spec.config_hash()) == 64
 
     # named coords on the group dim
@@ -120,7 +129,8 @@ def test_family_contract(name, options, data):
 
     # named pieces point at the model's own variables
     free = {v.name for v in model.free_RVs}
-    assert set(family.population) <= free
+    population = family.population_names(spec)
+    assert set(population) <= free
     assert set(family.internal_names(spec)) <= free
     if family.initial_values is not None:
         assert set(family.initial_values(model, spec)) <= free
@@ -140,8 +150,8 @@ def test_family_contract(name, options, data):
     if family.exact_posterior is not None:
         post = family.exact_posterior(model, spec)
         assert isinstance(post, ExactPosterior)
-        tree = post.sample(20, 2, random_seed=1, var_names=list(family.population))
-        assert set(family.population) <= set(tree["posterior"].data_vars)
+        tree = post.sample(20, 2, random_seed=1, var_names=list(population))
+        assert set(population) <= set(tree["posterior"].data_vars)
         assert tree["posterior"].sizes["chain"] == 2 and tree["posterior"].sizes["draw"] == 20
 
     # the report's pieces: units and true values name the model's variables (or data),
@@ -155,7 +165,7 @@ def test_family_contract(name, options, data):
         assert set(family.truth(spec)) <= known
     if family.derived is not None:
         draws = xr.Dataset({p: (("chain", "draw"), np.full((2, 3), 0.5))
-                            for p in family.population})
+                            for p in population})
         for quantity in family.derived(spec):
             assert isinstance(quantity, Derived)
             values = quantity.compute(draws)
@@ -196,9 +206,10 @@ def test_specs_survive_clone_and_modified_models_are_plain(name, options, data):
     assert clone.compile_logp()(point) == pytest.approx(model.compile_logp()(point))
     # pm.do works (no custom initial values in the model) and the result is no longer the
     # family's model: a FamilyWarning says so, and the model is treated as a plain one
-    name = spec.family.population[0]
+    target = (spec.family.population_names(spec) or [v.name for v in model.free_RVs])[0]
     start = spec.family.initial_values(model, spec) if spec.family.initial_values else {}
-    fixed = pm.do(model, {name: start.get(name, 1.0)})
+    value = start.get(target, 1.0)
+    fixed = pm.do(model, {target: np.full(tuple(model[target].shape.eval()), value)})
     assert np.isfinite(fixed.compile_logp()(fixed.initial_point(random_seed=1)))
     with pytest.warns(FamilyWarning, match="treated as a plain PyMC model"):
         assert get_spec(fixed) is None
@@ -259,3 +270,42 @@ def test_options_are_checked_and_recorded():
         warnings.simplefilter("error")
         spec = get_spec(ph.decay_model(_decay_data()))
     assert dict(spec.options) == {"t0": "latent", "n0": "marginal"}
+
+
+@pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)
+def test_workflow_hooks_name_the_models_own_pieces(name, options, data):
+    """Pooling levels build models holding the shared effect; exact LOGO is per group."""
+    family = get_family(name)
+    model = family(data(), **options)
+    spec = get_spec(model)
+    dim = family.group_dim_of(spec.data)
+    if family.pooling is not None:
+        assert isinstance(family.pooling, Pooling) and len(family.pooling.names) >= 2
+        for level, level_options in family.pooling.levels.items():
+            built = family(spec.data, **level_options)
+            level_spec = get_spec(built)
+            effect = built[family.pooling.effect]
+            dims = built.named_vars_to_dims.get(family.pooling.effect) or ()
+            assert dims in ((), (dim,)), (level, dims)
+            assert effect.ndim == len(dims)
+            assert set(family.population_names(level_spec)) <= {v.name for v in
+                                                                 built.free_RVs}
+    if family.exact_logo is not None:
+        elpd = family.exact_logo(model, spec)
+        assert elpd.dims == (dim,)
+        assert list(elpd[dim].values) == list(model.coords[dim])
+        assert np.all(np.isfinite(elpd.values) & (elpd.values < 0))
+    if family.predict is not None:
+        assert callable(family.predict)
+
+
+def test_pooling_record_is_checked():
+    with pytest.raises(ValueError, match="at least two"):
+        Pooling("theta", {"partial": {}})
+    with pytest.raises(ValueError, match="unknown level"):
+        Pooling("theta", {"partial": {}, "some": {}})
+    with pytest.raises(ValueError, match="effect"):
+        Pooling("not a name", {"partial": {}, "none": {}})
+    with pytest.raises(TypeError, match="pooling"):
+        ModelFamily("bad_pooling", build=_varying_intercepts, pooling={"partial": {}})
+    assert Pooling("theta", {"none": {}, "complete": {}}).names == ("complete", "none")

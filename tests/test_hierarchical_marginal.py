@@ -37,7 +37,8 @@ def test_marginal_structure_and_spec():
     assert "theta" not in model.named_vars
     spec = get_spec(model)
     assert dict(spec.options) == {"parametrization": "marginal",
-                                  "theta_storage": "float64"}
+                                  "theta_storage": "float64", "pooling": "partial",
+                                  "centered": None}
     again = spec.rebuild()
     assert get_spec(again).config_hash() == spec.config_hash()
 

@@ -35,11 +35,13 @@ Normal(0, 1)``; sampled directly in the centered form) is part of every form.
 ``"auto"``
     Each group in the form that suits it: centred where its data outweigh the population
     (``sigma_j`` below a typical ``tau``, the exact posterior median;
-    :func:`~pymc_hier.normal.problem.centered_groups`), non-centred (textbook) elsewhere.
-    The groups chosen are recorded in the option ``centered`` (and so in a fit's
-    provenance); passing ``centered=[names]`` chooses them by hand. ``theta_raw`` is the
-    sampler's vector: ``theta_j`` itself for centred groups, ``(theta_j - mu) / tau`` for
-    the others.
+    :func:`~pymc_hier.normal.problem.centered_groups`), non-centred elsewhere (scaled as
+    in ``"noncentered"``). The groups chosen are recorded in the option ``centered`` (and
+    so in a fit's provenance); passing ``centered=[names]`` chooses them by hand.
+    ``theta_raw`` is the sampler's vector: ``theta_j`` itself for centred groups,
+    ``theta_scaled_j`` for the others. On data mixing precise and vague groups it samples
+    without divergences at two to four times the bulk ESS per draw of ``"noncentered"``
+    (tests/test_parametrization.py).
 
 ``"marginal"`` (for many groups: 10**5 and more)
     ``theta`` is integrated out analytically: ``y_j ~ Normal(mu, sqrt(sigma_j**2 + tau**2))``.
@@ -190,10 +192,13 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
             pm.Normal("theta_new", mu, tau)
         elif parametrization == AUTO:
             chosen = _centered_mask(data, centered)
-            # one vector: theta_j itself where centred, (theta_j - mu) / tau elsewhere
-            raw = pm.Normal("theta_raw", chosen * mu, chosen * tau + (1.0 - chosen), dims=dim)
-            theta = pm.Deterministic("theta", chosen * raw + (1.0 - chosen) * (mu + tau * raw),
-                                     dims=dim)
+            # one vector: theta_j itself where centred, the scaled non-centred coordinate
+            # of "noncentered" elsewhere (ratio = r_j / sigma_j)
+            ratio = pm.math.sqrt(sigma**2 + tau**2) / sigma
+            raw = pm.Normal("theta_raw", chosen * mu, chosen * tau + (1.0 - chosen) * ratio,
+                            dims=dim)
+            theta = pm.Deterministic(
+                "theta", chosen * raw + (1.0 - chosen) * (mu + tau / ratio * raw), dims=dim)
             theta_new_tilde = pm.Normal("theta_new_tilde", 0.0, 1.0)
             pm.Deterministic("theta_new", mu + tau * theta_new_tilde)
         else:

@@ -112,7 +112,7 @@ class PooledNormalPosterior:
         else:
             posterior = {"theta": self.loc + self.scale * rng.standard_normal((chains, draws,
                                                                                  j))}
-        if var_names is not None:
+        if var_names:
             posterior = {k: v for k, v in posterior.items() if k in var_names}
         dim = self.data.dim
         seed = random_seed if isinstance(random_seed, int | np.integer) else None
