@@ -22,6 +22,7 @@ from pymc_hier.reports.per_unit import per_unit_section
 from pymc_hier.reports.provenance import provenance_section, timestamp_line
 from pymc_hier.reports.sampling import diagnostics_section, sampling_status
 from pymc_hier.reports.sensitivity import check_sweep, sensitivity_section
+from pymc_hier.reports.workflow import check_cv, check_pooling, workflow_section
 from pymc_hier.spec import get_spec
 
 __all__ = ["report"]
@@ -34,7 +35,8 @@ STYLE = {"font.size": 9.0, "axes.titlesize": 9.0, "axes.labelsize": 9.0,
          "svg.hashsalt": "pymc_hier", "svg.fonttype": "none"}
 
 
-def _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth, title, timestamp):
+def _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth, title, timestamp,
+                  pooling=None, cv=None):
     if not isinstance(idata, xr.DataTree):
         raise TypeError(f"idata: expected an xarray.DataTree (the result of fit), got "
                         f"{type(idata).__name__}")
@@ -60,7 +62,11 @@ def _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth, title, t
             raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
     if sweep is not None:
         check_sweep(sweep)
-    check_model_matches(idata, model)
+    if pooling is not None:
+        check_pooling(pooling)
+    if cv is not None:
+        check_cv(cv)
+    check_model_matches(idata, model, require_free=idata.attrs.get("sampler") != "exact")
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"path: {str(path)!r} is a folder; give the HTML file to write")
@@ -76,7 +82,8 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
            title: str | None = None, sweep: xr.Dataset | None = None,
            command: str | None = None, timestamp: str | None = None,
            ci_prob: float = 0.9, var_names: Sequence[str] | None = None,
-           truth: Mapping | None = None) -> Path:
+           truth: Mapping | None = None, pooling: xr.Dataset | None = None,
+           cv: xr.Dataset | None = None) -> Path:
     """Write one self-contained HTML report of a fit, as an analysis reads.
 
     In order: a summary box (the population parameters with their units, the truth when
@@ -85,7 +92,9 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
     per-unit parameters as sorted forest plots (and a shrinkage plot for a normal
     hierarchy), every number folded below; diagnostics (checks against thresholds, rank
     plots, E-BFMI, a funnel plot where NUTS diverged); predictive checks (when ``idata``
-    has a ``posterior_predictive`` group); prior sensitivity (when ``sweep`` is given);
+    has a ``posterior_predictive`` group); pooling, cross-validation and predictions (where
+    ``pooling``, ``cv`` or a ``predictions`` group exist, and which groups suit the
+    centred form where NUTS diverged); prior sensitivity (when ``sweep`` is given);
     provenance. Variables internal to the sampler's parametrisation are never shown unless
     ``var_names`` asks for them. Plain PyMC models get the same report, their equations
     read off the graph. The page loads no external resource and runs no script.
@@ -120,6 +129,10 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
     truth : mapping, optional
         True values by variable name, shown beside the estimates; added to (and
         overriding) those the model's family reads from the data.
+    pooling : xarray.Dataset, optional
+        Output of :func:`pymc_hier.compare_pooling` on the same data.
+    cv : xarray.Dataset, optional
+        Output of :func:`pymc_hier.cross_validate` of this fit.
 
     Returns
     -------
@@ -137,7 +150,7 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
         be written, or ``var_names`` names variables that are not in the posterior.
     """
     path, parent = _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth,
-                                 title, timestamp)
+                                 title, timestamp, pooling, cv)
     spec = get_spec(model)
     family = None if spec is None else spec.family
     if timestamp is None:
@@ -155,6 +168,8 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
             ("per-unit", "Per-unit estimates", per_unit_section(ctx)),
             ("diagnostics", "Diagnostics", diagnostics_section(ctx)),
             ("checks", "Predictive checks", checks_section(ctx)),
+            ("workflow", "Pooling, cross-validation and prediction",
+             workflow_section(ctx, pooling, cv)),
             ("sensitivity", "Prior sensitivity",
              sensitivity_section(ctx, sweep, var_names) if sweep is not None else ""),
             ("provenance", "Provenance", provenance_section(idata, sweep, command)),
