@@ -66,7 +66,7 @@ def _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth, title, t
         check_pooling(pooling)
     if cv is not None:
         check_cv(cv)
-    check_model_matches(idata, model, require_free=idata.attrs.get("sampler") != "exact")
+    check_model_matches(idata, model)
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"path: {str(path)!r} is a folder; give the HTML file to write")
