@@ -72,6 +72,8 @@ CASES = [
     ("decay", {"t0": "known", "n0": "marginal"}, _decay_data),
     ("decay", {"t0": "known", "n0": "latent"}, _decay_data),
     ("decay", {"t0": "marginal"}, _decay_data),
+    ("decay", {"alpha": "hierarchical"}, _decay_data),
+    ("decay", {"alpha": "hierarchical", "t0": "known", "n0": "latent"}, _decay_data),
     ("hierarchical_normal", {"parametrization": "noncentered"}, lambda: ph.EIGHT_SCHOOLS),
     ("hierarchical_normal", {"parametrization": "centered"}, lambda: ph.EIGHT_SCHOOLS),
     ("hierarchical_normal", {"parametrization": "marginal"}, lambda: ph.EIGHT_SCHOOLS),
@@ -146,8 +148,13 @@ def test_family_contract(name, options, data):
         assert fixed <= {v.name for v in model.data_vars}
         assert not set(family.internal_names(spec)) & {n.name for n in gen.nodes}
 
-    # an exact posterior draws the variables it names
-    if family.exact_posterior is not None:
+    # an exact posterior draws the variables it names; a variant without one says so
+    exact = family.exact_posterior is not None
+    if exact and options.get("alpha") == "hierarchical":
+        with pytest.raises(ValueError, match="no exact posterior"):
+            family.exact_posterior(model, spec)
+        exact = False
+    if exact:
         post = family.exact_posterior(model, spec)
         assert isinstance(post, ExactPosterior)
         tree = post.sample(20, 2, random_seed=1, var_names=list(population))
@@ -269,7 +276,7 @@ def test_options_are_checked_and_recorded():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         spec = get_spec(ph.decay_model(_decay_data()))
-    assert dict(spec.options) == {"t0": "latent", "n0": "marginal"}
+    assert dict(spec.options) == {"t0": "latent", "n0": "marginal", "alpha": "shared"}
 
 
 @pytest.mark.parametrize(("name", "options", "data"), CASES, ids=IDS)

@@ -7,6 +7,10 @@ parametrisation::
     N0_i   ~ Uniform(0, N0_max)                       (initial amount)
     t0_i   ~ Uniform(day_start_i, day_end_i)          (manufacture time; fixed if known)
     N̂1_i   ~ Normal(N0_i exp(-alpha (t1_i - t0_i)), sigma_i)   (the measurement)
+
+With ``alpha="hierarchical"`` every widget has its own rate ``alpha_i``, ``log alpha_i ~
+Normal(log mu_alpha, tau_alpha)`` (:mod:`pymc_hier.decay.hierarchical`): widgets of
+different materials.
 """
 
 from __future__ import annotations
@@ -22,13 +26,21 @@ from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.draws import draw_widgets
 from pymc_hier.decay.exact import decay_posterior
 from pymc_hier.decay.exact_partitioned import DECAY_PARTITIONED
+from pymc_hier.decay.hierarchical import (
+    ALPHA_OPTIONS,
+    adapt_priors,
+    build_hierarchical,
+    postprocess_hierarchical,
+    rate_nodes,
+)
 from pymc_hier.decay.model import build
+from pymc_hier.decay.predict import predict
 from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
 from pymc_hier.decay.simulate import simulate_decay
 from pymc_hier.decay.transforms import ScaledLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.exceptions import InvalidDrawsWarning
-from pymc_hier.family import Derived, ModelFamily
+from pymc_hier.family import Derived, ModelFamily, Pooling
 from pymc_hier.generative import GenerativeModel, Node, Symbol
 from pymc_hier.quantile_map import QuantileTransform
 from pymc_hier.spec import ModelSpec, current_data, current_priors
@@ -38,7 +50,7 @@ __all__ = ["DECAY", "decay_model", "derived", "exact_posterior", "generative", "
 
 
 def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", priors=None,
-                pgm=None) -> pm.Model:
+                pgm=None, alpha: str = "shared") -> pm.Model:
     """Build the decay model for radioactive widgets.
 
     Parameters
@@ -63,6 +75,13 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         :func:`pymc_hier.decay.problem.default_priors`.
     pgm : str or path, optional
         Path prefix to export the model's PGM to.
+    alpha : {"shared", "hierarchical"}, default "shared"
+        ``"shared"``: one decay rate for every widget (the lecture: one material).
+        ``"hierarchical"``: each widget its own rate, ``log alpha_i ~ Normal(log mu_alpha,
+        tau_alpha)`` (widgets of different materials), with priors ``mu_alpha`` (default:
+        the shared rate's) and ``tau_alpha`` (default ``HalfNormal(1)``); ``t0="latent"`` or
+        ``"known"``; no exact posterior. See :mod:`pymc_hier.decay.hierarchical` and
+        :func:`pymc_hier.compare_pooling`, which compares the two by cross-validation.
 
     Returns
     -------
@@ -98,7 +117,15 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     >>> sorted(v.name for v in model.free_RVs)
     ['alpha', 't0']
     """
-    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0)
+    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0,
+                      alpha=alpha)
+
+
+def _build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal",
+           alpha: str = "shared") -> pm.Model:
+    if alpha == "hierarchical":
+        return build_hierarchical(data, priors=priors, t0=t0, n0=n0)
+    return build(data, priors=priors, t0=t0, n0=n0)
 
 
 def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = None,
@@ -124,7 +151,15 @@ def exact_posterior(model: pm.Model, spec: ModelSpec, hyper: Mapping | None = No
     Returns
     -------
     pymc_hier.exact.DecayPosterior
+
+    Raises
+    ------
+    ValueError
+        For ``alpha="hierarchical"``, whose posterior has no one-dimensional reduction.
     """
+    if spec.options["alpha"] == "hierarchical":
+        raise ValueError("alpha: the decay model with one rate per widget "
+                         "(alpha='hierarchical') has no exact posterior; sample it with NUTS")
     data = spec.data
     n0_max = float(current_data(model, "n0_max", hyper))
     if n0_max != data.n0_max:
@@ -163,7 +198,12 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
     """
     unit = spec.data.time_unit
     post = idata["posterior"].to_dataset()
-    if spec.options["n0"] == "marginal" and "N0" not in post:
+    hierarchical = spec.options["alpha"] == "hierarchical"
+    if hierarchical:
+        post = postprocess_hierarchical(post, model, spec,
+                                        rng=np.random.default_rng(random_seed))
+        post["mu_alpha"].attrs.update(units=f"1/{unit}", long_name="typical decay rate")
+    elif spec.options["n0"] == "marginal" and "N0" not in post:
         rng = np.random.default_rng(random_seed)
         shape = post["alpha"].shape
         alpha = post["alpha"].values.ravel()
@@ -190,7 +230,8 @@ def postprocess(idata: xr.DataTree, model: pm.Model, spec: ModelSpec, *,
             attrs={"method": "exact conditional draw given alpha, t0 and the measurement "
                              "(n0='marginal')", SKIP_ATTR: "skip"},
         )
-    _check_drift(post["alpha"].values, model, spec)
+    if not hierarchical:
+        _check_drift(post["alpha"].values, model, spec)
     post["alpha"].attrs.update(units=f"1/{unit}", long_name="decay rate")
     if "t0" in post:
         post["t0"].attrs.update(units=unit, long_name="manufacture time")
@@ -242,11 +283,12 @@ def initial_values(model: pm.Model, spec: ModelSpec) -> dict[str, float]:
     starting point (1 for ``HalfFlat``) can be as bad. Other variables start at PyMC's
     default (the rank transform of latent amounts starts at the conditional median).
     """
-    transform = model.rvs_to_transforms.get(model["alpha"])
+    name = "mu_alpha" if spec.options["alpha"] == "hierarchical" else "alpha"
+    transform = model.rvs_to_transforms.get(model[name])
     if isinstance(transform, QuantileTransform):
-        return {"alpha": transform.median()}
+        return {name: transform.median()}
     if isinstance(transform, ScaledLogTransform):
-        return {"alpha": float(np.exp(-transform.log_scale))}
+        return {name: float(np.exp(-transform.log_scale))}
     return {}
 
 
@@ -257,21 +299,36 @@ def with_observed(data: DecayData, observed: Mapping) -> DecayData:
 
 
 def internal(spec: ModelSpec) -> tuple[str, ...]:
-    """``N1`` (the amount at measurement) of ``n0="latent"``: a sampler coordinate."""
-    return ("N1",) if spec.options["n0"] == "latent" else ()
+    """Return the sampler's coordinates that are not model parameters.
+
+    ``N1`` (the amount at measurement) of ``n0="latent"``; the standardised log rates
+    ``alpha_z`` of ``alpha="hierarchical"``.
+    """
+    out = ("N1",) if spec.options["n0"] == "latent" else ()
+    return out + (("alpha_z",) if spec.options["alpha"] == "hierarchical" else ())
+
+
+def population(spec: ModelSpec) -> tuple[str, ...]:
+    """``alpha``; ``mu_alpha`` and ``tau_alpha`` with one rate per widget."""
+    if spec.options["alpha"] == "hierarchical":
+        return ("mu_alpha", "tau_alpha")
+    return ("alpha",)
 
 
 def units(spec: ModelSpec) -> dict[str, str]:
     """Units by variable name (times in the data's time unit)."""
     unit = spec.data.time_unit
     days = {} if spec.options["t0"] == "known" else {"day_start": unit, "day_end": unit}
-    return {"alpha": f"1/{unit}", "t0": unit, "t_measured": unit, **days}
+    rates = {"mu_alpha": f"1/{unit}"} if spec.options["alpha"] == "hierarchical" else {}
+    return {"alpha": f"1/{unit}", "t0": unit, "t_measured": unit, **days, **rates}
 
 
 def truth(spec: ModelSpec) -> dict[str, object]:
     """Return the simulation's true ``alpha``, ``N0`` and ``t0`` (:func:`simulate_decay`)."""
     known = spec.data.truth or {}
     names = {"alpha": "alpha", "n0": "N0", "t0": "t0"}
+    if spec.options["alpha"] == "hierarchical":
+        names["alpha"] = "mu_alpha"  # one material simulated: every rate is the typical one
     return {names[k]: v for k, v in known.items() if k in names}
 
 
@@ -279,11 +336,24 @@ def _half_life(posterior: xr.Dataset) -> xr.DataArray:
     return (np.log(2.0) / posterior["alpha"]).rename("half_life")
 
 
+def _typical_half_life(posterior: xr.Dataset) -> xr.DataArray:
+    return (np.log(2.0) / posterior["mu_alpha"]).rename("half_life")
+
+
 def derived(spec: ModelSpec) -> tuple[Derived, ...]:
-    """Return the half-life ``ln 2 / alpha``, in the data's time unit."""
+    """Return the half-life ``ln 2 / alpha`` (of the typical rate), in the data's time unit."""
+    if spec.options["alpha"] == "hierarchical":
+        return (Derived("half_life", _typical_half_life, description="typical half-life",
+                        symbol=Symbol("t", ("½",)), unit=spec.data.time_unit,
+                        expr="log(2) / mu_alpha"),)
     return (Derived("half_life", _half_life, description="half-life",
                     symbol=Symbol("t", ("½",)), unit=spec.data.time_unit,
                     expr="log(2) / alpha"),)
+
+
+def _prior_params(prior) -> tuple[tuple[str, str], ...]:
+    return tuple((k, repr(float(v)) if np.ndim(v) == 0 else str(v))
+                 for k, v in prior.params.items())
 
 
 def generative(spec: ModelSpec) -> GenerativeModel:
@@ -292,15 +362,16 @@ def generative(spec: ModelSpec) -> GenerativeModel:
     ``t0`` is latent (uniform over its day) unless the manufacture times are known; ``N0``
     is always a latent uniform, whether the sampler integrates it out or not.
     """
-    prior = spec.priors["alpha"]
     known = spec.options["t0"] == "known"
     unit = spec.data.time_unit
     w = ("widget",)
-    nodes = [
-        Node("alpha", "latent", Symbol("α"), dist=prior.dist,
-             params=tuple((k, repr(float(v)) if np.ndim(v) == 0 else str(v))
-                          for k, v in prior.params.items()),
-             description="decay rate", unit=f"1/{unit}"),
+    if spec.options["alpha"] == "hierarchical":
+        nodes = rate_nodes(spec, _prior_params)
+    else:
+        nodes = [Node("alpha", "latent", Symbol("α"), dist=spec.priors["alpha"].dist,
+                      params=_prior_params(spec.priors["alpha"]), description="decay rate",
+                      unit=f"1/{unit}")]
+    nodes += [
         Node("n0_max", "fixed", Symbol("N", ("0", "max")), description="largest initial amount"),
         Node("N0", "latent", Symbol("N", ("0",)), dist="Uniform",
              params=(("lower", "0"), ("upper", "n0_max")), dims=w,
@@ -334,11 +405,12 @@ def generative(spec: ModelSpec) -> GenerativeModel:
 #: The decay family (:func:`decay_model`).
 DECAY = ModelFamily(
     name="decay",
-    build=build,
+    build=_build,
     data_type=DecayData,
-    options={"t0": T0_OPTIONS, "n0": N0_OPTIONS},
+    options={"t0": T0_OPTIONS, "n0": N0_OPTIONS, "alpha": ALPHA_OPTIONS},
     default_priors=default_priors,
-    population=("alpha",),
+    adapt_priors=adapt_priors,
+    population=population,
     internal=internal,
     exact_posterior=exact_posterior,
     exact_partitioned=DECAY_PARTITIONED,
@@ -355,4 +427,7 @@ DECAY = ModelFamily(
     cli_name="decay",
     summary="radioactive widgets: one decay rate, per-widget initial amount and "
             "manufacture time, one noisy measurement each",
+    pooling=Pooling("alpha", {"complete": {"alpha": "shared"},
+                              "partial": {"alpha": "hierarchical"}}),
+    predict=predict,
 )
