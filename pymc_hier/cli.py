@@ -3,7 +3,8 @@
 ``pymc-hier run decay|schools`` is the main job: build the model, fit it, export the PGM,
 run posterior predictive checks and a default prior sweep, and write the report and the
 saved DataTree into one folder. Subcommands run the parts: ``pgm``, ``fit``, ``ppc``,
-``sweep`` and ``report`` (the last three from a saved DataTree).
+``sweep`` and ``report`` (the last three from a saved DataTree); ``compare``, ``cv`` and
+``predict`` run the hierarchical-model workflow (:mod:`pymc_hier.cli_workflow`).
 
 Exit status: 0 on success; 2 on bad input (one-line message, no traceback, nothing
 written); 1 on an internal failure. Every input is checked before any sampling; outputs
@@ -35,6 +36,7 @@ from pymc_hier.cli_inputs import (
     user_input,
     write_netcdf,
 )
+from pymc_hier.cli_workflow import add_commands
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UserError", "build_model",
            "find_family", "load_data", "main", "make_parser", "model_options"]
@@ -436,6 +438,9 @@ def make_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html", help="HTML file to write")
     _overwrite(p)
     p.set_defaults(func=cmd_report)
+
+    add_commands(sub, parents=[quiet], model_options_of=_model_options,
+                 sampling_options=_sampling_options, overwrite=_overwrite, seed_type=_seed)
     return parser
 
 
