@@ -262,11 +262,13 @@ def _written_description(idata: xr.DataTree, model: pm.Model):
     """Return the family's model as written where the posterior lacks the sampler's coordinates.
 
     That is an exact fit of a non-centred model: its posterior holds the variables of the
-    model as written. None when the posterior has every free variable, or when the family
-    has no description or the posterior lacks what it needs.
+    model as written. A model with potentials (a change of variables the forward graph
+    cannot replay, as ``decay_model(alpha="hierarchical")``'s) is drawn from its
+    description too. None when the posterior has every free variable and the model no
+    potential, or when the family has no description or the posterior lacks what it needs.
     """
     post = idata["posterior"]
-    if all(rv.name in post.data_vars for rv in model.free_RVs):
+    if not model.potentials and all(rv.name in post.data_vars for rv in model.free_RVs):
         return None
     spec = get_spec(model)
     if spec is None or spec.family.generative is None:

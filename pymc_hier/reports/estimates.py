@@ -57,6 +57,9 @@ def exact_summary(ctx: ReportContext) -> tuple[dict[str, dict], str]:
     seed = child_seed(int(ctx.idata.attrs.get("random_seed", 0)), _EXACT_STREAM)
     try:
         post = family.exact_posterior(ctx.model, ctx.spec)
+    except ValueError:  # this variant of the family has none (decay, alpha="hierarchical")
+        return {}, ""
+    try:
         tree = post.sample(_EXACT_DRAWS[1], _EXACT_DRAWS[0], random_seed=seed,
                            var_names=list(ctx.population))
     except Exception as err:  # noqa: BLE001 - the report says why and goes on
