@@ -182,3 +182,19 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         reason = " ".join(str(err).split())
         raise ValueError(f"path: {path} is not a readable CSV file ({reason})") from None
+
+
+def check_draw_request(draws, chains, var_names, variables: Sequence[str]) -> None:
+    """Check an exact posterior's ``sample(draws, chains, var_names=...)`` request.
+
+    ``draws`` and ``chains`` must be positive integers and ``var_names`` (if given) among
+    ``variables``; raises ``ValueError`` naming the argument otherwise.
+    """
+    for name, v in (("draws", draws), ("chains", chains)):
+        if isinstance(v, bool) or not (isinstance(v, numbers.Integral) and v >= 1):
+            raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+    if var_names is not None:
+        unknown = sorted(set(var_names) - set(variables))
+        if unknown:
+            raise ValueError(f"var_names: {unknown} are not drawn here (variables: "
+                             f"{', '.join(variables)})")

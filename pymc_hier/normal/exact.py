@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from pymc_hier._validation import check_draw_request
 from pymc_hier.exceptions import PriorDominatedWarning
 from pymc_hier.normal.data import SchoolsData
 from pymc_hier.normal.kernels import THETA_STORAGE, draw_theta
@@ -412,18 +413,9 @@ class HierarchicalNormalPosterior(MomentTables):
             ``chain``, ``draw`` and the group dim), ``observed_data`` (``y``) and
             ``constant_data`` (``sigma``).
         """
-        from arviz_base import from_dict
-
-        for name, v in (("draws", draws), ("chains", chains)):
-            if not (isinstance(v, int | np.integer) and v >= 1):
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if var_names is not None:
-            unknown = sorted(set(var_names) - set(self.variables))
-            if unknown:
-                raise ValueError(f"var_names: {unknown} are not drawn here (variables: "
-                                 f"{', '.join(self.variables)})")
-            if theta_storage is None and "theta" not in var_names:
-                theta_storage = "none"
+        check_draw_request(draws, chains, var_names, self.variables)
+        if var_names is not None and theta_storage is None and "theta" not in var_names:
+            theta_storage = "none"
         if theta_storage is None:
             theta_storage = self.theta_storage
         if theta_storage not in THETA_STORAGE:
@@ -439,18 +431,10 @@ class HierarchicalNormalPosterior(MomentTables):
                 from pymc_hier.normal.exact_jax import draw_theta as draw
             posterior["theta"] = draw(mu, tau, self._y, np.sqrt(self._s2), rng=rng,
                                       dtype=theta_storage)
-        dim = self.data.dim
         seed = random_seed if isinstance(random_seed, int | np.integer) else None
         attrs = self._attrs(sampler="exact i.i.d.",
                             **({"random_seed": int(seed)} if seed is not None else {}))
-        return from_dict(
-            {"posterior": posterior,
-             "observed_data": {"y": np.asarray(self.data.y)},
-             "constant_data": {"sigma": np.asarray(self.data.sigma)}},
-            coords={dim: list(self.data.names)},
-            dims={"theta": [dim], "y": [dim], "sigma": [dim]},
-            attrs={"posterior": attrs},
-        )
+        return schools_tree(self.data, posterior, attrs)
 
 
 def population_draws(grid: LogGrid, conditionals, shape, rng: np.random.Generator):
@@ -476,3 +460,18 @@ def _mu_prior(prior: Prior) -> tuple[float, float]:
         return m0, 1.0 / s0**2
     raise ValueError(f"priors['mu']: the exact reference needs a Normal or Flat prior on mu, "
                      f"got {prior!r}")
+
+
+def schools_tree(data: SchoolsData, posterior: dict, attrs: dict) -> xr.DataTree:
+    """Return exact draws as a fit: ``posterior``, ``observed_data`` and ``constant_data``."""
+    from arviz_base import from_dict
+
+    dim = data.dim
+    return from_dict(
+        {"posterior": posterior,
+         "observed_data": {"y": np.asarray(data.y)},
+         "constant_data": {"sigma": np.asarray(data.sigma)}},
+        coords={dim: list(data.names)},
+        dims={"theta": [dim], "y": [dim], "sigma": [dim]},
+        attrs={"posterior": attrs},
+    )

@@ -29,8 +29,9 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from pymc_hier._validation import check_draw_request
 from pymc_hier.normal.data import SchoolsData
-from pymc_hier.normal.exact import HierarchicalNormalPosterior, _mu_prior
+from pymc_hier.normal.exact import HierarchicalNormalPosterior, _mu_prior, schools_tree
 from pymc_hier.normal.problem import AUTO, centered_groups
 from pymc_hier.priors import Prior
 from pymc_hier.spec import ModelSpec, current_priors
@@ -93,16 +94,7 @@ class PooledNormalPosterior:
             ``posterior`` (``mu``, ``theta``, ``theta_new`` or ``theta``),
             ``observed_data`` (``y``) and ``constant_data`` (``sigma``).
         """
-        from arviz_base import from_dict
-
-        for name, v in (("draws", draws), ("chains", chains)):
-            if not (isinstance(v, int | np.integer) and v >= 1):
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if var_names is not None:
-            unknown = sorted(set(var_names) - set(self.variables))
-            if unknown:
-                raise ValueError(f"var_names: {unknown} are not drawn here (variables: "
-                                 f"{', '.join(self.variables)})")
+        check_draw_request(draws, chains, var_names, self.variables)
         rng = np.random.default_rng(random_seed)
         j = self.data.n_groups
         if self.pooling == "complete":
@@ -114,19 +106,11 @@ class PooledNormalPosterior:
                                                                                  j))}
         if var_names:
             posterior = {k: v for k, v in posterior.items() if k in var_names}
-        dim = self.data.dim
         seed = random_seed if isinstance(random_seed, int | np.integer) else None
         attrs = {"method": f"exact: conjugate normal ({self.pooling} pooling)",
                  "sampler": "exact i.i.d.", "prior": self.prior.label(),
                  **({"random_seed": int(seed)} if seed is not None else {})}
-        return from_dict(
-            {"posterior": posterior,
-             "observed_data": {"y": np.asarray(self.data.y)},
-             "constant_data": {"sigma": np.asarray(self.data.sigma)}},
-            coords={dim: list(self.data.names)},
-            dims={"theta": [dim], "y": [dim], "sigma": [dim]},
-            attrs={"posterior": attrs},
-        )
+        return schools_tree(self.data, posterior, attrs)
 
 
 def pooled_posterior(data: SchoolsData, priors: Mapping[str, Prior],

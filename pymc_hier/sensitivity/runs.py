@@ -25,8 +25,8 @@ import xarray as xr
 from pymc_hier.sensitivity.reweight import weighted_stats
 from pymc_hier.spec import get_spec
 
-__all__ = ["STATS", "RefitJob", "cached_compile", "clear_compile_cache", "exact_sample",
-           "refit_all", "sample", "stack", "summarise"]
+__all__ = ["STATS", "CloudpickledModel", "RefitJob", "cached_compile", "clear_compile_cache",
+           "exact_sample", "refit_all", "sample", "stack", "summarise"]
 
 #: Summary statistics before the quantiles, in the ``stat`` dimension.
 STATS = ("mean", "sd", "mcse_mean")
@@ -78,22 +78,12 @@ def clear_compile_cache() -> None:
         _COMPILED.clear()
 
 
-@dataclass
-class RefitJob:
-    """A picklable refit of one setting; recompiles (once per process) after pickling.
+class CloudpickledModel:
+    """Mixin of picklable jobs: ``model`` travels cloudpickled, ``compiled`` is dropped.
 
-    ``model`` is the sweep's model with the swept inputs as ``pm.Data``; it travels
-    cloudpickled (PyMC models do not pickle with :mod:`pickle` alone).
+    PyMC models do not pickle with :mod:`pickle` alone; the receiving process compiles the
+    model again (once, :func:`cached_compile`).
     """
-
-    model: Any = field(repr=False)
-    key: str
-    hyper: Mapping[str, np.ndarray]
-    sample_kwargs: Mapping
-    var_names: Sequence[str]
-    quantiles: Sequence[float]
-    compiled: Any = field(default=None, repr=False)
-    sampler: str = "nutpie"
 
     def __getstate__(self):
         import cloudpickle
@@ -109,6 +99,24 @@ class RefitJob:
         state = dict(state)
         state["model"] = cloudpickle.loads(state["model"])
         self.__dict__.update(state)
+
+
+@dataclass
+class RefitJob(CloudpickledModel):
+    """A picklable refit of one setting; recompiles (once per process) after pickling.
+
+    ``model`` is the sweep's model with the swept inputs as ``pm.Data``; it travels
+    cloudpickled (PyMC models do not pickle with :mod:`pickle` alone).
+    """
+
+    model: Any = field(repr=False)
+    key: str
+    hyper: Mapping[str, np.ndarray]
+    sample_kwargs: Mapping
+    var_names: Sequence[str]
+    quantiles: Sequence[float]
+    compiled: Any = field(default=None, repr=False)
+    sampler: str = "nutpie"
 
     def _compiled(self):
         """Return the compiled model (nutpie) or the model itself (``sampler="exact"``)."""

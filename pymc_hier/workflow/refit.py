@@ -25,7 +25,7 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from pymc_hier.ppc import pointwise_log_likelihood
-from pymc_hier.sensitivity.runs import cached_compile, sample
+from pymc_hier.sensitivity.runs import CloudpickledModel, cached_compile, sample
 from pymc_hier.spec import get_spec
 
 __all__ = ["KEEP", "FoldJob", "leave_out_model", "refit_densities"]
@@ -65,7 +65,7 @@ def leave_out_model(model: pm.Model, var_name: str) -> pm.Model:
 
 
 @dataclass
-class FoldJob:
+class FoldJob(CloudpickledModel):
     """One refit with observations left out; picklable (the model travels cloudpickled)."""
 
     model: Any = field(repr=False)
@@ -73,21 +73,6 @@ class FoldJob:
     keep: np.ndarray = field(repr=False)
     sample_kwargs: dict
     compiled: Any = field(default=None, repr=False)
-
-    def __getstate__(self):
-        import cloudpickle
-
-        state = dict(self.__dict__)
-        state["compiled"] = None
-        state["model"] = cloudpickle.dumps(self.model)
-        return state
-
-    def __setstate__(self, state):
-        import cloudpickle
-
-        state = dict(state)
-        state["model"] = cloudpickle.loads(state["model"])
-        self.__dict__.update(state)
 
     def __call__(self) -> xr.Dataset:
         """Sample the model with ``keep`` as the mask; return the posterior."""
