@@ -136,7 +136,7 @@ def test_loo_tells_one_material_from_two(materials, preferred):
     else:
         rates = np.where(np.arange(100) % 2 == 0, 0.012, 0.048)
         data = _with_rates(rates).without_t0()
-    # PSIS only: refits of the shared-rate model do not compile yet (Numba and the decay op)
+    # PSIS values (refits where Pareto k is high take minutes here): the tolerance is the dse
     cmp = ph.compare_pooling(data, "decay", random_seed=SEED, draws=500, tune=500, chains=2,
                              cv_kwargs={"refit": False})
     assert list(cmp["pooling"].values) == ["complete", "partial"]
@@ -193,3 +193,17 @@ def test_amount_left_in_a_fitted_widget_a_year_from_now(lecture_fit):
         ph.predict(idata, model, {"widget": ["x"], "t_measured": [40.0]}, random_seed=SEED)
     with pytest.raises(ValueError, match="precedes the manufacture"):
         ph.predict(idata, model, {"widget": [label], "t_measured": [0.0]}, random_seed=SEED)
+
+
+@pytest.mark.slow  # a Numba compile, ~30 s
+def test_leave_out_decay_model_compiles_for_refits():
+    """The masked likelihood of a refit fuses the decay op with the mask; Numba compiles it."""
+    from pymc_hier.sensitivity.runs import cached_compile
+    from pymc_hier.workflow.refit import KEEP, leave_out_model
+
+    model = ph.decay_model(ph.simulate_decay(0, n_widgets=5, time_unit="day"))
+    fresh = leave_out_model(model, "n_measured")
+    compiled = cached_compile(None, lambda: fresh)
+    keep = np.ones(5)
+    keep[2] = 0.0
+    assert compiled.with_data(**{KEEP: keep}) is not None

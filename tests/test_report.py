@@ -137,7 +137,9 @@ def test_decay_report_units_and_truth(decay_fit, tmp_path):
     assert "exact: mean" not in text  # the fit's draws are exact already
     true_half = np.log(2) / (data.truth["alpha"] * 86400)
     assert f"{true_half:.1f}"[:3] in text
-    assert "CustomDist" not in html and "shared" not in html  # the PGM is the model as written
+    # the PGM is the model as written (the factory's call names alpha="shared", the option)
+    plain = html.replace("alpha=&#x27;shared&#x27;", "").replace("alpha: &quot;shared", "")
+    assert "CustomDist" not in html and "shared" not in plain
     # the lecture's equations: N0 ~ U(0, N0max), t0 ~ U(day), N1 ~ Normal(N0 e^{...}, sigma)
     laws = _laws(html)
     assert "Uniform(0,N0,max)" in laws

@@ -149,9 +149,6 @@ def kernel_key(*factories) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_KERNEL_KEY = kernel_key()
-
-
 class _DecayScalarOp(ScalarOp):
     """Base of the decay model's fused scalar ops: float inputs, float64 outputs."""
 
@@ -243,9 +240,16 @@ def numba_functions() -> dict:
     """Elementary functions for the Numba kernels, and the ``jit`` that compiles them."""
     import numba
 
+    # not inline="always": a kernel inlined into a fused loop that also holds other ops
+    # (the masked likelihood of pymc_hier.workflow.refit) fails to compile ("Calling a
+    # closure with *args is unsupported"); called, it costs no measurable time
     return {"exp": math.exp, "log": np.log, "log1p": math.log1p, "expm1": math.expm1,
             "erfc": math.erfc, "erfcx": numba_scalar(ps.erfcx),
-            "jit": numba.njit(inline="always")}
+            "jit": numba.njit}
+
+
+#: Cache key of the compiled kernels: their source and the Numba functions and jit.
+_KERNEL_KEY = kernel_key(numba_functions)
 
 
 def _numba_kernels():
