@@ -47,6 +47,7 @@ import xarray as xr
 
 from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.draws import n0_given_t0
+from pymc_hier.decay.edges import ProbitIntervalTransform
 from pymc_hier.decay.model import _widget_likelihood
 from pymc_hier.decay.problem import (
     N0_OPTIONS,
@@ -55,7 +56,7 @@ from pymc_hier.decay.problem import (
     check_option,
     time_scale,
 )
-from pymc_hier.decay.transforms import ProbitIntervalTransform, ScaledLogTransform
+from pymc_hier.decay.transforms import ScaledLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
 from pymc_hier.generative import Node, Symbol
 from pymc_hier.priors import Prior
@@ -139,7 +140,7 @@ def build_hierarchical(data: DecayData, *, priors, t0: str = "latent",
             start = pm.Data("day_start", data.day_start, dims="widget")
             end = pm.Data("day_end", data.day_end, dims="widget")
             t_made = pm.Uniform("t0", lower=start, upper=end, dims="widget",
-                                transform=ProbitIntervalTransform(start, end),
+                                transform=ProbitIntervalTransform(),
                                 default_transform=None)
         z = pm.Normal("alpha_z", 0.0, 1.0, dims="widget")
         dt = t_measured - t_made
