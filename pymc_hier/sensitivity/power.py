@@ -64,8 +64,8 @@ def scaled_priors(model) -> list[str]:
     from pymc_hier.spec import get_spec
 
     spec = get_spec(model, warn=False)
-    if spec is not None and spec.family.population:
-        return list(spec.family.population)
+    if spec is not None and spec.family.population_names(spec):
+        return list(spec.family.population_names(spec))
     free = set(model.free_RVs)
     roots = []
     for rv in model.free_RVs:
