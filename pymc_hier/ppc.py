@@ -135,9 +135,14 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
         trace = xr.DataTree.from_dict({g: idata[g].to_dataset() for g in
                                        ("posterior", "constant_data", "observed_data")
                                        if g in idata.children})
-        pp = pm.sample_posterior_predictive(trace, model=model, random_seed=post_rng,
-                                            progressbar=False,
-                                            compile_kwargs={"mode": _FORWARD_MODE})
+        with warnings.catch_warnings():
+            if not _potentials_touch_observations(model):
+                # potentials of the parameters alone (a change of variables, as in
+                # decay_model(alpha="hierarchical")) are in the posterior draws already
+                warnings.filterwarnings("ignore", "The effect of Potentials", UserWarning)
+            pp = pm.sample_posterior_predictive(trace, model=model, random_seed=post_rng,
+                                                progressbar=False,
+                                                compile_kwargs={"mode": _FORWARD_MODE})
         new["posterior_predictive"] = pp["posterior_predictive"].to_dataset()
         for extra in ("observed_data", "constant_data"):
             if extra in pp.children and extra not in tree.children:
@@ -258,17 +263,23 @@ def _group(idata: xr.DataTree, name: str) -> xr.Dataset:
     return idata[name].to_dataset() if name in idata.children else xr.Dataset()
 
 
+def _potentials_touch_observations(model: pm.Model) -> bool:
+    """Whether a potential depends on an observed variable (then forward draws ignore it)."""
+    from pytensor.graph.traversal import ancestors
+
+    observed = set(model.observed_RVs)
+    return any(a in observed for a in ancestors(model.potentials))
+
+
 def _written_description(idata: xr.DataTree, model: pm.Model):
     """Return the family's model as written where the posterior lacks the sampler's coordinates.
 
     That is an exact fit of a non-centred model: its posterior holds the variables of the
-    model as written. A model with potentials (a change of variables the forward graph
-    cannot replay, as ``decay_model(alpha="hierarchical")``'s) is drawn from its
-    description too. None when the posterior has every free variable and the model no
-    potential, or when the family has no description or the posterior lacks what it needs.
+    model as written. None when the posterior has every free variable, or when the family
+    has no description or the posterior lacks what it needs.
     """
     post = idata["posterior"]
-    if not model.potentials and all(rv.name in post.data_vars for rv in model.free_RVs):
+    if all(rv.name in post.data_vars for rv in model.free_RVs):
         return None
     spec = get_spec(model)
     if spec is None or spec.family.generative is None:
