@@ -290,11 +290,16 @@ def test_fit_matches_exact_posterior(fits, exact, lecture, t0, n0):
     draws = idata["posterior"]["alpha"].values.ravel()
     mcse = float(az.mcse(idata, var_names=["alpha"])["alpha"])
     assert abs(draws.mean() - ref.mean()) <= 3 * mcse, (draws.mean(), ref.mean(), mcse)
+    # the sampler's CDF at the exact quantiles: a mean of indicators, whose MCSE ArviZ
+    # estimates well; the MCSE of a sample quantile in the tail of this skewed posterior is
+    # itself noisy at 4000 draws and errs with the quantile (with exact i.i.d. draws,
+    # |quantile - exact| > 4 MCSE at 0.975 in 0.14% of fits instead of 0.006%, the
+    # CDF form in none of 10000)
+    alpha = idata["posterior"]["alpha"]
     for prob in (0.025, 0.5, 0.975):
-        mcse_q = float(az.mcse(idata, var_names=["alpha"], method="quantile",
-                               prob=prob)["alpha"])
-        got = np.quantile(draws, prob)
-        assert abs(got - ref.quantile(prob)) <= 3 * mcse_q, (prob, got, ref.quantile(prob))
+        below = alpha <= ref.quantile(prob)
+        frac, mcse_f = float(below.mean()), float(az.mcse(below))
+        assert abs(frac - prob) <= 3 * mcse_f, (prob, frac, mcse_f)
     lo, hi = np.quantile(draws, [0.025, 0.975])
     assert lo < lecture.truth["alpha"] < hi
     assert idata["posterior"]["alpha"].attrs["units"] == "1/s"
