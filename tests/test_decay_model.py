@@ -139,6 +139,36 @@ def test_latent_model_is_marginal_times_logistic(small, rng):
         assert got == pytest.approx(marginal + logistic.sum(), rel=1e-9)
 
 
+def test_latent_t0_and_n0_model_is_the_marginal_model_times_logistic_ranks(rng):
+    """With t0 latent too (the lecture's data: two widgets on the edge map) the latent-N0
+    model's log density, compiled as nutpie compiles it (Numba), is the n0='marginal'
+    model's plus independent standard logistic ranks, to rounding, also far in the tails of
+    alpha, t0 and the ranks; a marginal model with another n0_max breaks the identity."""
+    data = ph.simulate_decay().without_t0()
+    latent = decay_model(data, t0="latent", n0="latent")
+    marginal = decay_model(data, t0="latent", n0="marginal")
+    assert len(latent.rvs_to_transforms[latent["t0"]].arrays()["index"]) > 0
+    logp_latent = latent.compile_logp(mode="NUMBA")
+    logp_marginal = marginal.compile_logp(mode="NUMBA")
+    n = len(data)
+    points = []
+    for scale in (1.0, 3.0, 8.0):
+        point = {"alpha_quantile__": rng.normal(0.0, scale),
+                 "t0_edge__": rng.normal(0.0, scale, size=n),
+                 "N1_rank__": rng.logistic(0.0, scale, size=n)}
+        r = point["N1_rank__"]
+        points.append((point, -np.sum(np.logaddexp(0, r) + np.logaddexp(0, -r))))
+    for point, logistic in points:
+        rest = {k: v for k, v in point.items() if k != "N1_rank__"}
+        assert logp_latent(point) == pytest.approx(logp_marginal(rest) + logistic,
+                                                   rel=1e-12, abs=1e-9)
+    with marginal:
+        pm.set_data({"n0_max": 1.01 * data.n0_max})
+    point, logistic = points[0]
+    rest = {k: v for k, v in point.items() if k != "N1_rank__"}
+    assert abs(logp_latent(point) - logp_marginal(rest) - logistic) > 0.1
+
+
 def test_postprocess_adds_exact_n0_units_and_keeps_the_rest(small, rng):
     model = decay_model(small, t0="known", n0="marginal")
     alpha = np.full((2, 3000), small.truth["alpha"])
@@ -260,11 +290,16 @@ def test_fit_matches_exact_posterior(fits, exact, lecture, t0, n0):
     draws = idata["posterior"]["alpha"].values.ravel()
     mcse = float(az.mcse(idata, var_names=["alpha"])["alpha"])
     assert abs(draws.mean() - ref.mean()) <= 3 * mcse, (draws.mean(), ref.mean(), mcse)
+    # the sampler's CDF at the exact quantiles: a mean of indicators, whose MCSE ArviZ
+    # estimates well; the MCSE of a sample quantile in the tail of this skewed posterior is
+    # itself noisy at 4000 draws and errs with the quantile (with exact i.i.d. draws,
+    # |quantile - exact| > 4 MCSE at 0.975 in 0.14% of fits instead of 0.006%, the
+    # CDF form in none of 10000)
+    alpha = idata["posterior"]["alpha"]
     for prob in (0.025, 0.5, 0.975):
-        mcse_q = float(az.mcse(idata, var_names=["alpha"], method="quantile",
-                               prob=prob)["alpha"])
-        got = np.quantile(draws, prob)
-        assert abs(got - ref.quantile(prob)) <= 3 * mcse_q, (prob, got, ref.quantile(prob))
+        below = alpha <= ref.quantile(prob)
+        frac, mcse_f = float(below.mean()), float(az.mcse(below))
+        assert abs(frac - prob) <= 3 * mcse_f, (prob, frac, mcse_f)
     lo, hi = np.quantile(draws, [0.025, 0.975])
     assert lo < lecture.truth["alpha"] < hi
     assert idata["posterior"]["alpha"].attrs["units"] == "1/s"
