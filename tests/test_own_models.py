@@ -113,7 +113,8 @@ def test_registered_family_ran_on_the_command_line(ran, tmp_path):
     assert ran["status"] == 0
     assert ph.get_spec(ran["rebuilt"]).family is ran["RATS"]
     assert sorted(p.name for p in (ran["out"] / "cli").iterdir()) == [
-        "idata.nc", "pgm.dot", "pgm.png", "pgm.svg", "report.html", "sweep.nc"]
+        "idata.nc", "pgm.dot", "pgm.png", "pgm.svg", "report.html", "sweep.nc",
+        "timings.json"]
     assert "rats" not in {f.name for f in families()}  # the example unregistered it
     # an unregistered family is named by module:attribute
     module = types.ModuleType("own_rats_family")
