@@ -1,6 +1,6 @@
 """
 Is my fit right? Simulation-based calibration, exact references and prior sensitivity
-====================================================================================
+=====================================================================================
 
 Three checks, on both models. **Simulation-based calibration** (SBC) asks whether the
 sampler and the model agree: draw parameters from the prior, simulate data, fit, and rank
