@@ -42,9 +42,12 @@ def plot_sbc(result: xr.Dataset, *, var_names=None, ncols: int = 3) -> Figure:
         if unknown:
             raise ValueError(f"var_names: {unknown} are not in the result ({names})")
         names = wanted
+    import matplotlib.pyplot as plt
+
     ncols = max(1, min(int(ncols), len(names)))
     nrows = -(-len(names) // ncols)
-    fig = Figure(figsize=(3.6 * ncols, 2.9 * nrows), layout="constrained")
+    # a pyplot figure, as the other plots: notebooks and sphinx-gallery show it
+    fig = plt.figure(figsize=(3.6 * ncols, 2.9 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     x = np.concatenate([[0.0], result["ecdf_point"].values, [1.0]])
     lower = np.concatenate([[0.0], result["ecdf_lower"].values, [0.0]])
@@ -72,7 +75,8 @@ def plot_sbc(result: xr.Dataset, *, var_names=None, ncols: int = 3) -> Figure:
     for ax in axes[:, 0]:
         ax.set_ylabel("ECDF − uniform")
     attrs = result.attrs
+    sep = "; " if ncols > 1 else "\n"  # one narrow panel: the title on two lines
     fig.suptitle(f"SBC: {attrs['n_sims'] - attrs['n_failed']} fits, ranks among "
-                 f"{attrs['n_draws']} draws ({attrs['sampler']}); band: simultaneous "
+                 f"{attrs['n_draws']} draws ({attrs['sampler']}){sep}band: simultaneous "
                  f"{attrs['prob']:.0%}", fontsize=10)
     return fig
