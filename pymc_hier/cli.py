@@ -129,7 +129,7 @@ def _sweep(idata, args, model, param, values):
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed,
                                    "sampler": sampler},
-                       progressbar=not args.quiet)
+                       progressbar=not args.quiet, check_values=False)
 
 
 def _sweep_table(result) -> str:

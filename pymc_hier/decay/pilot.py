@@ -52,4 +52,4 @@ def quantile_map(data: DecayData, prior: Prior, *, t0: str = "latent"):
         post = decay_posterior(data, t0="known" if t0 == "known" else "latent", prior=prior)
     except ValueError:
         return None
-    return _quantile_map(post.quantile, post.logpdf, post)
+    return _quantile_map(post.quantile, post.table_logpdf, post)

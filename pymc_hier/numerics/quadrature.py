@@ -125,6 +125,23 @@ class PieceTable:
         out = np.where(x <= edges[..., :1], 0.0, np.where(x >= edges[..., -1:], 1.0, out))
         return np.clip(out, 0.0, 1.0)
 
+    def pdf(self, x):
+        """Normalised density at ``x`` (the table's interpolating polynomials; 0 outside).
+
+        Accurate to the table's tolerance relative to its peak: in the far tails, where the
+        density is within that tolerance of 0, prefer the function the table came from.
+        """
+        x = np.asarray(x, dtype=float)
+        edges = self.edges
+        piece = np.clip(np.sum(edges[..., None, :] <= x[..., None], axis=-1) - 1,
+                        0, edges.shape[-1] - 2)
+        left, length, _, values = self._gather(piece)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.clip(np.where(length > 0, (x - left) / length, 0.0), 0.0, 1.0)
+        _, density = self._poly(t, values)
+        inside = (x >= edges[..., :1]) & (x <= edges[..., -1:]) & (length > 0)
+        return np.where(inside, np.maximum(density, 0.0), 0.0)
+
     def quantile(self, v, *, iterations: int = 60):
         """Solve ``CDF(x) = v`` (shape ``(..., n)``) by safeguarded Newton within a piece."""
         v = np.asarray(v, dtype=float)

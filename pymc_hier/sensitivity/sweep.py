@@ -89,7 +89,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
                 method: str = "auto", fit_kwargs: Mapping | None = None, executor=None,
                 var_names: Sequence[str] | None = None,
                 quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
-                progressbar: bool = True, base=None,
+                progressbar: bool = True, check_values: bool = True, base=None,
                 model_kwargs: Mapping | None = None) -> xr.Dataset:
     """Posterior summaries over a range of one hyperparameter.
 
@@ -135,6 +135,11 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         Pareto k-hat above which reweighting is unreliable.
     progressbar : bool, default True
         Show a tqdm progress bar over the settings.
+    check_values : bool, default True
+        Check every setting before anything is fitted: a family's model is built with each
+        (its own checks of priors and data) and the log density is evaluated where the
+        sampler starts. ``False`` when the caller has just made the same check (the
+        command line's ``run`` checks its sweep before its fit; :func:`pymc_hier.cli`).
     base, model_kwargs
         Deprecated, only with ``prior_sweep(factory, data, ...)``: the fit to reweight and
         the factory's options.
@@ -197,7 +202,8 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         if reweighting:
             posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
-    check_settings(swept, spec, plan)
+    if check_values:
+        check_settings(swept, spec, plan)
     settings, base_hyper = plan.settings, dict(plan.base)
     key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
            else f"plain:{uuid.uuid4().hex}")
