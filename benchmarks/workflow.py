@@ -23,6 +23,7 @@ Usage::
 
     python benchmarks/workflow.py                    # both models, 3 warm repeats
     python benchmarks/workflow.py --models decay --repeats 5 --json out.json
+    python benchmarks/workflow.py --exact            # and `run --sampler exact`
 """
 
 from __future__ import annotations
@@ -95,12 +96,12 @@ def _measured(cmd: list[str], cache: Path) -> tuple[dict, dict]:
     return row, r
 
 
-def run_ours(model: str, cache: Path, out: Path) -> dict:
-    """One ``pymc-hier run MODEL`` in a new process; its timings and totals."""
+def run_ours(model: str, cache: Path, out: Path, options: tuple[str, ...] = ()) -> dict:
+    """One ``pymc-hier run MODEL [options]`` in a new process; its timings and totals."""
     if out.exists():
         shutil.rmtree(out)
     row, _ = _measured([sys.executable, "-m", "pymc_hier.cli", "run", model, "--out",
-                        str(out), "--quiet"], cache)
+                        str(out), "--quiet", *options], cache)
     if row["ok"]:
         t = json.loads((out / "timings.json").read_text())
         stages = {"startup (Python, imports)": t["startup_s"]} if t["startup_s"] else {}
@@ -150,11 +151,13 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def bench_model(model: str, *, repeats: int, cold_repeats: int, plain: bool,
-                scratch: Path) -> dict:
-    """Cold and warm runs of ``pymc-hier run MODEL`` (and the plain script)."""
+                scratch: Path, exact: bool = False) -> dict:
+    """Cold and warm runs of ``pymc-hier run MODEL`` (``--sampler exact``, the plain script)."""
     data = write_data(model, scratch)
     result = {"model": model}
     tools = {"ours": run_ours}
+    if exact:
+        tools["exact"] = lambda m, c, o: run_ours(m, c, o, ("--sampler", "exact"))
     if plain:
         tools["plain"] = lambda m, c, o: run_plain(m, c, o, data)
     caches = {}
@@ -176,8 +179,12 @@ def bench_model(model: str, *, repeats: int, cold_repeats: int, plain: bool,
     return result
 
 
+TOOLS = {"ours": "pymc-hier run {m}", "exact": "pymc-hier run {m} --sampler exact",
+         "plain": "plain script"}
+
+
 def _progress(model, name, kind, row) -> None:
-    what = "pymc-hier run" if name == "ours" else "plain script"
+    what = TOOLS[name].format(m=model)
     status = (f"{row['wall_s']:.1f} s wall, {row['cpu_s']:.1f} s CPU" if row["ok"]
               else f"FAILED: {row.get('error')}")
     print(f"  {model}: {what}, {kind}: {status}", flush=True)
@@ -209,28 +216,36 @@ def verdicts(results: list[dict]) -> list[str]:
     """One line per target and model."""
     lines = []
     for r in results:
-        m = r["model"]
-        cold = r["ours_cold"]["wall_s"]["median"]
-        warm = r["ours_warm"]["wall_s"]["median"]
-        for what, value, target in (("cold", cold, TARGET_COLD), ("warm", warm, TARGET_WARM)):
-            if value is None:
-                lines.append(f"target {what} < {target:g} s: {m}: not measured (failed)")
-                continue
-            lines.append(f"target {what} < {target:g} s: {m}: {value:.1f} s -> "
-                         f"{'met' if value < target else f'NOT met ({value / target:.1f}x over)'}")
-        if "plain_warm" in r:
-            for what in ("cold", "warm"):
-                ours = r[f"ours_{what}"]["wall_s"]["median"]
-                plain = r[f"plain_{what}"]["wall_s"]["median"]
-                cpu_ours = r[f"ours_{what}"]["cpu_s"]["median"]
-                cpu_plain = r[f"plain_{what}"]["cpu_s"]["median"]
-                if ours and plain:
-                    ratio = plain / ours
-                    cpu = (f"; CPU seconds plain/ours {cpu_plain / cpu_ours:.2f}x"
-                           if cpu_ours and cpu_plain else "")
-                    lines.append(f"target no slower than the plain script ({what}): {m}: "
-                                 f"wall plain/ours {ratio:.2f}x -> "
-                                 f"{'met' if ratio >= 1 else 'NOT met'}{cpu}")
+        for tool in ("ours", "exact"):
+            if f"{tool}_warm" in r:
+                lines += _tool_verdicts(r, tool)
+    return lines
+
+
+def _tool_verdicts(r: dict, tool: str) -> list[str]:
+    m, lines = r["model"], []
+    label = m if tool == "ours" else f"{m} --sampler exact"
+    cold = r[f"{tool}_cold"]["wall_s"]["median"]
+    warm = r[f"{tool}_warm"]["wall_s"]["median"]
+    for what, value, target in (("cold", cold, TARGET_COLD), ("warm", warm, TARGET_WARM)):
+        if value is None:
+            lines.append(f"target {what} < {target:g} s: {label}: not measured (failed)")
+            continue
+        lines.append(f"target {what} < {target:g} s: {label}: {value:.1f} s -> "
+                     f"{'met' if value < target else f'NOT met ({value / target:.1f}x over)'}")
+    if "plain_warm" in r:
+        for what in ("cold", "warm"):
+            ours = r[f"{tool}_{what}"]["wall_s"]["median"]
+            plain = r[f"plain_{what}"]["wall_s"]["median"]
+            cpu_ours = r[f"{tool}_{what}"]["cpu_s"]["median"]
+            cpu_plain = r[f"plain_{what}"]["cpu_s"]["median"]
+            if ours and plain:
+                ratio = plain / ours
+                cpu = (f"; CPU seconds plain/ours {cpu_plain / cpu_ours:.2f}x"
+                       if cpu_ours and cpu_plain else "")
+                lines.append(f"target no slower than the plain script ({what}): {label}: "
+                             f"wall plain/ours {ratio:.2f}x -> "
+                             f"{'met' if ratio >= 1 else 'NOT met'}{cpu}")
     return lines
 
 
@@ -243,6 +258,9 @@ def main(argv=None) -> dict:
     p.add_argument("--repeats", type=int, default=3, help="warm runs per tool and model")
     p.add_argument("--cold-repeats", type=int, default=1, help="cold runs (fresh caches each)")
     p.add_argument("--no-plain", action="store_true", help="skip the plain script")
+    p.add_argument("--exact", action="store_true",
+                   help="also time `pymc-hier run MODEL --sampler exact` (independent draws "
+                        "from the family's exact posterior instead of nutpie)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--json", metavar="PATH", help="save the results as JSON")
     args = p.parse_args(argv)
@@ -264,7 +282,8 @@ def main(argv=None) -> dict:
         for model in models:
             results.append(bench_model(model, repeats=args.repeats,
                                        cold_repeats=args.cold_repeats,
-                                       plain=not args.no_plain, scratch=scratch))
+                                       plain=not args.no_plain, scratch=scratch,
+                                       exact=args.exact))
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -275,6 +294,9 @@ def main(argv=None) -> dict:
     for r in results:
         print(f"### {r['model']}: `pymc-hier run {r['model']}`\n")
         print(stage_table(r, "ours") + "\n")
+        if "exact_warm" in r:
+            print(f"### {r['model']}: `pymc-hier run {r['model']} --sampler exact`\n")
+            print(stage_table(r, "exact") + "\n")
         if "plain_warm" in r:
             print(f"### {r['model']}: plain PyMC + ArviZ script\n")
             print(stage_table(r, "plain") + "\n")

@@ -183,7 +183,7 @@ def cmd_run(args) -> int:
         request = None
         if not args.no_sweep:
             request = _sweep_request(family, args, run=True)
-            check_sweep_values(model, *request)
+            check_sweep_values(model, *request, sampler=_sweep_sampler(family, args)[0])
         out = check_run_folder(args.out, overwrite=args.overwrite)
     with StagedFolder(out) as folder:
         with watch("pgm"):
@@ -276,7 +276,7 @@ def cmd_sweep(args) -> int:
     _check_sampler(args.sampler, spec.family)
     request = _sweep_request(spec.family, args, param=args.param,
                              values=parse_values(args.values))
-    check_sweep_values(model, *request)
+    check_sweep_values(model, *request, sampler=_sweep_sampler(spec.family, args)[0])
     target = (check_new_file(args.out, "--out", overwrite=args.overwrite, suffixes=(".nc",))
               if args.out else None)
     result = _sweep(idata, args, model, *request)

@@ -151,13 +151,14 @@ def parse_values(text: str | None) -> list[float] | None:
     return values
 
 
-def check_sweep_values(model, param: str, values) -> None:
+def check_sweep_values(model, param: str, values, *, sampler: str = "nutpie") -> None:
     """Check the swept settings against the parameter's domain and the data, before sampling.
 
     The steps :func:`pymc_hier.prior_sweep` takes before it samples (resolve the settings,
     lift the swept hyperparameters to ``pm.Data``,
     :func:`~pymc_hier.sensitivity.checks.check_settings`), taken early: ``run`` samples
-    its fit before its sweep.
+    its fit before its sweep. ``sampler`` is the sweep's: exact draws start nowhere, so
+    only the family's own checks apply to them.
     """
     from pymc_hier.sensitivity.checks import check_settings
     from pymc_hier.sensitivity.hyper import lift_hyperparameters
@@ -168,7 +169,7 @@ def check_sweep_values(model, param: str, values) -> None:
     with user_input("--values"):
         plan = resolve_settings(model, spec, param, values)
         check_settings(lift_hyperparameters(model, plan.lift) if plan.lift else model, spec,
-                       plan)
+                       plan, start=sampler != "exact")
 
 
 # -- files read ----------------------------------------------------------------------------

@@ -195,6 +195,13 @@ def test_workflow_tables_and_verdicts_from_runs(tmp_path):
     assert any(line.startswith("target no slower than the plain script (warm): decay: "
                                "wall plain/ours 0.89x -> NOT met") for line in lines)
     assert any("(cold): decay: wall plain/ours 1.50x -> met" in line for line in lines)
+    # the exact sampler's runs get verdicts of their own, labelled with the option
+    for key, walls in (("exact_cold", [8.0]), ("exact_warm", [3.0, 3.5, 6.0])):
+        result[key] = {"runs": rows(walls, 2.0), **workflow.summarise(rows(walls, 2.0))}
+    lines = workflow.verdicts([result])
+    assert "target cold < 10 s: decay --sampler exact: 8.0 s -> met" in lines
+    assert "target warm < 5 s: decay --sampler exact: 3.5 s -> met" in lines
+    assert "target warm < 5 s: decay: 4.5 s -> met" in lines
 
 
 def test_workflow_measures_a_child_process_and_its_failure(tmp_path):

@@ -10,9 +10,10 @@ checks, both generic:
   through :meth:`ModelSpec.with_hyper <pymc_hier.ModelSpec.with_hyper>`, a swept
   ``pm.Data`` through the data's own type), so that whatever the family checks when
   building, the sweep checks before fitting;
-- for every model, the joint log density at the sampler's starting point (PyMC's initial
-  point with the family's initial values), as a function of the swept inputs, must be
-  finite and pass PyMC's parameter checks.
+- for every model that a sampler will start somewhere (all but a family's exact draws),
+  the joint log density at the sampler's starting point (PyMC's initial point with the
+  family's initial values), as a function of the swept inputs, must be finite and pass
+  PyMC's parameter checks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pymc as pm
 __all__ = ["check_settings"]
 
 
-def check_settings(model: pm.Model, spec, plan) -> None:
+def check_settings(model: pm.Model, spec, plan, *, start: bool = True) -> None:
     """Raise ``ValueError`` for the first setting of ``plan`` the model cannot take.
 
     Parameters
@@ -37,6 +38,10 @@ def check_settings(model: pm.Model, spec, plan) -> None:
         Its family's spec; None for a plain PyMC model.
     plan : pymc_hier.sensitivity.settings.Plan
         The settings.
+    start : bool, default True
+        Check the log density where a sampler starts as well; not needed for a family's
+        exact draws (``sampler="exact"``), which start nowhere: the family's own checks
+        remain.
 
     Raises
     ------
@@ -46,6 +51,8 @@ def check_settings(model: pm.Model, spec, plan) -> None:
     if spec is not None:
         for s in plan.settings:
             _rebuild(spec, s, plan.kind)
+        if not start:
+            return
     logp = _initial_logp_function(model, spec, list(plan.base))
     if logp is None:
         return

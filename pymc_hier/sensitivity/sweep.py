@@ -203,7 +203,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
             posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
     if check_values:
-        check_settings(swept, spec, plan)
+        check_settings(swept, spec, plan, start=not exact)
     settings, base_hyper = plan.settings, dict(plan.base)
     key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
            else f"plain:{uuid.uuid4().hex}")
