@@ -68,7 +68,22 @@ def _estimates_table(cmp) -> str:
     table = means.T
     table.columns = [f"{effect} {level}" for level in table.columns]
     table.index.name = dim
-    return table.to_string(float_format=lambda v: f"{v:.4g}")
+    return table.to_string(float_format=_common_format(table.to_numpy()))
+
+
+def _common_format(values, digits: int = 4):
+    """One number format for a table of one quantity: the same decimals in every cell.
+
+    ``digits`` significant digits for the largest magnitude (fixed notation), or the same
+    in scientific notation when it is below 1e-3 or from 1e6 on.
+    """
+    values = np.asarray(values, dtype=float)
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    if largest and not 1e-3 <= largest < 1e6:
+        return lambda v: f"{v:.{digits - 1}e}"
+    decimals = max(digits - 1 - (int(np.floor(np.log10(largest))) if largest else 0), 0)
+    return lambda v: f"{v:.{decimals}f}"
 
 
 def cmd_compare(args) -> int:

@@ -23,6 +23,10 @@ def test_compare_prints_the_table_and_writes_dataset_and_plot(tmp_path, capsys):
     text = capsys.readouterr().out
     for word in ("elpd_loo", "complete", "partial", "none", "theta partial"):
         assert word in text
+    # the estimates: one quantity, the same two decimals in every cell
+    estimates = text[text.index("theta complete"):].splitlines()[2:10]
+    cells = [c for line in estimates for c in line.split()[1:]]
+    assert len(cells) == 24 and all(len(c.split(".")[1]) == 2 for c in cells)
     cmp = xr.open_dataset(out)
     assert list(cmp["pooling"].values) == ["complete", "partial", "none"]
     assert (cmp["sampler"] == "exact").all()
@@ -73,3 +77,15 @@ def test_bad_input_exits_2_in_one_line(schools_fit, tmp_path, capsys, args, mess
     assert main(["-q", *argv]) == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+def test_one_number_format_per_table():
+    from pymc_hier.cli_workflow import _common_format
+
+    fmt = _common_format([25.55, 7.3, -0.9466])
+    assert [fmt(v) for v in (25.55, 7.3, -0.9466)] == ["25.55", "7.30", "-0.95"]
+    assert _common_format([1234.5, 3.0])(3.0) == "3"
+    # rates per second of the decay model: scientific, the same mantissa digits
+    tiny = _common_format([4.9e-7, 5.6e-7])
+    assert [tiny(4.9e-7), tiny(5.6e-7)] == ["4.900e-07", "5.600e-07"]
+    assert _common_format([np.nan, 0.0])(0.0) == "0.000"
