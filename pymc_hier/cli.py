@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from pymc_hier.cli_inputs import (
@@ -493,7 +494,8 @@ def _main(parser, argv: list[str]) -> int:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     args.command_line = shlex.join(["pymc-hier", *argv])
     try:
-        return args.func(args)
+        with _quiet_libraries(getattr(args, "quiet", False)):
+            return args.func(args)
     except KeyboardInterrupt:
         print("pymc-hier: interrupted", file=sys.stderr)
         return 130
@@ -507,6 +509,25 @@ def _main(parser, argv: list[str]) -> int:
         return EXIT_USAGE
     except Exception as err:  # noqa: BLE001 - last-resort reporting of internal failures
         return _internal(err)
+
+
+@contextmanager
+def _quiet_libraries(quiet: bool):
+    """``--quiet``: PyMC's progress messages ("Sampling: [y]") off for the command.
+
+    Its warnings stay; the logger's level is restored afterwards (``main`` may be called
+    from Python).
+    """
+    import logging
+
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    if quiet:
+        logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _internal(err: BaseException) -> int:

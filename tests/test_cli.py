@@ -116,6 +116,18 @@ def decay_fit(tmp_path_factory):
     return path
 
 
+def test_quiet_silences_pymc_messages_for_the_command_only(decay_fit, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="pymc"):
+        assert main(["ppc", str(decay_fit)]) == EXIT_OK
+        assert any("Sampling: [" in r.getMessage() for r in caplog.records)  # PyMC says
+        caplog.clear()
+        assert main(["ppc", str(decay_fit), "--quiet"]) == EXIT_OK
+        assert not any("Sampling" in r.getMessage() for r in caplog.records)
+        assert logging.getLogger("pymc").level == logging.INFO  # restored
+
+
 def test_run_into_an_existing_run_exits_2_before_any_work(tmp_path, capsys, monkeypatch):
     out = tmp_path / "job"
     out.mkdir()
