@@ -14,6 +14,16 @@ wrapped function, the callback's source and the Numba and nutpie versions: a sec
 process loads them in a fraction of a second. The callbacks compute what nutpie's do
 (same functions, same draws for the same seed); a model whose PyTensor functions cannot
 be cached (an op without a cache key) gets callbacks compiled afresh, as with nutpie.
+
+A model compiled before is not compiled again: beside the callbacks goes a small
+description of the compiled model (sizes, the variables' shapes, which shared variables
+each callback reads, the callbacks' keys), found by :func:`pymc_hier.graph_key.graph_key`
+of the model's log density and stored variables (with the versions of nutpie, Numba,
+PyTensor, PyMC and NumPy). The next process with the same model (the same graph, constants
+and data) skips PyTensor's rewriting and Numba's linking and loads the callbacks: 2.6 s
+less for the decay model on two cores. A model the key cannot name (an op with a lambda),
+a missing or stale description and a callback no longer on disk all fall back to the
+compile above.
 """
 
 from __future__ import annotations
@@ -86,15 +96,22 @@ def _unpack(keys: list[str], shared: dict[str, np.ndarray]) -> str:
     return "\n".join(lines)
 
 
-def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signature, **sizes):
-    """Compile one callback from ``template``, cached on disk when ``inner`` is."""
+def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signature, *,
+           inner_key: str | None = None, **sizes):
+    """Compile one callback from ``template``, cached on disk when ``inner`` is.
+
+    ``inner_key`` (PyTensor's cache key of ``inner``) defaults to the key PyTensor gave
+    ``inner``; with ``inner=None`` the callback must come from the disk cache (a
+    ``RuntimeError`` otherwise).
+    """
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
     args = "".join(f", a{i}" for i in range(len(keys)))
     src = template.format(name=name, unpack=_unpack(keys, shared), args=args, **sizes)
-    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    if inner_key is None:
+        inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
     key = None
     if inner_key is not None:
         parts = (src, inner_key, repr(record_dtype.descr), numba.__version__,
@@ -102,9 +119,15 @@ def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signatur
         key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     # this module's globals: Numba rebuilds a cached function's environment from them
     env = globals() | {"carray": numba.carray, "as_pointer": address_as_void_pointer,
-                       "inner": inner, "RECORD": record_dtype}
+                       "inner": inner if inner is not None else _not_compiled,
+                       "RECORD": record_dtype}
     func = compile_numba_function_src(src, name, global_env=env, cache_key=key)
-    return numba.cfunc(signature, cache=key is not None)(func)
+    callback = numba.cfunc(signature, cache=key is not None)(func)
+    return callback, inner_key
+
+
+def _not_compiled(*args):  # pragma: no cover - Numba never calls it: it cannot type it
+    raise RuntimeError("the callback was not in the cache")
 
 
 def compile_nutpie(model, *, initial_points=None, var_names=None):
@@ -125,13 +148,17 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
         What ``nutpie.compile_pymc_model(model, backend="numba", ...)`` returns, with
         callbacks that later processes load from disk.
     """
-    import numba
     from nutpie import compile_pymc as cp
     from pymc.initial_point import make_initial_point_fn
 
     initial_point_fn = cp._wrap_with_lock(make_initial_point_fn(
         model=model, overrides=initial_points, default_strategy="support_point",
         jitter_rvs=set(model.free_RVs), return_transformed=True))
+    found = _model_key(model, var_names)
+    if found is not None:
+        compiled = _load(model, *found, initial_point_fn)
+        if compiled is not None:
+            return compiled
     (n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info,
      reparameterized) = cp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
@@ -145,22 +172,49 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
             shared_data[key] = np.array(var.get_value(), order="C", copy=True)
             shared_data[key].flags.writeable = False
     user_data = cp.make_user_data(shared_keys, shared_data)
-    record = user_data.dtype
-
-    c_logp = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                               numba.types.CPointer(numba.types.double),
-                               numba.types.CPointer(numba.types.double), numba.types.voidptr)
-    c_expand = numba.types.int64(numba.types.uint64, numba.types.uint64,
-                                 numba.types.CPointer(numba.types.double),
-                                 numba.types.CPointer(numba.types.double),
-                                 numba.types.voidptr)
+    logp_shared = [shared_keys[v] for v in logp_pt.get_shared()]
+    expand_shared = [shared_keys[v] for v in expand_pt.get_shared()]
     with _LOCK:  # Numba's compiler is not re-entrant across threads for one function
-        logp_fn = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", logp_pt.vm.jit_fn,
-                         [shared_keys[v] for v in logp_pt.get_shared()], shared_data, record,
-                         c_logp, n_dim=n_dim)
-        expand_fn = _cfunc(_EXPAND_SOURCE, "pymc_hier_nutpie_expand", expand_pt.vm.jit_fn,
-                           [shared_keys[v] for v in expand_pt.get_shared()], shared_data,
-                           record, c_expand, n_dim=n_dim, n_expanded=n_expanded)
+        logp_fn, logp_key = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", logp_pt.vm.jit_fn,
+                                   logp_shared, shared_data, user_data.dtype, _signature("logp"),
+                                   n_dim=n_dim)
+        expand_fn, expand_key = _cfunc(_EXPAND_SOURCE, "pymc_hier_nutpie_expand",
+                                       expand_pt.vm.jit_fn, expand_shared, shared_data,
+                                       user_data.dtype, _signature("expand"), n_dim=n_dim,
+                                       n_expanded=n_expanded)
+    if found is not None and logp_key is not None and expand_key is not None:
+        names = {key: var.name for var, key in shared_keys.items()}
+        _store(found[0], {
+            "n_dim": int(n_dim), "n_expanded": int(n_expanded),
+            "shape_info": (list(shape_info[0]),
+                           [(int(s.start), int(s.stop)) for s in shape_info[1]],
+                           [tuple(int(d) for d in shape) for shape in shape_info[2]]),
+            "reparameterized": list(reparameterized),
+            "logp": ([names[k] for k in logp_shared], logp_key),
+            "expand": ([names[k] for k in expand_shared], expand_key)})
+    return _compiled_model(model, n_dim, n_expanded, logp_fn, expand_fn, init_fn,
+                           shared_data, shared_keys, user_data, shape_info, reparameterized,
+                           logp_pt, expand_pt)
+
+
+def _signature(kind: str):
+    """Return the C signature nutpie calls.
+
+    ``logp(dim, x, grad, logp, user_data)`` or ``expand(dim, n_expanded, x, out,
+    user_data)``.
+    """
+    from numba import types
+
+    double = types.CPointer(types.double)
+    if kind == "logp":
+        return types.int64(types.uint64, double, double, double, types.voidptr)
+    return types.int64(types.uint64, types.uint64, double, double, types.voidptr)
+
+
+def _compiled_model(model, n_dim, n_expanded, logp_fn, expand_fn, init_fn, shared_data,
+                    shared_keys, user_data, shape_info, reparameterized, logp_pt, expand_pt):
+    from nutpie import compile_pymc as cp
+
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized)
     return cp.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords,
@@ -169,6 +223,95 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
         initial_point_func=init_fn, shared_data=shared_data, shared_var_keys=shared_keys,
         user_data=user_data, n_expanded=n_expanded, shape_info=shape_info,
         logp_func=logp_pt, expand_func=expand_pt, reparameterized_names=reparameterized)
+
+
+# -- a model compiled before: found by its graph, loaded without PyTensor's compile --------
+def _model_key(model, var_names):
+    """``(key, shared variables by name)`` of what nutpie would compile, or None."""
+    import numba
+    import pymc
+    import pytensor
+
+    from pymc_hier.graph_key import graph_key
+
+    try:
+        outputs = [model.logp(), *model.unobserved_value_vars]
+    except Exception:  # noqa: BLE001 - a model PyMC cannot describe: compile as usual
+        return None
+    free = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    extra = [_META_FORMAT, version("nutpie"), numba.__version__, pytensor.__version__,
+             pymc.__version__, np.__version__, pytensor.config.floatX,
+             f"check_bounds={model.check_bounds}", f"free={free}",
+             f"var_names={None if var_names is None else sorted(var_names)}"]
+    return graph_key(outputs, inputs=[model.rvs_to_values[rv] for rv in model.free_RVs],
+                     extra=extra)
+
+
+_META_FORMAT = "pymc_hier.nutpie_cache.model/1"
+
+
+def _meta_path(key: str):
+    from pathlib import Path
+
+    from pytensor import config
+
+    return Path(config.base_compiledir) / "numba" / "pymc_hier_models" / f"{key}.json"
+
+
+def _store(key: str, meta: dict) -> None:
+    """Write the model's description beside its callbacks (atomically; best effort)."""
+    import json
+
+    from pymc_hier._atomic import remove, replace, sibling
+
+    path = _meta_path(key)
+    tmp = sibling(path, "tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": _META_FORMAT, **meta}), encoding="utf-8")
+        replace(tmp, path)
+    except (OSError, TypeError, ValueError):  # read-only cache: the next process compiles
+        remove(tmp)
+
+
+def _load(model, key: str, shared_vars: dict, initial_point_fn):
+    """Load the compiled model from its stored description and callbacks (None if not)."""
+    import json
+
+    from nutpie import compile_pymc as cp
+
+    try:
+        meta = json.loads(_meta_path(key).read_text())
+        names, starts, shapes = meta["shape_info"]
+        shape_info = (names, [slice(a, b) for a, b in starts], [tuple(s) for s in shapes])
+        shared_keys, shared_data = {}, {}
+        for name in dict.fromkeys([*meta["logp"][0], *meta["expand"][0]]):
+            var = shared_vars[name]
+            shared_keys[var] = f"s{len(shared_keys)}"
+            value = np.array(var.get_value(), order="C", copy=True)
+            value.flags.writeable = False
+            shared_data[shared_keys[var]] = value
+        by_name = {var.name: k for var, k in shared_keys.items()}
+        user_data = cp.make_user_data(shared_keys, shared_data)
+        n_dim, n_expanded = int(meta["n_dim"]), int(meta["n_expanded"])
+        with _LOCK:
+            logp_fn, _ = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", None,
+                                [by_name[n] for n in meta["logp"][0]], shared_data,
+                                user_data.dtype, _signature("logp"),
+                                inner_key=meta["logp"][1], n_dim=n_dim)
+            expand_fn, _ = _cfunc(_EXPAND_SOURCE, "pymc_hier_nutpie_expand", None,
+                                  [by_name[n] for n in meta["expand"][0]], shared_data,
+                                  user_data.dtype, _signature("expand"),
+                                  inner_key=meta["expand"][1], n_dim=n_dim,
+                                  n_expanded=n_expanded)
+    except Exception:  # noqa: BLE001 - no description, a stale one or a missing callback
+        return None
+    n_free = len(model.free_RVs)
+    init_fn = cp._rv_dict_to_flat_array_wrapper(initial_point_fn, names=names[:n_free],
+                                                shapes=list(shape_info[2][:n_free]))
+    return _compiled_model(model, n_dim, n_expanded, logp_fn, expand_fn, init_fn,
+                           shared_data, shared_keys, user_data, shape_info,
+                           meta["reparameterized"], None, None)
 
 
 #: ``fit`` keywords :func:`sample_nutpie` handles; any other goes through ``pm.sample``.

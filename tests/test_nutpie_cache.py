@@ -48,18 +48,79 @@ def test_cached_compile_gives_nutpies_draws():
     assert not np.array_equal(_draws(ours), _draws(other))
 
 
-def test_compiled_logp_matches_the_model():
+def _callback_logp(compiled, x):
+    """Call the C callback nutpie calls: ``(status, log density, gradient)``."""
+    import ctypes
+
+    x = np.ascontiguousarray(x, dtype=float)
+    grad, logp = np.zeros_like(x), np.zeros(())
+    ptr = ctypes.POINTER(ctypes.c_double)
+    status = compiled.compiled_logp_func.ctypes(
+        x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
+        ctypes.c_void_p(compiled.user_data.ctypes.data))
+    return status, float(logp), grad
+
+
+def test_compiled_logp_matches_the_model(monkeypatch, tmp_path):
+    import nutpie
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
     model = _model()
-    compiled = compile_nutpie(model)
     point = model.initial_point()
     x = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
     logp = model.compile_logp()(point)
-    # nutpie's own compiled model evaluates the same log density
-    import nutpie
-
+    dlogp = model.compile_dlogp()(point)
     ref = nutpie.compile_pymc_model(model, backend="numba")
-    assert compiled.n_dim == ref.n_dim == x.size
-    np.testing.assert_allclose(float(compiled.logp_func(x)[0]), logp, rtol=1e-12)
+    compiled = compile_nutpie(model)           # compiled: the model's description stored
+    assert compiled.logp_func is not None and len(list(tmp_path.glob("*.json"))) == 1
+    again = compile_nutpie(_model())           # the same model built again: loaded
+    assert again.logp_func is None
+    for c in (compiled, again):
+        assert c.n_dim == ref.n_dim == x.size
+        status, value, grad = _callback_logp(c, x)
+        assert status == 0
+        np.testing.assert_allclose(value, logp, rtol=1e-12)
+        np.testing.assert_allclose(grad, dlogp, rtol=1e-10)
+    assert again.shape_info[0] == compiled.shape_info[0]
+    assert again.dims == compiled.dims and again.shapes == compiled.shapes
+
+
+def test_a_loaded_model_draws_what_a_compiled_one_draws(monkeypatch, tmp_path):
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    kw = {"draws": 100, "tune": 100, "chains": 2, "random_seed": SEED, "progressbar": False}
+    compiled = sample_nutpie(_model(), **kw)
+    loaded = sample_nutpie(_model(), **kw)
+    np.testing.assert_array_equal(_draws(compiled), _draws(loaded))
+    # other data: another model, compiled anew; its own draws
+    other = _model()
+    other["x"].set_value(np.linspace(0.0, 2.0, 6))
+    assert nutpie_cache._model_key(other, None)[0] != nutpie_cache._model_key(_model(), None)[0]
+    assert not np.array_equal(_draws(sample_nutpie(other, **kw)), _draws(compiled))
+
+
+def test_a_stale_description_is_compiled_again(monkeypatch, tmp_path):
+    import json
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    model = _model()
+    compile_nutpie(model)
+    (path,) = tmp_path.glob("*.json")
+    meta = json.loads(path.read_text())
+    meta["logp"][1] = "0" * 64                 # callbacks no longer on disk
+    path.write_text(json.dumps(meta))
+    compiled = compile_nutpie(model)
+    assert compiled.logp_func is not None       # compiled, not loaded
+    point = model.initial_point()
+    x = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
+    assert _callback_logp(compiled, x)[1] == pytest.approx(model.compile_logp()(point))
+    path.write_text("{not json")
+    assert compile_nutpie(model).logp_func is not None
 
 
 _CHILD = """
@@ -67,12 +128,13 @@ import hashlib, json, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 from tests.test_nutpie_cache import _model, _draws, SEED
-from pymc_hier.nutpie_cache import sample_nutpie
+from pymc_hier.nutpie_cache import compile_nutpie, sample_nutpie
 t = time.perf_counter()
+loaded = compile_nutpie(_model()).logp_func is None
 idata = sample_nutpie(_model(), draws=100, tune=100, chains=2, random_seed=SEED,
                       progressbar=False)
 print(json.dumps({"digest": hashlib.sha256(_draws(idata).tobytes()).hexdigest(),
-                  "seconds": time.perf_counter() - t}))
+                  "seconds": time.perf_counter() - t, "loaded": loaded}))
 """
 
 
@@ -91,3 +153,5 @@ def test_a_second_process_loads_the_callbacks_and_draws_the_same(tmp_path):
     assert any(n.endswith(".nbi") for n in cached), cached  # the callbacks were stored
     warm = child()
     assert warm["digest"] == cold["digest"]
+    # the first process compiled the model; the second loaded it (no PyTensor compile)
+    assert not cold["loaded"] and warm["loaded"]
