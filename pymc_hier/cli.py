@@ -72,41 +72,63 @@ def _check_sampler(sampler: str, family) -> None:
                         "no exact posterior")
 
 
-def _sweep_sampler(family, args) -> tuple[str, str]:
+def _no_exact_posterior(model) -> str | None:
+    """Why ``model`` has no exact posterior (its family has none, or not for these options).
+
+    None when it has one.
+    """
+    from pymc_hier.spec import get_spec
+
+    spec = get_spec(model)
+    if spec is None or spec.family.exact_posterior is None:
+        name = "custom" if spec is None else spec.family.command
+        return f"the {name!r} model has no exact posterior"
+    try:
+        spec.family.exact_posterior(model, spec)
+    except (ValueError, TypeError) as err:
+        return one_line(err)
+    return None
+
+
+def _sweep_sampler(model, args) -> tuple[str, str]:
     """Return the sweep's sampler and the option that chose it.
 
-    ``run --sweep-sampler auto`` (the default) draws a family's exact posterior where it
+    ``run --sweep-sampler auto`` (the default) draws the model's exact posterior where it
     has one (no second compile, independent draws) and uses ``--sampler`` otherwise; the
     ``sweep`` subcommand samples with ``--sampler``.
     """
     choice = getattr(args, "sweep_sampler", None)
-    if choice is None or (choice == "auto" and (family is None
-                                                or family.exact_posterior is None)):
+    if choice is None:
         return args.sampler, "--sampler"
-    if choice == "auto":
-        return "exact", "--sweep-sampler"
-    if choice == "exact" and (family is None or family.exact_posterior is None):
-        raise UserError(f"--sweep-sampler: the {getattr(family, 'command', 'custom')!r} model "
-                        "has no exact posterior")
+    if choice in ("auto", "exact"):
+        reason = _no_exact_posterior(model)
+        if reason is None:
+            return "exact", "--sweep-sampler"
+        if choice == "exact":
+            raise UserError(f"--sweep-sampler: {reason}")
+        return args.sampler, "--sampler"
     return choice, "--sweep-sampler"
 
 
-def _sweep_request(family, args, *, param=None, values=None, run: bool = False):
+def _sweep_request(model, args, *, param=None, values=None, run: bool = False):
     """Return the swept ``(param, values)``, given or the family's default; check the sampler."""
     from pymc_hier.sensitivity.sweep import SAMPLERS
+    from pymc_hier.spec import get_spec
 
-    sampler, option = _sweep_sampler(family, args)
+    spec = get_spec(model)
+    sampler, option = _sweep_sampler(model, args)
     if sampler not in SAMPLERS:
         hint = " (or pass --no-sweep)" if run else ""
         raise UserError(f"{option}: prior sweeps sample with {' or '.join(SAMPLERS)}, not "
                         f"{sampler!r}{hint}")
-    default_param, default_values = family.default_sweep or (None, None)
+    default_param, default_values = (spec and spec.family.default_sweep) or (None, None)
     if param is not None and values is None and param != default_param:
         raise UserError(f"--values: give the values of --param {param}")
     param, values = param or default_param, values if values is not None else default_values
     if param is None or values is None:
-        raise UserError(f"--param, --values: the {family.command!r} model has no default "
-                        "sweep; give both")
+        name = spec.family.command if spec is not None else "custom"
+        raise UserError(f"--param, --values: the {name!r} model has no default sweep; give "
+                        "both")
     return param, list(values)
 
 
@@ -119,10 +141,8 @@ def _fit(model, args):
 
 def _sweep(idata, args, model, param, values):
     from pymc_hier.sensitivity.sweep import prior_sweep
-    from pymc_hier.spec import get_spec
 
-    spec = get_spec(model)
-    sampler, _ = _sweep_sampler(spec.family if spec is not None else None, args)
+    sampler, _ = _sweep_sampler(model, args)
     # exact draws refit every setting: the fit is no base to reweight (and an exact fit
     # lacks the sampler's coordinates, theta_scaled, that reweighting would need)
     first = (model, None) if sampler == "exact" else (idata, model)
@@ -157,7 +177,10 @@ def _family_inputs(args, *, sampling: bool):
     if sampling:
         check_seed(args.seed)
         _check_sampler(args.sampler, family)
-    return family, data, options, build_model(family, data, args, options=options)
+    model = build_model(family, data, args, options=options)
+    if sampling and args.sampler == "exact" and (reason := _no_exact_posterior(model)):
+        raise UserError(f"--sampler: {reason}")
+    return family, data, options, model
 
 
 def _forget_unloaded_jax(sampler: str) -> None:
@@ -183,8 +206,8 @@ def cmd_run(args) -> int:
         _forget_unloaded_jax(args.sampler)
         request = None
         if not args.no_sweep:
-            request = _sweep_request(family, args, run=True)
-            check_sweep_values(model, *request, sampler=_sweep_sampler(family, args)[0])
+            request = _sweep_request(model, args, run=True)
+            check_sweep_values(model, *request, sampler=_sweep_sampler(model, args)[0])
         out = check_run_folder(args.out, overwrite=args.overwrite)
     with StagedFolder(out) as folder:
         with watch("pgm"):
@@ -275,9 +298,9 @@ def cmd_sweep(args) -> int:
     spec = get_spec(model)
     check_seed(args.seed)
     _check_sampler(args.sampler, spec.family)
-    request = _sweep_request(spec.family, args, param=args.param,
+    request = _sweep_request(model, args, param=args.param,
                              values=parse_values(args.values))
-    check_sweep_values(model, *request, sampler=_sweep_sampler(spec.family, args)[0])
+    check_sweep_values(model, *request, sampler=_sweep_sampler(model, args)[0])
     target = (check_new_file(args.out, "--out", overwrite=args.overwrite, suffixes=(".nc",))
               if args.out else None)
     result = _sweep(idata, args, model, *request)

@@ -350,27 +350,46 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
 def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():
     from types import SimpleNamespace
 
-    from pymc_hier.cli import UserError, _sweep_request, _sweep_sampler
-    from pymc_hier.registry import get_family
+    import pymc as pm
 
-    exact = get_family("decay")
-    assert exact.exact_posterior is not None
-    plain = SimpleNamespace(exact_posterior=None, command="custom")
+    import pymc_hier as ph
+    from pymc_hier.cli import UserError, _sweep_request, _sweep_sampler
+
+    data = ph.simulate_decay(seed=1, n_widgets=10)
+    exact = ph.decay_model(data)
+    # the family has an exact posterior, this variant has none
+    rates = ph.decay_model(data, alpha="hierarchical")
+    with pm.Model() as plain:
+        pm.Normal("y", pm.Normal("mu"), 1.0, observed=[0.1, 0.2])
     args = SimpleNamespace(sampler="nutpie", sweep_sampler="auto")
     assert _sweep_sampler(exact, args) == ("exact", "--sweep-sampler")
+    assert _sweep_sampler(rates, args) == ("nutpie", "--sampler")
     assert _sweep_sampler(plain, args) == ("nutpie", "--sampler")
-    assert _sweep_sampler(None, args) == ("nutpie", "--sampler")
     args.sweep_sampler = "nutpie"
     assert _sweep_sampler(exact, args) == ("nutpie", "--sweep-sampler")
     args.sweep_sampler = "exact"
     with pytest.raises(UserError, match="^--sweep-sampler: the 'custom' model has no exact"):
         _sweep_sampler(plain, args)
+    with pytest.raises(UserError, match=r"^--sweep-sampler: alpha: .*no exact posterior"):
+        _sweep_sampler(rates, args)
     # a model without an exact posterior sweeps with --sampler, which must suit a sweep
     with pytest.raises(UserError, match=r"^--sampler: prior sweeps sample with nutpie or "
                                         r"exact, not 'pymc' \(or pass --no-sweep\)"):
-        _sweep_request(plain, SimpleNamespace(sampler="pymc", sweep_sampler="auto"), run=True)
+        _sweep_request(rates, SimpleNamespace(sampler="pymc", sweep_sampler="auto"), run=True)
+    with pytest.raises(UserError, match="^--param, --values: the 'custom' model has no"):
+        _sweep_request(plain, SimpleNamespace(sampler="nutpie", sweep_sampler="auto"))
     # the sweep subcommand has no --sweep-sampler: it samples with --sampler
     assert _sweep_sampler(exact, SimpleNamespace(sampler="nutpie")) == ("nutpie", "--sampler")
+
+
+def test_exact_sampler_refused_for_a_variant_without_exact_posterior(tmp_path, capsys):
+    out = tmp_path / "h"
+    assert main(["run", "decay", "--alpha", "hierarchical", "--sampler", "exact", "--out",
+                 str(out), "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["pymc-hier: error: --sampler: alpha: the decay model with one rate per "
+                   "widget (alpha='hierarchical') has no exact posterior; sample it with NUTS"]
+    assert not out.exists()
 
 
 def test_run_forgets_arviz_bases_unloaded_lazy_jax(monkeypatch):
