@@ -23,7 +23,7 @@ from pymc_hier.groups import attach_group_labels, dim_labels, label_groups
 from pymc_hier.records import model_hash
 from pymc_hier.seeds import resolve_seed
 from pymc_hier.spec import get_spec
-from pymc_hier.written import written_predictive, written_variables
+from pymc_hier.written import written_predictive, written_prior, written_variables
 
 _SAMPLE_DIMS = ("chain", "draw")
 
@@ -153,9 +153,8 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
         if prior_draws is None:
             prior_draws = (int(np.prod([idata["posterior"].sizes[d] for d in _SAMPLE_DIMS]))
                            if "posterior" in idata.children else 1000)
-        pr = pm.sample_prior_predictive(draws=int(prior_draws), model=model,
-                                        random_seed=prior_rng,
-                                        compile_kwargs={"mode": _FORWARD_MODE})
+        pr = prior_draws_of(model, int(prior_draws), random_seed=prior_rng,
+                            mode=_FORWARD_MODE)
         for group in ("prior", "prior_predictive", "observed_data", "constant_data"):
             if group in pr.children and (group.startswith("prior") or group not in tree.children):
                 new.setdefault(group, pr[group].to_dataset())
@@ -269,6 +268,55 @@ def _potentials_touch_observations(model: pm.Model) -> bool:
 
     observed = set(model.observed_RVs)
     return any(a in observed for a in ancestors(model.potentials))
+
+
+def prior_draws_of(model: pm.Model, draws: int, *, random_seed,
+                   mode: str | None = None) -> xr.DataTree:
+    """Prior and prior predictive draws of ``model`` (``prior``, ``prior_predictive``).
+
+    ``pm.sample_prior_predictive`` (compiled in ``mode``, PyTensor's default when None),
+    except for a model whose prior needs a potential that forward sampling ignores: its
+    family's description draws it instead (:func:`pymc_hier.written.written_prior`).
+    """
+    description = _written_prior_description(model)
+    if description is None:
+        return pm.sample_prior_predictive(
+            draws=draws, model=model, random_seed=random_seed,
+            compile_kwargs=None if mode is None else {"mode": mode})
+    fixed, coords = _fixed_values(description, model)
+    prior, predictive = written_prior(description, fixed, coords, draws=draws,
+                                      rng=np.random.default_rng(random_seed))
+    return xr.DataTree.from_dict({"prior": prior, "prior_predictive": predictive})
+
+
+def _written_prior_description(model: pm.Model):
+    """Return the family's model as written when the graph's prior needs a potential.
+
+    None otherwise.
+
+    Forward sampling ignores potentials: a model whose potentials touch only its
+    parameters (a change of variables, as in ``decay_model(alpha="hierarchical")``) has
+    its prior drawn from its family's description instead.
+    """
+    if not model.potentials or _potentials_touch_observations(model):
+        return None
+    spec = get_spec(model)
+    if spec is None or spec.family.generative is None:
+        return None
+    return spec.family.generative(spec)
+
+
+def _fixed_values(description, model: pm.Model) -> tuple[xr.Dataset, dict]:
+    """Return the fixed nodes' current values in ``model`` and the coordinates of every dim."""
+    coords = {d: np.asarray(v) for d, v in model.coords.items() if v is not None}
+    fixed = {}
+    for node in description.nodes:
+        if node.kind == "fixed" and node.name in model.named_vars:
+            value = model[node.name]
+            value = value.get_value() if hasattr(value, "get_value") else value.eval()
+            fixed[node.name] = xr.DataArray(np.asarray(value), dims=node.dims,
+                                            coords={d: coords[d] for d in node.dims})
+    return xr.Dataset(fixed), coords
 
 
 def _written_description(idata: xr.DataTree, model: pm.Model):

@@ -20,7 +20,7 @@ from scipy import special
 
 from pymc_hier.generative import Expr, GenerativeModel, parse
 
-__all__ = ["written_predictive", "written_variables"]
+__all__ = ["written_predictive", "written_prior", "written_variables"]
 
 _SAMPLE_DIMS = ("chain", "draw")
 _FUNCTIONS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
@@ -113,6 +113,60 @@ def written_predictive(description: GenerativeModel, posterior: xr.Dataset,
     attrs = {"method": "drawn from the model as written (pymc_hier.written)"}
     return (xr.Dataset(pp, attrs=attrs),
             xr.Dataset(ll, attrs=attrs) if log_likelihood else None)
+
+
+def written_prior(description: GenerativeModel, fixed: xr.Dataset, coords, *, draws: int,
+                  rng) -> tuple[xr.Dataset, xr.Dataset]:
+    """Prior and prior predictive draws of the model as written.
+
+    For a model whose sampler works in coordinates of its own with a potential that makes
+    the prior right (``decay_model(alpha="hierarchical")``): forward sampling of that graph
+    ignores the potential, while the description says how each variable is drawn. Every
+    latent node is drawn from its distribution given the nodes above it, then every
+    observed node.
+
+    Parameters
+    ----------
+    description : GenerativeModel
+        The model as written.
+    fixed : xarray.Dataset
+        The fixed nodes' values.
+    coords : mapping
+        Coordinates of every dimension a node has (``{"widget": [...]}``).
+    draws : int
+        Number of draws (one chain).
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    prior, prior_predictive : xarray.Dataset
+        The latent and the observed nodes, ``(chain, draw, *their dims)``.
+    """
+    sample = xr.DataArray(np.zeros((1, int(draws))), dims=_SAMPLE_DIMS,
+                          coords={"chain": [0], "draw": np.arange(int(draws))})
+    values = {k: fixed[k] for k in fixed.data_vars}
+    groups: dict[str, dict] = {"latent": {}, "observed": {}}
+    for node in description.nodes:
+        if node.kind not in groups:
+            continue
+        params = {k: xr.DataArray(_evaluate(parse(text), values, description))
+                  for k, text in node.params}
+        like = [sample, *(xr.DataArray(np.zeros(len(coords[d])), dims=(d,),
+                                       coords={d: np.asarray(coords[d])}) for d in node.dims)]
+        arrays = xr.broadcast(*params.values(), *like)
+        order = (*_SAMPLE_DIMS, *[d for d in arrays[0].dims if d not in _SAMPLE_DIMS])
+        arrays = [a.transpose(*order) for a in arrays[:len(params)]]
+        template = arrays[0] if arrays else like[0]
+        dist = getattr(pm, node.dist).dist(**{k: a.values for k, a in
+                                              zip(params, arrays, strict=True)})
+        draw = xr.DataArray(pm.draw(dist, random_seed=rng), dims=template.dims,
+                            coords={d: template.coords[d] for d in template.dims
+                                    if d in template.coords})
+        values[node.name] = groups[node.kind][node.name] = draw
+    attrs = {"method": "drawn from the model as written (pymc_hier.written)"}
+    return (xr.Dataset(groups["latent"], attrs=attrs),
+            xr.Dataset(groups["observed"], attrs=attrs))
 
 
 def _evaluate(expr: Expr, values, description: GenerativeModel):

@@ -49,6 +49,35 @@ def test_hierarchical_rates_build_and_refuse_what_they_cannot_do():
         ph.fit(model, sampler="exact", random_seed=SEED)
 
 
+def test_prior_draws_follow_the_model_as_written_not_the_sampler_graph():
+    """log alpha_i ~ Normal(log mu_alpha, tau_alpha): from the description, not forward draws.
+
+    The sampler's graph draws ``alpha_z ~ Normal(0, 1)`` through the cliff map and needs
+    its potential to make the prior right; PyMC's forward sampling ignores potentials, and
+    its draws fail the same test.
+    """
+    import xarray as xr
+    from scipy import stats
+
+    data = ph.simulate_decay(0, n_widgets=20, time_unit="day")
+    model = ph.decay_model(data, alpha="hierarchical")
+    out = ph.sample_predictive(xr.DataTree(), model, posterior=False, random_seed=SEED,
+                               prior_draws=500)
+    prior = out["prior"]
+    assert {"mu_alpha", "tau_alpha", "alpha", "N0", "t0"} <= set(prior.data_vars)
+    assert out["prior_predictive"]["n_measured"].shape == (1, 500, 20)
+
+    def z(p):
+        return ((np.log(p["alpha"]) - np.log(p["mu_alpha"])) / p["tau_alpha"]).values.ravel()
+
+    assert stats.kstest(z(prior), "norm").pvalue > 1e-3   # 10,000 standard normals
+    t0 = prior["t0"].values
+    assert np.all((t0 >= data.day_start) & (t0 <= data.day_end))
+    with pytest.warns(UserWarning, match="effect of Potentials"):
+        forward = pm.sample_prior_predictive(draws=500, model=model, random_seed=SEED)["prior"]
+    assert stats.kstest(z(forward), "norm").pvalue < 1e-6
+
+
 def test_cliff_map_is_an_exact_change_of_variables():
     """Moving only the z's changes logp as the model written in log alpha, plus log |dl/dz|."""
     data = ph.simulate_decay(0, n_widgets=8, time_unit="day")

@@ -239,8 +239,9 @@ def sbc(model_or_family, *, n_sims: int, draws: int = 99, sampler: str = "nutpie
         raise ValueError(f"simulate_from: must simulate the fitted model's observed variables "
                          f"({', '.join(observed_names)})")
 
-    prior = pm.sample_prior_predictive(draws=n_sims, model=source,
-                                       random_seed=child_seed(seed, 0))
+    from pymc_hier.ppc import prior_draws_of
+
+    prior = prior_draws_of(source, n_sims, random_seed=child_seed(seed, 0))
     references = prior["prior"].to_dataset().isel(chain=0)
     simulated = prior["prior_predictive"].to_dataset().isel(chain=0)
     references = references[[v for v in references.data_vars if v in model.named_vars]]
