@@ -139,7 +139,8 @@ def _fit(model, args):
                sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
-def _sweep(idata, args, model, param, values):
+def _sweep(idata, args, model, param, values, *, check_values: bool = False):
+    """Run the prior sweep; its settings checked already unless ``check_values``."""
     from pymc_hier.sensitivity.sweep import prior_sweep
 
     sampler, _ = _sweep_sampler(model, args)
@@ -150,7 +151,7 @@ def _sweep(idata, args, model, param, values):
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed,
                                    "sampler": sampler},
-                       progressbar=not args.quiet, check_values=False)
+                       progressbar=not args.quiet, check_values=check_values)
 
 
 def _sweep_table(result) -> str:
@@ -204,11 +205,19 @@ def cmd_run(args) -> int:
     with watch("inputs and model"):
         family, data, options, model = _family_inputs(args, sampling=True)
         _forget_unloaded_jax(args.sampler)
-        request = None
+        request, exact_sweep = None, False
         if not args.no_sweep:
             request = _sweep_request(model, args, run=True)
-            check_sweep_values(model, *request, sampler=_sweep_sampler(model, args)[0])
+            exact_sweep = _sweep_sampler(model, args)[0] == "exact"
+            if not exact_sweep:  # checked now, swept (from the fit) after the fit
+                check_sweep_values(model, *request, sampler=_sweep_sampler(model, args)[0])
         out = check_run_folder(args.out, overwrite=args.overwrite)
+    sweep = None
+    if exact_sweep:  # exact draws need no fit: swept (its settings checked) before it
+        with watch("prior sweep"):
+            _log(args, "prior sweep (exact posterior)")
+            with user_input("--values"):
+                sweep = _sweep(None, args, model, *request, check_values=True)
     with StagedFolder(out) as folder:
         with watch("pgm"):
             from pymc_hier import export_pgm
@@ -223,11 +232,11 @@ def cmd_run(args) -> int:
 
             _log(args, "posterior predictive checks")
             idata = sample_predictive(idata, model, random_seed=args.seed)
-        sweep = None
-        if request is not None:
+        if request is not None and not exact_sweep:
             with watch("prior sweep"):
                 _log(args, "prior sweep")
                 sweep = _sweep(idata, args, model, *request)
+        if sweep is not None:
             with watch("writing"):
                 write_netcdf(sweep, folder / "sweep.nc")
         with watch("writing"):

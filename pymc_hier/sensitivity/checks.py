@@ -27,7 +27,7 @@ import pymc as pm
 __all__ = ["check_settings"]
 
 
-def check_settings(model: pm.Model, spec, plan, *, start: bool = True) -> None:
+def check_settings(model: pm.Model, spec, plan, *, start: bool = True) -> list | None:
     """Raise ``ValueError`` for the first setting of ``plan`` the model cannot take.
 
     Parameters
@@ -43,19 +43,26 @@ def check_settings(model: pm.Model, spec, plan, *, start: bool = True) -> None:
         exact draws (``sampler="exact"``), which start nowhere: the family's own checks
         remain.
 
+    Returns
+    -------
+    list of pymc.Model or None
+        For a family's model, the model built with each setting (it holds what the family
+        computed when building it, such as the exact posterior the decay model's map
+        follows, which exact draws of the setting reuse); None for a plain PyMC model.
+
     Raises
     ------
     ValueError
         ``"values: <setting>: ..."`` saying why.
     """
+    rebuilt = None
     if spec is not None:
-        for s in plan.settings:
-            _rebuild(spec, s, plan.kind)
+        rebuilt = [_rebuild(spec, s, plan.kind) for s in plan.settings]
         if not start:
-            return
+            return rebuilt
     logp = _initial_logp_function(model, spec, list(plan.base))
     if logp is None:
-        return
+        return rebuilt
     from pymc.logprob.utils import ParameterValueError
 
     for s in plan.settings:
@@ -69,9 +76,10 @@ def check_settings(model: pm.Model, spec, plan, *, start: bool = True) -> None:
                 f"values: {s.label} gives the model a log density of {value} where the "
                 f"sampler starts (outside a parameter's domain, or data the model cannot "
                 f"produce)")
+    return rebuilt
 
 
-def _rebuild(spec, setting, kind: str) -> None:
+def _rebuild(spec, setting, kind: str) -> pm.Model:
     """Build the family's model with ``setting``; its checks raise for a bad value."""
     family = spec.family
     try:
@@ -81,7 +89,8 @@ def _rebuild(spec, setting, kind: str) -> None:
             data = _data_with(family, data, setting.hyper)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the base model has shown its warnings
-            family.make(data, priors=priors, factory=spec.factory, **dict(spec.options))
+            return family.make(data, priors=priors, factory=spec.factory,
+                               **dict(spec.options))
     except (TypeError, ValueError) as err:
         raise ValueError(f"values: {setting.label}: {err}") from None
 

@@ -202,8 +202,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         if reweighting:
             posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
-    if check_values:
-        check_settings(swept, spec, plan, start=not exact)
+    rebuilt = check_settings(swept, spec, plan, start=not exact) if check_values else None
     settings, base_hyper = plan.settings, dict(plan.base)
     key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
            else f"plain:{uuid.uuid4().hex}")
@@ -232,9 +231,13 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
                              quantiles, method=method, khat_threshold=khat_threshold)
     # compiled on first need: a given base that reweights well needs none
     compiled = (swept if exact else cached_compile(key, lambda: swept)) if todo else None
-    jobs = {i: RefitJob(swept, key, settings[i].hyper,
+    # exact draws of a setting from the model the check built with it: the family may
+    # have computed its exact posterior there already (the decay model's alpha map)
+    models = rebuilt if exact and rebuilt is not None else [swept] * n
+    jobs = {i: RefitJob(models[i], key, settings[i].hyper,
                         {**sample_kw, "seed": _seed(fit["random_seed"], i)}, var_names,
-                        quantiles, compiled, fit["sampler"]) for i in todo}
+                        quantiles, models[i] if exact else compiled, fit["sampler"])
+            for i in todo}
     refit_all(jobs, rows, executor, total=n, done=n - len(todo), progressbar=progressbar)
     return _assemble(settings, rows, model, var_names, quantiles, attrs={
         "factory": spec.factory if spec is not None else "custom",
