@@ -249,6 +249,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _load(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
 def main(argv=None) -> dict:
     """Run the benchmark; print the table; return rows and targets."""
     args = parser().parse_args(argv)
@@ -281,6 +285,8 @@ def main(argv=None) -> dict:
     print(f"scale benchmark: N in {sizes}, models {models}, runs {runs}, chains={args.chains} "
           f"draws={args.draws} tune={args.tune} seed={args.seed} cpus={os.cpu_count()}",
           flush=True)
+    load_start = list(os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the start: {_load(load_start)}", flush=True)
     rows: list[dict] = []
     for name in models:
         for sampler, backend in runs:
@@ -302,12 +308,15 @@ def main(argv=None) -> dict:
                        "decay_t0": args.decay_t0, "workers": args.workers,
                        "dtype": args.dtype, "store_dir": args.store_dir,
                        "repeat": args.repeat}
+                before = list(os.getloadavg())
                 row = run_job(job, timeout=args.budget)
+                row["load_average"] = {"before": before, "after": list(os.getloadavg())}
                 rows.append(row)
                 status = row.get("error") or (f"{row['total_s']:.1f} s, ESS {row['ess_bulk']:.0f}, "
                                               f"peak RSS {row['peak_rss_mb']:.0f} MB, "
                                               f"{row.get('used', '')}")
-                print(f"  {name} {sampler} [{backend}] N={n:.0e}: {status}", flush=True)
+                print(f"  {name} {sampler} [{backend}] N={n:.0e}: {status} (load "
+                      f"{before[0]:.2f} -> {row['load_average']['after'][0]:.2f})", flush=True)
     print()
     print(table(rows))
     print()
@@ -319,8 +328,12 @@ def main(argv=None) -> dict:
                 print(f"growth exponent ({name}, {sampler} [{backend}], N >= 1e3): total wall "
                       f"time {growth_exponent(mine):.2f}, sampling "
                       f"{growth_exponent(mine, 'sample_s'):.2f}")
+    load_end = list(os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the start: {_load(load_start)}, at the end: "
+          f"{_load(load_end)}")
     result = {"rows": rows, "targets": targets(rows), "gpu": [str(g) for g in gpus],
-              "argv": sys.argv[1:] if argv is None else list(argv)}
+              "argv": sys.argv[1:] if argv is None else list(argv),
+              "load_average": {"start": load_start, "end": load_end}}
     for k, v in result["targets"].items():
         print(f"target {k}: {'not measured' if v is None else ('met' if v else 'NOT met')}")
     if args.json:

@@ -240,3 +240,17 @@ def test_process_cluster_gives_the_in_memory_draws(files, in_memory, tmp_path):
                                      random_seed=SEED, client=c, **DECAY_OPTS)
             _assert_same(got, in_memory, ["alpha", "t0", "N0", "widget"])
     assert isinstance(pd.Index(got["posterior"]["widget"].values), pd.Index)
+
+
+def test_blocks_are_spread_evenly_over_the_workers(client, files):
+    """Block i lives on the (i mod 2)-th worker, whichever worker read its rows."""
+    from pymc_hier.scale.blocks import Blocks
+
+    blocks = Blocks.from_source(str(files / "parquet"), ["t_measured", "sigma"],
+                                block_size=BLOCK, client=client)
+    distributed.wait(blocks._futures)
+    workers = sorted(client.nthreads())
+    where = client.who_has(blocks._futures)
+    placed = [tuple(where[f.key]) for f in blocks._futures]
+    assert placed == [(workers[i % 2],) for i in range(blocks.n_blocks)]
+    assert blocks.n_blocks == 6

@@ -112,3 +112,6 @@ def test_quick_dask_run():
     assert "error" not in row, row
     assert row["backend"] == "dask" and row["used"].startswith("LocalCluster 2 workers")
     assert len(row["worker_rss_mb"]) == 2 and row["store_mb"] > 0 and row["ess_bulk"] > 50
+    # the load average is recorded around the run and each row (others may share the CPU)
+    assert len(result["load_average"]["start"]) == 3 and len(result["load_average"]["end"]) == 3
+    assert set(row["load_average"]) == {"before", "after"}

@@ -56,18 +56,20 @@ def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
     return piece_table(pieces, log_f).quantile(rng.uniform(size=y.shape + (1,)))[..., 0]
 
 
-def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, rounds):
-    """``(t0, N0)`` of shape ``(D, W)`` for latent ``t0``: compiled rejection, then inversion.
+def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, rounds,
+                  t_made, n0):
+    """Fill ``t_made``, ``n0`` (``(D, W)``) for latent ``t0``: compiled rejection, then inversion.
 
     The draws are cut into chunks of :data:`CHUNK` rows, each with its own generator
     spawned from ``rng``, and the chunks run on up to :data:`THREADS` threads (the kernel
     releases the GIL): the result depends on the seed only, not on the number of threads.
+    The outputs are C-ordered float64 arrays (rows of the caller's result, written in
+    place).
     """
     # fresh, writeable, C-ordered copies: one compiled signature whatever the caller's arrays
     y, sigma, t1, start, end, alpha = (np.array(v, dtype=float, order="C")
                                        for v in (y, sigma, t1, day_start, day_end, alpha))
     shape = (alpha.size, y.size)
-    t_made, n0 = np.empty(shape), np.empty(shape)
     accepted = np.empty(shape, dtype=bool)
     chunks = [slice(lo, min(lo + CHUNK, alpha.size)) for lo in range(0, alpha.size, CHUNK)]
 
@@ -90,7 +92,6 @@ def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, roun
         t_rest = _t0_by_inversion(yr, sr, tr, st, en, log_n0_max, a, rng)
         t_made[rest] = t_rest
         n0[rest] = n0_given_t0(yr, sr, a * (tr - t_rest), log_n0_max, rng)
-    return t_made, n0
 
 
 def n0_given_t0(y, sigma, decay, log_n0_max, rng) -> np.ndarray:
@@ -150,11 +151,9 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
         a = np.broadcast_to(alpha[rows, None], (rows.stop - lo, n_widgets))
         yb, sb, tb = (np.broadcast_to(v, a.shape) for v in (y, sigma, t1))
         if known is not None:
-            t_made = known[rows]
-            n0 = n0_given_t0(yb, sb, a * (tb - t_made), log_n0_max, rng)
-        else:
-            t_made, n0 = _latent_block(y, sigma, t1, day_start, day_end, log_n0_max,
-                                       alpha[rows], rng, int(rounds))
-        t_out[rows] = t_made
-        n0_out[rows] = n0
+            t_out[rows] = known[rows]
+            n0_out[rows] = n0_given_t0(yb, sb, a * (tb - known[rows]), log_n0_max, rng)
+        else:  # written in place: no copy of the block's draws
+            _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha[rows], rng,
+                          int(rounds), t_out[rows], n0_out[rows])
     return t_out, n0_out

@@ -35,7 +35,7 @@ from pymc_hier.decay.problem import (
     prior_logpdf,
     time_scale,
 )
-from pymc_hier.numerics.local_grid import chebyshev_log_density, find_mode
+from pymc_hier.numerics.local_grid import chebyshev_log_density, find_mode, remembered
 from pymc_hier.numerics.quadrature import adaptive_pieces, piece_nodes, piece_table
 from pymc_hier.priors import Prior
 
@@ -316,6 +316,7 @@ def _local_table(n, sub, n_sub, log_prior, log_density, scale):
     def sub_density(u):
         return log_density_u(u, log_prior, sub)
 
+    log_density = remembered(log_density)
     lo, hi, scan_u, scan_g = _bracket(sub_density, scale, _LOCAL_SCAN, return_scan=True)
     if n_sub < n:
         u = np.linspace(lo, hi, _LOCAL_SCAN)

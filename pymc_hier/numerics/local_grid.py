@@ -28,6 +28,28 @@ from numpy.polynomial import chebyshev
 from scipy import fft, optimize
 
 
+def remembered(log_density):
+    """Return ``log_density`` remembering its values at single points.
+
+    Brent's bracketing, the peak and the drop points evaluate some points more than once
+    (the start of the search at every widening step, the mode again for the peak); when
+    every evaluation sums over all the data, the repeats are worth skipping. Calls with
+    more than one point pass straight through; the values are those ``log_density`` gives.
+    """
+    cache = {}
+
+    def log_density_at(u):
+        u = np.asarray(u, dtype=float)
+        if u.size != 1:
+            return log_density(u)
+        key = (float(u.reshape(-1)[0]), u.shape)
+        if key not in cache:
+            cache[key] = np.asarray(log_density(u), dtype=float)
+        return cache[key].copy()
+
+    return log_density_at
+
+
 def _one(log_density, u: float) -> float:
     return float(np.asarray(log_density(np.array([u], dtype=float)))[0])
 
