@@ -111,8 +111,8 @@ class PieceTable:
         density = np.polynomial.legendre.legvander(u, k - 1) @ coef
         return 0.5 * np.sum(integral * values, axis=-1), np.sum(density * values, axis=-1)
 
-    def cdf(self, x):
-        """CDF at ``x``, shape ``(..., n)`` against the table's batch shape ``(...)``."""
+    def _at(self, x):
+        """``(x, length, CDF at the left edge, CDF increment, density)`` of each ``x``'s piece."""
         x = np.asarray(x, dtype=float)
         edges = self.edges
         piece = np.clip(np.sum(edges[..., None, :] <= x[..., None], axis=-1) - 1,
@@ -120,7 +120,12 @@ class PieceTable:
         left, length, start, values = self._gather(piece)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.clip(np.where(length > 0, (x - left) / length, 0.0), 0.0, 1.0)
-        inc, _ = self._poly(t, values)
+        return (x, length, start, *self._poly(t, values))
+
+    def cdf(self, x):
+        """CDF at ``x``, shape ``(..., n)`` against the table's batch shape ``(...)``."""
+        x, length, start, inc, _ = self._at(x)
+        edges = self.edges
         out = start + length * inc
         out = np.where(x <= edges[..., :1], 0.0, np.where(x >= edges[..., -1:], 1.0, out))
         return np.clip(out, 0.0, 1.0)
@@ -131,14 +136,8 @@ class PieceTable:
         Accurate to the table's tolerance relative to its peak: in the far tails, where the
         density is within that tolerance of 0, prefer the function the table came from.
         """
-        x = np.asarray(x, dtype=float)
+        x, length, _, _, density = self._at(x)
         edges = self.edges
-        piece = np.clip(np.sum(edges[..., None, :] <= x[..., None], axis=-1) - 1,
-                        0, edges.shape[-1] - 2)
-        left, length, _, values = self._gather(piece)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.clip(np.where(length > 0, (x - left) / length, 0.0), 0.0, 1.0)
-        _, density = self._poly(t, values)
         inside = (x >= edges[..., :1]) & (x <= edges[..., -1:]) & (length > 0)
         return np.where(inside, np.maximum(density, 0.0), 0.0)
 
