@@ -87,29 +87,12 @@ def written_predictive(description: GenerativeModel, posterior: xr.Dataset,
             continue
         like = [sample] + ([xr.zeros_like(observed[node.name], dtype=float)]
                            if node.name in observed else [])
-        with xr.set_options(arithmetic_join="exact"):
-            try:
-                params = {k: _evaluate(parse(text), values, description)
-                          for k, text in node.params}
-                arrays = xr.broadcast(*(xr.DataArray(p) for p in params.values()), *like,
-                                      exclude=())
-            except ValueError as err:
-                if "exact" not in str(err) and "align" not in str(err):
-                    raise
-                raise ValueError(f"idata: the coords of the variables {node.name!r} depends "
-                                 f"on disagree ({err})") from None
-        order = (*_SAMPLE_DIMS, *[d for d in arrays[0].dims if d not in _SAMPLE_DIMS])
-        arrays = [a.transpose(*order) for a in arrays[:len(params)]]
-        template = arrays[0]
-        dist = getattr(pm, node.dist).dist(**{k: a.values for k, a in
-                                              zip(params, arrays, strict=True)})
-        draws = pm.draw(dist, random_seed=rng)
-        coords = {d: template.coords[d] for d in template.dims if d in template.coords}
-        pp[node.name] = xr.DataArray(draws, dims=template.dims, coords=coords)
+        dist, pp[node.name], order = _draw_node(node, values, description, like, rng)
+        draws = pp[node.name]
         if log_likelihood and node.name in observed:
             obs = observed[node.name].transpose(*order[2:]).values
             logp = pm.logp(dist, np.broadcast_to(obs, draws.shape)).eval(mode="FAST_COMPILE")
-            ll[node.name] = xr.DataArray(np.asarray(logp), dims=template.dims, coords=coords)
+            ll[node.name] = draws.copy(data=np.asarray(logp))
     attrs = {"method": "drawn from the model as written (pymc_hier.written)"}
     return (xr.Dataset(pp, attrs=attrs),
             xr.Dataset(ll, attrs=attrs) if log_likelihood else None)
@@ -150,23 +133,39 @@ def written_prior(description: GenerativeModel, fixed: xr.Dataset, coords, *, dr
     for node in description.nodes:
         if node.kind not in groups:
             continue
-        params = {k: xr.DataArray(_evaluate(parse(text), values, description))
-                  for k, text in node.params}
         like = [sample, *(xr.DataArray(np.zeros(len(coords[d])), dims=(d,),
                                        coords={d: np.asarray(coords[d])}) for d in node.dims)]
-        arrays = xr.broadcast(*params.values(), *like)
-        order = (*_SAMPLE_DIMS, *[d for d in arrays[0].dims if d not in _SAMPLE_DIMS])
-        arrays = [a.transpose(*order) for a in arrays[:len(params)]]
-        template = arrays[0] if arrays else like[0]
-        dist = getattr(pm, node.dist).dist(**{k: a.values for k, a in
-                                              zip(params, arrays, strict=True)})
-        draw = xr.DataArray(pm.draw(dist, random_seed=rng), dims=template.dims,
-                            coords={d: template.coords[d] for d in template.dims
-                                    if d in template.coords})
+        _, draw, _ = _draw_node(node, values, description, like, rng)
         values[node.name] = groups[node.kind][node.name] = draw
     attrs = {"method": "drawn from the model as written (pymc_hier.written)"}
     return (xr.Dataset(groups["latent"], attrs=attrs),
             xr.Dataset(groups["observed"], attrs=attrs))
+
+
+def _draw_node(node, values, description: GenerativeModel, like, rng):
+    """Draw ``node`` once given ``values``: ``(distribution, draws, dims order)``.
+
+    Its parameters are evaluated on ``values`` and broadcast with ``like`` (the sample
+    dims first, then the node's own), coords aligned exactly.
+    """
+    with xr.set_options(arithmetic_join="exact"):
+        try:
+            params = {k: xr.DataArray(_evaluate(parse(text), values, description))
+                      for k, text in node.params}
+            arrays = xr.broadcast(*params.values(), *like, exclude=())
+        except ValueError as err:
+            if "exact" not in str(err) and "align" not in str(err):
+                raise
+            raise ValueError(f"idata: the coords of the variables {node.name!r} depends "
+                             f"on disagree ({err})") from None
+    order = (*_SAMPLE_DIMS, *[d for d in arrays[0].dims if d not in _SAMPLE_DIMS])
+    arrays = [a.transpose(*order) for a in arrays]
+    template, arrays = arrays[0], arrays[:len(params)]
+    dist = getattr(pm, node.dist).dist(**{k: a.values for k, a in
+                                          zip(params, arrays, strict=True)})
+    coords = {d: template.coords[d] for d in template.dims if d in template.coords}
+    return (dist, xr.DataArray(pm.draw(dist, random_seed=rng), dims=template.dims,
+                               coords=coords), order)
 
 
 def _evaluate(expr: Expr, values, description: GenerativeModel):
