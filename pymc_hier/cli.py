@@ -208,9 +208,10 @@ def cmd_run(args) -> int:
         request, exact_sweep = None, False
         if not args.no_sweep:
             request = _sweep_request(model, args, run=True)
-            exact_sweep = _sweep_sampler(model, args)[0] == "exact"
+            sweep_sampler = _sweep_sampler(model, args)[0]
+            exact_sweep = sweep_sampler == "exact"
             if not exact_sweep:  # checked now, swept (from the fit) after the fit
-                check_sweep_values(model, *request, sampler=_sweep_sampler(model, args)[0])
+                check_sweep_values(model, *request, sampler=sweep_sampler)
         out = check_run_folder(args.out, overwrite=args.overwrite)
     sweep = None
     if exact_sweep:  # exact draws need no fit: swept (its settings checked) before it

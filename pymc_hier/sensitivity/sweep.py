@@ -137,9 +137,10 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         Show a tqdm progress bar over the settings.
     check_values : bool, default True
         Check every setting before anything is fitted: a family's model is built with each
-        (its own checks of priors and data) and the log density is evaluated where the
-        sampler starts. ``False`` when the caller has just made the same check (the
-        command line's ``run`` checks its sweep before its fit; :func:`pymc_hier.cli`).
+        (its own checks of priors and data) and, unless the draws are exact, the log
+        density is evaluated where the sampler starts. ``False`` when the caller has just
+        made the same check (the command line checks a sweep that reweights ``run``'s fit
+        before that fit; :mod:`pymc_hier.cli`).
     base, model_kwargs
         Deprecated, only with ``prior_sweep(factory, data, ...)``: the fit to reweight and
         the factory's options.
@@ -230,7 +231,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         todo = _reweight_all(swept, settings, base_hyper, posterior, rows, var_names,
                              quantiles, method=method, khat_threshold=khat_threshold)
     # compiled on first need: a given base that reweights well needs none
-    compiled = (swept if exact else cached_compile(key, lambda: swept)) if todo else None
+    compiled = cached_compile(key, lambda: swept) if todo and not exact else None
     # exact draws of a setting from the model the check built with it: the family may
     # have computed its exact posterior there already (the decay model's alpha map)
     models = rebuilt if exact and rebuilt is not None else [swept] * n
