@@ -18,6 +18,13 @@ import types
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from pytensor.compile.builders import OpFromGraph, SymbolicOp
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.op import Op
+from pytensor.graph.traversal import toposort
+from pytensor.graph.type import Type
 
 __all__ = ["graph_key"]
 
@@ -48,10 +55,6 @@ def graph_key(outputs: Sequence, *, inputs: Sequence = (),
         The hex SHA-256 key and the graph's shared variables by name (all named, names
         unique); None when a part of the graph cannot be named across processes.
     """
-    from pytensor.compile.sharedvalue import SharedVariable
-    from pytensor.graph.basic import Constant
-    from pytensor.graph.traversal import toposort
-
     h = hashlib.sha256()
     for s in extra:
         h.update(f"extra:{s}\0".encode())
@@ -130,8 +133,6 @@ def _token(x, depth: int = 0) -> str:
     cls = type(x)
     label = f"{cls.__module__}.{cls.__qualname__}"
     props = getattr(cls, "__props__", None)
-    from pytensor.compile.builders import OpFromGraph, SymbolicOp
-
     if _is_graph(x):
         raise Unkeyable(f"a graph as a parameter: {x}")
     if isinstance(x, SymbolicOp):  # its class builds the inner graph from these
@@ -151,9 +152,6 @@ def _token(x, depth: int = 0) -> str:
         if getattr(np, x.__name__, None) is not x:
             raise Unkeyable(f"ufunc {x!r} outside NumPy")
         return f"np.ufunc:{x.__name__}"
-    from pytensor.graph.op import Op
-    from pytensor.graph.type import Type
-
     state = getattr(x, "__dict__", None)
     if state is None or not isinstance(x, Op | Type):  # other objects: state in C, or any
         raise Unkeyable(f"no parameters to name {label}")
@@ -165,7 +163,4 @@ def _token(x, depth: int = 0) -> str:
 
 
 def _is_graph(value) -> bool:
-    from pytensor.graph.basic import Variable
-    from pytensor.graph.fg import FunctionGraph
-
     return isinstance(value, Variable | FunctionGraph)
