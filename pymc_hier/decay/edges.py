@@ -25,13 +25,12 @@ import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
-from pymc_hier.decay.graph import log_ndtr
-from pymc_hier.decay.kernels import HALF_LOG_2PI
+from pymc_hier.decay.edge_ops import edge_map
+from pymc_hier.decay.graph import _log_softplus, probit_map_graph
 from pymc_hier.decay.transforms import _float_inputs
 
 __all__ = ["EDGE_Z", "EdgeTransform", "ProbitIntervalTransform", "edge_widgets"]
 
-_SQRT1_2 = float(1.0 / np.sqrt(2.0))
 #: Widgets measured more than ``EDGE_Z`` standard errors above 0 can have an edge. Below,
 #: the likelihood never falls far: as ``A -> 0`` it tends to ``phi(y / sigma) / sigma``, a
 #: floor ``(y / sigma) phi(y / sigma)`` (``6e-11`` at 7) of its level above the edge, which
@@ -70,41 +69,6 @@ def edge_widgets(data, alpha_range) -> np.ndarray:
     return np.flatnonzero(above & sharp & (depth > 0) & (enters <= hi) & (leaves >= lo))
 
 
-def _log_softplus(x):
-    """``log(log(1 + e^x))``, finite for every finite ``x`` (``x`` below -30: ``x``)."""
-    return pt.switch(x < -30.0, pt.minimum(x, -30.0), pt.log(pt.softplus(pt.maximum(x, -30.0))))
-
-
-def _softplus_inverse(log_s):
-    """``x`` with ``log(softplus(x)) = log_s``: ``S + log(1 - e^-S)``, ``S = e^log_s``."""
-    s = pt.exp(pt.maximum(log_s, -30.0))
-    return pt.switch(log_s < -30.0, pt.minimum(log_s, -30.0), s + pt.log(-pt.expm1(-s)))
-
-
-def _edge_map(z, start, end, alpha, t1, log_n0_max, sigma, y):
-    """``t0``, ``log |dt0 / dz|`` and ``z`` of ``t0`` (for ``forward``) of the edge map."""
-    kappa = sigma / (1.7 * y)
-    v_edge = pt.log(y)
-
-    def x_of(t):
-        return (log_n0_max - alpha * (t1 - t) - v_edge) / kappa
-
-    x_s = x_of(start)
-    ls_s, ls_e = _log_softplus(x_s), _log_softplus(x_of(end))
-    log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
-    # the nearer tail of the normal: S = S_s + dS Phi(z) below 0, S_e - dS Phi(-z) above
-    upper = z > 0
-    log_tail = log_ndtr(-pt.abs(z))
-    log_s = pt.switch(upper,
-                      ls_e + pt.log1mexp(pt.minimum(log_tail + log_ds - ls_e, -1e-300)),
-                      pt.logaddexp(ls_s, log_tail + log_ds))
-    x = _softplus_inverse(log_s)
-    t = pt.clip(start + kappa * (x - x_s) / alpha, start, end)
-    jac = (pt.log(kappa) - pt.log(alpha) + pt.softplus(-x) + log_ds
-           - 0.5 * pt.sqr(z) - HALF_LOG_2PI)
-    return t, jac
-
-
 def _edge_forward(t, start, end, alpha, t1, log_n0_max, sigma, y):
     kappa = sigma / (1.7 * y)
     v_edge = pt.log(y)
@@ -126,7 +90,7 @@ def _probit_of(log_p, log_q):
 
 
 def _probit_map(value, start, end):
-    return start + (end - start) * (0.5 * pt.erfc(-value * _SQRT1_2))
+    return probit_map_graph(value, start, end)[0]
 
 
 def _probit_forward(value, start, end):
@@ -135,7 +99,7 @@ def _probit_forward(value, start, end):
 
 
 def _probit_jac(value, start, end):
-    return pt.log(end - start) - 0.5 * pt.sqr(value) - HALF_LOG_2PI
+    return probit_map_graph(value, start, end)[1]
 
 
 class ProbitIntervalTransform(Transform):
@@ -203,25 +167,30 @@ class EdgeTransform(Transform):
         """
         return EdgeTransform(tensors.get("y", self._y), tensors.get("index", self._index))
 
-    def _parts(self, inputs):
+    def _mask(self):
+        """1.0 for the widgets with an edge, 0.0 for the others (one per measurement)."""
+        if not isinstance(self._y, Variable) and not isinstance(self._index, Variable):
+            mask = np.zeros(np.shape(self._y))
+            mask[np.asarray(self._index, dtype="int64")] = 1.0
+            return pt.as_tensor_variable(mask)
+        return pt.set_subtensor(pt.zeros_like(self.y, dtype="float64")[self.index], 1.0)
+
+    def _map(self, value, inputs):
         start, end, alpha, t1, log_n0_max, sigma = _float_inputs(inputs, 6, "EdgeTransform")
-        i = self.index
-        return (start, end), (start[i], end[i], alpha, t1[i], log_n0_max, sigma[i], self.y[i])
+        return edge_map(value, start, end, alpha, t1, log_n0_max, sigma, self.y, self._mask())
 
     def backward(self, value, *inputs):
-        """Map ``z`` to ``t0``."""
-        (start, end), edge = self._parts(inputs)
-        t = _probit_map(value, start, end)
-        return pt.set_subtensor(t[self.index], _edge_map(value[self.index], *edge)[0])
+        """Map ``z`` to ``t0`` (the fused op :func:`pymc_hier.decay.edge_ops.edge_map`)."""
+        return self._map(value, inputs)[0]
 
     def forward(self, value, *inputs):
         """Map ``t0`` to ``z`` (for initial points)."""
-        (start, end), edge = self._parts(inputs)
+        start, end, alpha, t1, log_n0_max, sigma = _float_inputs(inputs, 6, "EdgeTransform")
+        i = self.index
         z = _probit_forward(value, start, end)
-        return pt.set_subtensor(z[self.index], _edge_forward(value[self.index], *edge))
+        edge = (start[i], end[i], alpha, t1[i], log_n0_max, sigma[i], self.y[i])
+        return pt.set_subtensor(z[i], _edge_forward(value[i], *edge))
 
     def log_jac_det(self, value, *inputs):
         """``log |dt0 / dz|``."""
-        (start, end), edge = self._parts(inputs)
-        jac = _probit_jac(value, start, end)
-        return pt.set_subtensor(jac[self.index], _edge_map(value[self.index], *edge)[1])
+        return self._map(value, inputs)[1]

@@ -1,9 +1,9 @@
 """Symbolic twins of the decay model's kernels, from PyTensor's own elementwise ops.
 
-The measurement density (twin of :mod:`pymc_hier.decay.kernels`) and the rank transform of
-the latent amounts (twin of the fused op in :mod:`pymc_hier.decay.rank_op`). The fused ops
-of :mod:`pymc_hier.decay.ops` and :mod:`pymc_hier.decay.rank_op` expand into these graphs
-for backends without their kernels (JAX, PyTorch, MLX).
+The measurement density (twin of :mod:`pymc_hier.decay.kernels`), the rank transform of
+the latent amounts (twin of the fused op in :mod:`pymc_hier.decay.rank_op`) and the map of
+the latent manufacture times (twin of :mod:`pymc_hier.decay.edge_ops`). The fused ops
+expand into these graphs for backends without their kernels (JAX, PyTorch, MLX).
 
 Both twins evaluate the same formulas with the same branch rules, so the sampler and the
 exact reference agree to rounding. Every branch here is fed *safe* inputs where it is not
@@ -155,3 +155,59 @@ def rank_log_jac_graph(value, y, sigma, log_upper):
                                                                          log_upper)
     rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
     return pt.switch(narrow, log_upper, rank) + log_u + log_1mu
+
+
+# -- the map of the latent manufacture times (twin of pymc_hier.decay.edge_ops) ----------
+def _log_softplus(x):
+    """``log(log(1 + e^x))``, finite for every finite ``x`` (``x`` below -30: ``x``)."""
+    return pt.switch(x < -30.0, pt.minimum(x, -30.0), pt.log(pt.softplus(pt.maximum(x, -30.0))))
+
+
+def _softplus_inverse(log_s):
+    """``x`` with ``log(softplus(x)) = log_s``: ``S + log(1 - e^-S)``, ``S = e^log_s``."""
+    s = pt.exp(pt.maximum(log_s, -30.0))
+    return pt.switch(log_s < -30.0, pt.minimum(log_s, -30.0), s + pt.log(-pt.expm1(-s)))
+
+
+def probit_map_graph(z, start, end):
+    """``(t0, log |dt0/dz|)`` of ``t0 = start + (end - start) Phi(z)``."""
+    return start + (end - start) * _ndtr(z), pt.log(end - start) - 0.5 * pt.sqr(z) - HALF_LOG_2PI
+
+
+def edge_slice_graph(z, start, end, alpha, t1, log_n0_max, sigma, y):
+    """``(t0, log |dt0/dz|)`` of the logistic-step map of widgets with an edge.
+
+    See :mod:`pymc_hier.decay.edges`: in ``x``, linear in ``t0``, the step's CDF is the
+    softplus ``S(x)``; ``S`` runs from ``S(x_start)`` to ``S(x_end)`` as ``Phi(z)`` does
+    from 0 to 1, taken through the nearer tail of the normal.
+    """
+    kappa = sigma / (1.7 * y)
+    v_edge = pt.log(y)
+
+    def x_of(t):
+        return (log_n0_max - alpha * (t1 - t) - v_edge) / kappa
+
+    x_s = x_of(start)
+    ls_s, ls_e = _log_softplus(x_s), _log_softplus(x_of(end))
+    log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
+    # the nearer tail of the normal: S = S_s + dS Phi(z) below 0, S_e - dS Phi(-z) above
+    upper = z > 0
+    log_tail = log_ndtr(-pt.abs(z))
+    log_s = pt.switch(upper,
+                      ls_e + pt.log1mexp(pt.minimum(log_tail + log_ds - ls_e, -1e-300)),
+                      pt.logaddexp(ls_s, log_tail + log_ds))
+    x = _softplus_inverse(log_s)
+    t = pt.clip(start + kappa * (x - x_s) / alpha, start, end)
+    jac = (pt.log(kappa) - pt.log(alpha) + pt.softplus(-x) + log_ds
+           - 0.5 * pt.sqr(z) - HALF_LOG_2PI)
+    return t, jac
+
+
+def edge_map_graph(z, start, end, alpha, t1, log_n0_max, sigma, y, edge):
+    """``(t0, log |dt0/dz|)``: the probit map where ``edge`` is 0, the edge map where 1."""
+    on = pt.eq(edge, 1.0)
+    # safe inputs for the widgets without an edge (y may be 0 or negative there)
+    t_e, jac_e = edge_slice_graph(z, start, end, alpha, t1, log_n0_max,
+                                  pt.switch(on, sigma, 1.0), pt.switch(on, y, 1.0))
+    t_p, jac_p = probit_map_graph(z, start, end)
+    return pt.switch(on, t_e, t_p), pt.switch(on, jac_e, jac_p)
