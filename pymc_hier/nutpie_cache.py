@@ -51,7 +51,8 @@ def {name}(dim, x_, out_, logp_, user_data_):
 {unpack}
         logp_val, grad = inner(x{args})
         logp[()] = logp_val
-        out[...] = grad
+        for i in range({n_dim}):  # a loop: slice assignment compiles shape checks (1 s)
+            out[i] = grad[i]
         if not np.all(np.isfinite(out)):
             return 3
         if not np.isfinite(logp_val):
@@ -72,7 +73,8 @@ def {name}(dim, expanded, x_, out_, user_data_):
         out = carray(out_, ({n_expanded},))
 {unpack}
         (values,) = inner(x{args})
-        out[...] = values
+        for i in range({n_expanded}):
+            out[i] = values[i]
     except Exception:  # noqa: BLE001
         return -2
     return 0
