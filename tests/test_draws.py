@@ -136,3 +136,126 @@ def test_exact_draws_through_dask_equal_the_sequential_ones():
         remote = [f.result() for f in client.map(draw, range(3), pure=False)]
     for seed, values in enumerate(remote):
         np.testing.assert_array_equal(values, draw(seed))
+
+
+# -- the compiled known-t0 kernel and the latent kernel's two routes (issue 22) --------------
+def _fraction_cdf(y, sigma, upper):
+    """CDF of M / A for M ~ Normal(y, sigma) truncated to [0, A] (A = upper)."""
+    ref = stats.truncnorm(-y / sigma, (upper - y) / sigma, loc=y, scale=sigma)
+    return lambda f: ref.cdf(f * upper)
+
+
+# (y, sigma, decay): a >= 0 (mass at 0), mass at A, the mode inside (narrow and wide),
+# A narrower than 1e-8 sigma (the tilted uniform)
+KNOWN_CASES = [(-0.05, 0.1, 1.0), (4.0, 0.2, 1.0), (1.0, 0.3, 1.0), (2.0, 0.05, 1.0),
+               (3.0, 2.0, 1.0), (1e-9, 1.0, 25.0)]
+
+
+def test_known_t0_draws_follow_the_truncated_normal_in_every_case(rng):
+    """All cases in one call (one widget each), against SciPy, in units of A."""
+    from pymc_hier.decay.draws import draw_n0_known
+
+    y, sigma, decay = (np.array(v) for v in zip(*KNOWN_CASES, strict=True))
+    alpha = 0.5
+    n0 = draw_n0_known(y, sigma, decay / alpha, LOG_N0_MAX, np.full(20000, alpha), rng)
+    assert n0.shape == (20000, len(y)) and n0.flags.c_contiguous
+    for i, (yi, si, di) in enumerate(KNOWN_CASES):
+        upper = 10.0 * np.exp(-di)
+        cdf = _fraction_cdf(yi, si, upper)
+        assert stats.kstest(n0[:, i] / 10.0, cdf).pvalue > 1e-3, KNOWN_CASES[i]
+        # power: the draws of the neighbouring case fail it
+        j = (i + 1) % len(y)
+        if abs(KNOWN_CASES[j][2] - di) < 1:
+            assert stats.kstest(n0[:, j] / 10.0, cdf).pvalue < 1e-6, KNOWN_CASES[i]
+
+
+def test_known_t0_draws_past_the_linear_range_go_through_logs():
+    """A / sigma beyond exp(700): the fraction through its log, still exact (the amount
+    is y to 1e-300 of sigma), and as before when A underflows."""
+    from pymc_hier.decay.draw_kernels import LOG_LINEAR
+    from pymc_hier.decay.draws import draw_n0_known
+
+    sigma = 1e-306
+    y, decay = np.array([0.5, 0.5]), np.array([0.1, 800.0])
+    assert np.log(10 * np.exp(-0.1) / sigma) > LOG_LINEAR
+    n0 = draw_n0_known(y, np.full(2, sigma), decay, LOG_N0_MAX, np.ones(50),
+                       np.random.default_rng(1))
+    np.testing.assert_allclose(n0[:, 0], 0.5 * np.exp(0.1), rtol=1e-13)
+    assert np.all(np.isfinite(n0)) and np.all((n0[:, 1] >= 0) & (n0[:, 1] <= 10 * (1 + 1e-15)))
+
+
+def test_known_t0_draws_depend_on_the_seed_not_on_threads(monkeypatch):
+    from pymc_hier.decay import draws as _draws
+
+    data = ph.simulate_decay(seed=4, n_widgets=7)
+    alpha = np.full(1201, data.truth["alpha"])   # three chunks, the last one short
+    dt = data.t_measured - data.t0
+
+    def draws(threads, seed, times=dt):
+        monkeypatch.setattr(_draws, "THREADS", threads)
+        return _draws.draw_n0_known(data.n_measured, data.sigma, times, np.log(data.n0_max),
+                                    alpha, np.random.default_rng(seed))
+
+    one = draws(1, 5)
+    np.testing.assert_array_equal(one, draws(3, 5))
+    # per-rate times equal to the shared ones draw the same numbers
+    np.testing.assert_array_equal(one, draws(2, 5, np.tile(dt, (alpha.size, 1))))
+    assert not np.array_equal(one, draws(3, 6))
+    # and draw_widgets with known times is this kernel
+    t, n0 = _draws.draw_widgets(data.n_measured, data.sigma, data.t_measured,
+                                np.log(data.n0_max), alpha, np.random.default_rng(5),
+                                t0=data.t0)
+    np.testing.assert_array_equal(n0, one)
+    np.testing.assert_array_equal(t, np.broadcast_to(data.t0, t.shape))
+
+
+def _day_cdfs(y, sigma, t1, start, end, alpha, n0_max=10.0):
+    """CDFs of t0 and of N0 given alpha and y, t0 uniform on [start, end] (dense quadrature)."""
+    from scipy import integrate
+
+    days = np.linspace(start, end, 2001)
+    upper = n0_max * np.exp(-alpha * (t1 - days))
+    ref = stats.norm(y, sigma)
+    dens_t = (ref.cdf(upper) - ref.cdf(0.0)) / upper
+    cum_t = integrate.cumulative_simpson(dens_t, x=days, initial=0.0)
+    grid = np.linspace(0.0, n0_max, 20001)
+    dens_n = integrate.simpson(ref.pdf(grid[:, None] * np.exp(-alpha * (t1 - days))),
+                               x=days, axis=1)
+    cum_n = integrate.cumulative_simpson(dens_n, x=grid, initial=0.0)
+    return (lambda x: np.interp(x, days, cum_t / cum_t[-1]),
+            lambda x: np.interp(x, grid, cum_n / cum_n[-1]))
+
+
+# (y, sigma, t1, alpha): alpha (end - start) = 0.5 and 1.5 (the linear route and the route
+# through logs), measurements between A_s and A_e (the acceptance step runs) and below A_s
+LATENT_CASES = [(4.0, 0.3, 2.0, 0.5), (1.5, 0.05, 2.0, 0.5), (0.3, 0.3, 2.0, 1.5),
+                (1.5, 0.1, 2.0, 1.5)]
+
+
+@pytest.mark.parametrize(("y", "sigma", "t1", "alpha"), LATENT_CASES)
+def test_latent_draws_follow_their_conditionals_on_both_routes(y, sigma, t1, alpha, rng):
+    t0, n0 = draw_widgets(np.array([y]), np.array([sigma]), np.array([t1]), LOG_N0_MAX,
+                          np.full(20000, alpha), rng, day_start=np.zeros(1),
+                          day_end=np.ones(1))
+    cdf_t, cdf_n = _day_cdfs(y, sigma, t1, 0.0, 1.0, alpha)
+    assert stats.kstest(t0[:, 0], cdf_t).pvalue > 1e-3
+    assert stats.kstest(n0[:, 0], cdf_n).pvalue > 1e-3
+    # power: manufacture times uniform on the day (the data ignored) fail the t0 test
+    assert stats.kstest(rng.uniform(size=20000), cdf_t).pvalue < 1e-6
+
+
+def test_in_chunks_runs_each_chunk_once_and_reraises():
+    from pymc_hier.decay.draws import CHUNK, in_chunks
+
+    seen = []
+    in_chunks(5 * CHUNK + 3, np.random.default_rng(0), lambda rows, gen: seen.append(
+        (rows.start, rows.stop)), threads=3)
+    assert sorted(seen) == [(lo, min(lo + CHUNK, 5 * CHUNK + 3))
+                            for lo in range(0, 5 * CHUNK + 3, CHUNK)]
+
+    def fail(rows, gen):
+        if rows.start == 2 * CHUNK:
+            raise RuntimeError("chunk 2")
+
+    with pytest.raises(RuntimeError, match="chunk 2"):
+        in_chunks(5 * CHUNK, np.random.default_rng(0), fail, threads=2)

@@ -32,21 +32,63 @@ exact. The rejection route runs compiled, one pair at a time
 
 from __future__ import annotations
 
+import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 import numpy as np
 
-from pymc_hier.decay.draw_kernels import log_fractions, widget_pairs
+from pymc_hier.decay.draw_kernels import known_n0, log_fractions, widget_pairs
 from pymc_hier.decay.kernels import DRAW_GL_NODES, day_log_likelihood, day_pieces
 from pymc_hier.numerics.quadrature import piece_table
 
-#: Rejection rounds before the remaining pairs switch to CDF inversion.
-ROUNDS = 6
-#: Draws of ``alpha`` per chunk of the compiled rejection route (one spawned generator each).
+#: Rejection rounds before the remaining pairs switch to CDF inversion (whose NumPy set-up
+#: costs a millisecond however few pairs it draws: on the lecture's data 6 rounds left a
+#: pair or two per 4000 draws to it, 16 rounds none in 40,000).
+ROUNDS = 16
+#: Draws of ``alpha`` per chunk of the compiled routes (one spawned generator each).
 CHUNK = 500
 #: Threads that run the chunks (the machine's cores, at most 8).
 THREADS = min(8, os.cpu_count() or 1)
+
+
+def in_chunks(n_rows: int, rng, run, *, threads: int | None = None) -> None:
+    """Call ``run(rows, generator)`` for chunks of :data:`CHUNK` rows, on up to ``threads``.
+
+    Each chunk gets its own generator, spawned from ``rng`` in chunk order, so what a
+    chunk draws depends on the seed only, not on the number of threads or on which thread
+    runs it. The chunks are handed out to the calling thread and ``threads - 1`` helper
+    threads (default :data:`THREADS`, read at call time) as each finishes its previous
+    one; ``run`` must release the GIL to gain from them (the compiled kernels do). The
+    first exception raised by ``run`` is re-raised once every thread has stopped.
+    """
+    chunks = [slice(lo, min(lo + CHUNK, n_rows)) for lo in range(0, n_rows, CHUNK)]
+    gens = rng.spawn(len(chunks))
+    workers = max(1, min(THREADS if threads is None else int(threads), len(chunks)))
+    if workers == 1:
+        for rows, gen in zip(chunks, gens, strict=True):
+            run(rows, gen)
+        return
+    order = itertools.count()   # next() on a count is atomic: each chunk is run once
+    errors = []
+
+    def work():
+        try:
+            for i in iter(lambda: next(order), None):
+                if i >= len(chunks) or errors:
+                    return
+                run(chunks[i], gens[i])
+        except BaseException as err:  # noqa: BLE001 (re-raised in the calling thread)
+            errors.append(err)
+
+    helpers = [threading.Thread(target=work, daemon=True) for _ in range(workers - 1)]
+    for h in helpers:
+        h.start()
+    work()
+    for h in helpers:
+        h.join()
+    if errors:
+        raise errors[0]
 
 
 def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
@@ -56,42 +98,78 @@ def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
     return piece_table(pieces, log_f).quantile(rng.uniform(size=y.shape + (1,)))[..., 0]
 
 
+def _c_array(v) -> np.ndarray:
+    """Return ``v`` as a C-ordered float64 array (one compiled signature for any input)."""
+    return np.ascontiguousarray(v, dtype=np.float64)
+
+
 def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, rounds,
                   t_made, n0):
     """Fill ``t_made``, ``n0`` (``(D, W)``) for latent ``t0``: compiled rejection, then inversion.
 
     The draws are cut into chunks of :data:`CHUNK` rows, each with its own generator
-    spawned from ``rng``, and the chunks run on up to :data:`THREADS` threads (the kernel
-    releases the GIL): the result depends on the seed only, not on the number of threads.
-    The outputs are C-ordered float64 arrays (rows of the caller's result, written in
-    place).
+    spawned from ``rng``, run on up to :data:`THREADS` threads (:func:`in_chunks`): the
+    result depends on the seed only, not on the number of threads. The outputs are C-ordered
+    float64 arrays (rows of the caller's result, written in place).
     """
-    # fresh, writeable, C-ordered copies: one compiled signature whatever the caller's arrays
-    y, sigma, t1, start, end, alpha = (np.array(v, dtype=float, order="C")
-                                       for v in (y, sigma, t1, day_start, day_end, alpha))
-    shape = (alpha.size, y.size)
-    accepted = np.empty(shape, dtype=bool)
-    chunks = [slice(lo, min(lo + CHUNK, alpha.size)) for lo in range(0, alpha.size, CHUNK)]
+    y, sigma, t1, start, end, alpha = (_c_array(v) for v in (y, sigma, t1, day_start,
+                                                              day_end, alpha))
+    accepted = np.empty((alpha.size, y.size), dtype=bool)
+    left = []   # pairs each chunk left to inversion (list.append is atomic)
 
     def run(rows, gen):
-        widget_pairs(y, sigma, t1, start, end, float(log_n0_max), alpha[rows], gen, rounds,
-                     t_made[rows], n0[rows], accepted[rows])
+        left.append(widget_pairs(y, sigma, t1, start, end, float(log_n0_max), alpha[rows],
+                                 gen, rounds, t_made[rows], n0[rows], accepted[rows]))
 
-    gens = rng.spawn(len(chunks))
-    workers = min(THREADS, len(chunks))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, chunks, gens))
-    else:
-        for rows, gen in zip(chunks, gens, strict=True):
-            run(rows, gen)
-    rest = np.nonzero(~accepted)
-    if rest[0].size:
+    in_chunks(alpha.size, rng, run)
+    if sum(left):
+        rest = np.nonzero(~accepted)
         a = alpha[rest[0]]
         yr, sr, tr, st, en = (v[rest[1]] for v in (y, sigma, t1, start, end))
         t_rest = _t0_by_inversion(yr, sr, tr, st, en, log_n0_max, a, rng)
         t_made[rest] = t_rest
         n0[rest] = n0_given_t0(yr, sr, a * (tr - t_rest), log_n0_max, rng)
+
+
+def draw_n0_known(y, sigma, dt, log_n0_max, alpha, rng, out=None) -> np.ndarray:
+    """Draw every widget's ``N0`` given each ``alpha`` and known ``t0`` (compiled, threaded).
+
+    Parameters
+    ----------
+    y, sigma : numpy.ndarray
+        Per-widget data, ``(W,)``.
+    dt : numpy.ndarray
+        ``t1 - t0``, ``(W,)`` or ``(D, W)``.
+    log_n0_max : float
+        ``log N0_max``.
+    alpha : numpy.ndarray
+        Decay rates, ``(D,)``.
+    rng : numpy.random.Generator
+        Source of randomness: chunks of :data:`CHUNK` rates get generators spawned from it
+        and run on up to :data:`THREADS` threads (:func:`in_chunks`), so the draws depend on
+        the seed only.
+    out : numpy.ndarray, optional
+        C-ordered float64 ``(D, W)`` array to write into.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(D, W)``: the amount at measurement is ``Normal(y, sigma)`` truncated to
+        ``[0, A]``, ``A = N0_max exp(-alpha dt)``, and ``N0 = N0_max M / A``.
+    """
+    y, sigma, alpha = (_c_array(v) for v in (y, sigma, alpha))
+    dt = _c_array(dt)
+    dt = dt.reshape(1, -1) if dt.ndim == 1 else dt
+    if out is None:
+        out = np.empty((alpha.size, y.size))
+    per_rate = dt.shape[0] > 1
+
+    def run(rows, gen):
+        known_n0(y, sigma, dt[rows] if per_rate else dt, float(log_n0_max), alpha[rows],
+                 gen, out[rows])
+
+    in_chunks(alpha.size, rng, run)
+    return out
 
 
 def n0_given_t0(y, sigma, decay, log_n0_max, rng) -> np.ndarray:
@@ -143,16 +221,15 @@ def draw_widgets(y, sigma, t_measured, log_n0_max, alpha, rng, *, day_start=None
     n_draws, n_widgets = alpha.size, y.size
     t_out = np.empty((n_draws, n_widgets))
     n0_out = np.empty((n_draws, n_widgets))
-    known = None if t0 is None else np.broadcast_to(np.asarray(t0, dtype=float),
-                                                    (n_draws, n_widgets))
+    known = None if t0 is None else np.asarray(t0, dtype=float)
     block = max(1, cells // max(n_widgets, 1))
     for lo in range(0, n_draws, block):
         rows = slice(lo, min(lo + block, n_draws))
-        a = np.broadcast_to(alpha[rows, None], (rows.stop - lo, n_widgets))
-        yb, sb, tb = (np.broadcast_to(v, a.shape) for v in (y, sigma, t1))
         if known is not None:
-            t_out[rows] = known[rows]
-            n0_out[rows] = n0_given_t0(yb, sb, a * (tb - known[rows]), log_n0_max, rng)
+            times = known if known.ndim == 1 else known[rows]
+            t_out[rows] = times
+            draw_n0_known(y, sigma, t1 - times, log_n0_max, alpha[rows], rng,
+                          out=n0_out[rows])
         else:  # written in place: no copy of the block's draws
             _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha[rows], rng,
                           int(rounds), t_out[rows], n0_out[rows])

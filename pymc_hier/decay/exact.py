@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from pymc_hier.decay.data import DecayData
-from pymc_hier.decay.draws import draw_widgets
+from pymc_hier.decay.draws import draw_n0_known, draw_widgets
 from pymc_hier.decay.kernels import (
     GL_NODES,
     log_day_marginal_pdf,
@@ -151,9 +151,19 @@ class DecayPosterior(AlphaMoments):
                 f"sd {m.sd:.4g} per {self.data.time_unit})")
 
     # -- exact draws ------------------------------------------------------------------
-    def _draw_widgets(self, alpha, rng):
-        """Draw every widget's ``(t0, N0)`` given each ``alpha`` (shape ``(n,)``)."""
+    def _draw_widgets(self, alpha, rng, *, times: bool = True):
+        """Draw every widget's ``(t0, N0)`` given each ``alpha`` (shape ``(n,)``).
+
+        With known ``t0`` and ``times=False`` the ``t0`` returned is None (the known times
+        are not copied into a ``(n, W)`` array).
+        """
         d = self.data
+        if self.t0 == "known" and not times and self.backend != "jax":
+            return None, draw_n0_known(np.asarray(d.n_measured, dtype=float),
+                                       np.asarray(d.sigma, dtype=float),
+                                       np.asarray(d.t_measured, dtype=float)
+                                       - np.asarray(d.t0, dtype=float),
+                                       float(np.log(d.n0_max)), alpha, rng)
         days = ({"t0": np.asarray(d.t0, dtype=float)} if self.t0 == "known" else
                 {"day_start": np.asarray(d.day_start), "day_end": np.asarray(d.day_end)})
         draw = draw_widgets
@@ -215,7 +225,7 @@ class DecayPosterior(AlphaMoments):
         data_vars = {"alpha": (("chain", "draw"), alpha.reshape(chains, draws),
                                {"units": f"1/{unit}", "long_name": "decay rate"})}
         if widgets:
-            t_made, n0 = self._draw_widgets(alpha, rng)
+            t_made, n0 = self._draw_widgets(alpha, rng, times=self.t0 != "known")
             coords["widget"] = np.asarray(d.widget)
             data_vars["N0"] = (("chain", "draw", "widget"), n0.reshape(chains, draws, -1),
                                {"long_name": "initial amount"})
