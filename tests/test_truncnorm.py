@@ -65,6 +65,8 @@ CASES = [  # (a, width, proposal)
     (0.5, math.inf, "half-normal"),
     (0.0, 1.2, "half-normal"),
     (1.07, 0.627, "exponential"),
+    (0.6, 5.0, "exponential"),
+    (1.0, math.inf, "exponential"),
     (1.5, 2.0, "exponential"),
     (5.0, 3.0, "exponential"),
     (30.0, math.inf, "exponential"),
@@ -107,7 +109,7 @@ def test_far_tail_offsets_keep_their_precision(rng):
     assert stats.kstest(d, ref.cdf).pvalue > 1e-3
 
 
-@pytest.mark.parametrize(("lo", "hi"), [(-0.5, 0.3), (-3.9, 10.0), (-0.02, 5.0),
+@pytest.mark.parametrize(("lo", "hi"), [(-0.5, 0.3), (-0.95, 0.04), (-3.9, 10.0), (-0.02, 5.0),
                                         (-40.0, 0.1)])
 def test_central_draws_follow_the_truncated_normal(lo, hi, rng):
     x = _central(lo, hi, rng, N)
