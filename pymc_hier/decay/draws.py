@@ -27,7 +27,10 @@ a few rounds are drawn instead by inverting ``t0``'s tabulated conditional CDF
 are exact, and a rejection sampler's accepted draws do not depend on how many proposals
 were rejected before, so switching route after a fixed number of rounds keeps the draws
 exact. The rejection route runs compiled, one pair at a time
-(:func:`pymc_hier.decay.draw_kernels.widget_pairs`).
+(:func:`pymc_hier.decay.draw_kernels.widget_pairs`), and so do the draws with known ``t0``
+(:func:`~pymc_hier.decay.draw_kernels.known_n0`); both in chunks of :data:`CHUNK` rates, each
+with its own generator spawned from the caller's, spread over threads (:func:`in_chunks`):
+the draws depend on the seed only, not on the number of threads.
 """
 
 from __future__ import annotations
