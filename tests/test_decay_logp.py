@@ -21,6 +21,7 @@ from pymc_hier.decay.kernels import (
     truncated_normal_draws,
 )
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
+from pymc_hier.decay.rank_op import rank_outputs
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
     ScaledLogTransform,
@@ -167,10 +168,10 @@ def test_jax_expansion_is_the_symbolic_twin():
 
     # the rank transform's op: backward and log-Jacobian with their gradients
     r, y, sigma, log_a = pt.dvectors("r", "y", "sigma", "log_a")
-    tr = AmountRankTransform(y, sigma)
+    fused = rank_outputs(r, y, sigma, log_a)
     outs = {}
     for name, (m, jac) in {
-        "fused": (tr.backward(r, log_a), tr.log_jac_det(r, log_a)),
+        "fused": (fused[0], fused[3]),
         "twin": (rank_backward_graph(r, y, sigma, log_a),
                  rank_log_jac_graph(r, y, sigma, log_a)),
     }.items():
@@ -183,14 +184,38 @@ def test_jax_expansion_is_the_symbolic_twin():
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
+def test_rank_transform_carries_the_measurement_given_the_amount():
+    """The rank transform's log_jac_det is ``log |dM/dr| + log N(y | M, sigma) - log p(y | A)``
+    (what lets the latent-N0 model take the measurement's marginal density), in closed form
+    on every branch, at the extremes of CASES; without the narrow branch's residual the
+    identity fails there."""
+    r_, y_, sigma_, log_a_ = pt.dvectors("r", "y", "sigma", "log_a")
+    tr = AmountRankTransform(y_, sigma_)
+    m, _, _, jac = rank_outputs(r_, y_, sigma_, log_a_)[:4]
+    fn = pytensor.function([r_, y_, sigma_, log_a_], [tr.log_jac_det(r_, log_a_), m, jac],
+                           mode="NUMBA")
+    r = np.random.default_rng(7).normal(0.0, 3.0, CASES.shape[0])
+    y, sigma, log_a = CASES.T
+    got, amount, log_jac = fn(r, y, sigma, log_a)
+    normal = stats.norm.logpdf(y, amount, sigma)
+    expected = log_jac + normal - log_uniform_normal_pdf(y, sigma, log_a)
+    ok = np.isfinite(expected) & (amount > 0) & (amount < np.exp(log_a))   # not clipped
+    assert ok.mean() > 0.6
+    scale = 1.0 + np.abs(log_jac) + np.abs(normal)
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-9 * scale[ok].max())
+    assert np.all(np.isfinite(got))
+    # the residual matters on the narrow branch: the plain closed form misses it there
+    plain = log_a - np.logaddexp(0, -r) - np.logaddexp(0, r)
+    assert np.max(np.abs(plain[ok] - expected[ok])) > 1e-3
+
+
 def test_fused_op_refuses_second_derivatives():
     y, sigma, log_a = pt.dvectors("y", "sigma", "log_a")
     slope = pt.grad(op_log_uniform_normal_pdf(y, sigma, log_a).sum(), log_a)
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pt.grad(slope.sum(), log_a)
     r = pt.dvector("r")
-    tr = AmountRankTransform(y, sigma)
-    slope = pt.grad(tr.log_jac_det(r, log_a).sum(), r)
+    slope = pt.grad(rank_outputs(r, y, sigma, log_a)[3].sum(), r)
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pt.grad(slope.sum(), r)
 
@@ -276,8 +301,9 @@ def rank_fn(request):
     tr = AmountRankTransform(y, sigma)
     if request.param == "graph":
         m, jac = rank_backward_graph(r, y, sigma, lu), rank_log_jac_graph(r, y, sigma, lu)
-    else:
-        m, jac = tr.backward(r, lu), tr.log_jac_det(r, lu)
+    else:   # the op's Jacobian (the transform's log_jac_det carries more: see below)
+        out = rank_outputs(r, y, sigma, lu)
+        m, jac = out[0], out[3]
     fwd = tr.forward(m, lu)
     lik = -0.5 * ((y - m) / sigma) ** 2 - pt.log(sigma) - 0.5 * np.log(2 * np.pi)
     joint = -lu + lik + jac   # uniform prior of the amount, measurement, Jacobian

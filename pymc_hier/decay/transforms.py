@@ -13,7 +13,9 @@ import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
-from pymc_hier.decay.graph import log_ndtr_diff, rank_setup
+from pymc_hier.decay.graph import _standardise, log_ndtr_diff, rank_setup
+from pymc_hier.decay.kernels import HALF_LOG_2PI, LOG_SERIES_TAU
+from pymc_hier.decay.ops import log_uniform_normal_pdf
 from pymc_hier.decay.rank_op import rank_outputs
 
 
@@ -132,6 +134,23 @@ class AmountRankTransform(Transform):
         return rank_outputs(value, self.y, sigma, log_upper)[0]
 
     def log_jac_det(self, value, *inputs):
-        """``log |dM / dr| = log sigma + log D - log phi(z) + log u + log(1 - u)``."""
+        """``log |dM / dr| + log N(y | M, sigma) - log p(y | A)``, in closed form.
+
+        Not the Jacobian alone: it carries the measurement's density given the amount,
+        less its density given ``A`` alone (``M`` integrated out), so that a model whose
+        measurement enters through that marginal density (:func:`pymc_hier.decay_model`
+        with ``n0="latent"``) has the lecture's joint density in ``r``. The sum cancels:
+        with ``u = sigmoid(r)`` it is ``log A + log u + log(1 - u)``, and the sampler never
+        inverts the conditional CDF (only the stored amounts need ``M``). On the narrow
+        branch (``M = A u``) the residual ``log N(y | A u, sigma) - log p(y | A)`` is
+        added.
+        """
         log_upper, sigma = self._inputs(inputs)
-        return rank_outputs(value, self.y, sigma, log_upper)[3]
+        y = self.y
+        log_sigma, upper, _, _, mid, _, log_w = _standardise(y, sigma, log_upper)
+        narrow = log_w + pt.log1p(pt.abs(mid)) < LOG_SERIES_TAU
+        logistic = -pt.softplus(-value) - pt.softplus(value)
+        amount = upper * pt.sigmoid(value)
+        residual = (-log_sigma - HALF_LOG_2PI - 0.5 * pt.sqr((y - amount) / sigma)
+                    - log_uniform_normal_pdf(y, sigma, log_upper))
+        return log_upper + logistic + pt.switch(narrow, residual, 0.0)
