@@ -34,9 +34,9 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
   (:func:`pymc_hier.decay.family.postprocess`) then adds exact conditional ``N0`` draws.
 - **N0 sampled through its conditional rank** (``n0="latent"``): the amount at ``t1``,
   ``N1_i ~ U(0, A_i)``, is the free variable (``N0 = N1 exp(alpha dt)`` is deterministic)
-  and is sampled as the log-odds of its conditional CDF given ``y_i``
+  and is sampled as the probit of its conditional CDF given ``y_i``
   (:class:`AmountRankTransform`). The lecture's joint density is unchanged, but the
-  per-widget coordinates become independent logistic variables, so the curved ridge that
+  per-widget coordinates become independent standard normal variables, so the curved ridge that
   couples ``N0_i`` to ``alpha`` (and made the naive port diverge or mix badly) is gone.
   In those coordinates the Jacobian and the measurement's density given the amount cancel
   analytically: the measurement enters through its density given ``A`` (as for
