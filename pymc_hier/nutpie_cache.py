@@ -346,13 +346,20 @@ def initial_point_function(model, *, overrides=None):
     """
     from pymc.initial_point import make_initial_point_fn
 
-    key = _initial_point_key(model, overrides)
+    key, shared = _initial_point_key(model, overrides)
+    # the data the key was made with: a pm.set_data since changes the starting points
+    keyed = {name: np.array(var.get_value(borrow=True), copy=True)
+             for name, var in shared.items()}
     lock = threading.Lock()
     compiled = []
 
+    def unchanged() -> bool:
+        return all(np.array_equal(var.get_value(borrow=True), keyed[name])
+                   for name, var in shared.items())
+
     def initial_point(seed=None, *args, **kwargs):
         path = None
-        if key is not None and not args and not kwargs and _plain_seed(seed):
+        if key is not None and not args and not kwargs and _plain_seed(seed) and unchanged():
             path = _meta_path(key).with_name(f"{key}-initial-{int(seed)}.npz")
             values = _load_point(path)
             if values is not None:
@@ -374,8 +381,11 @@ def _plain_seed(seed) -> bool:
     return isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0
 
 
-def _initial_point_key(model, overrides) -> str | None:
-    """The key of ``model``'s initial-point expression (what PyMC compiles), or None."""
+def _initial_point_key(model, overrides) -> tuple[str | None, dict]:
+    """The key of ``model``'s initial-point expression (what PyMC compiles).
+
+    Returns ``(key, shared variables by name)``; ``(None, {})`` when it has no key.
+    """
     import warnings
 
     import pymc
@@ -395,12 +405,12 @@ def _initial_point_key(model, overrides) -> str | None:
                 initval_strategies=strategies, jitter_rvs=set(model.free_RVs),
                 default_strategy="support_point", return_transformed=True)
     except Exception:  # noqa: BLE001 - PyMC's function will say what is wrong
-        return None
+        return None, {}
     names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
     found = graph_key(outputs, reseeded=find_rng_nodes(outputs), extra=[
         _INITIAL_FORMAT, pymc.__version__, pytensor.__version__, np.__version__,
         pytensor.config.floatX, f"names={names}"])
-    return None if found is None else found[0]
+    return (None, {}) if found is None else found
 
 
 def _load_point(path):

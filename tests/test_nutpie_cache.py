@@ -170,6 +170,26 @@ def test_starting_points_are_pymcs_and_a_later_model_reads_them_without_compilin
         again(123)
 
 
+def test_starting_points_follow_set_data(monkeypatch, tmp_path):
+    import pymc.initial_point
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    with pm.Model() as model:                      # the starting point: mu
+        mu = pm.Data("mu", 0.0)
+        pm.Normal("x", mu, 1.0)
+    ours = nutpie_cache.initial_point_function(model)
+    before = ours(7)["x"]
+    pm.set_data({"mu": 4.0}, model=model)
+    pymcs = pymc.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+    after = pymcs(7)["x"]
+    assert after == before + 4.0
+    assert ours(7)["x"] == after                   # not the values stored before
+    assert nutpie_cache.initial_point_function(model)(7)["x"] == after
+
+
 _CHILD = """
 import hashlib, json, sys, time
 import numpy as np
