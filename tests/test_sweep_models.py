@@ -204,6 +204,10 @@ def test_the_setting_equal_to_the_base_reuses_the_model_and_draws_the_same(
     rebuilt = checks.check_settings(model, spec, plan, start=False, built=model)
     assert rebuilt[1] is model and rebuilt[0] is not model   # only the base is reused
     assert all(m is not model for m in checks.check_settings(model, spec, plan, start=False))
+    changed = ph.decay_model(small_decay_data)     # other data set since it was built
+    pm.set_data({"sigma": 2.0 * np.asarray(small_decay_data.sigma)}, model=changed)
+    assert all(m is not changed for m in checks.check_settings(
+        changed, get_spec(changed), plan, start=False, built=changed))
     kw = dict(param="n0_max", values=values, progressbar=False,
               fit_kwargs={"sampler": "exact", "draws": 200, "chains": 2, "random_seed": SEED})
     reused = prior_sweep(model, **kw)
