@@ -389,7 +389,7 @@ def _plain_seed(seed) -> bool:
 
 
 def _initial_point_key(model, overrides) -> tuple[str | None, dict]:
-    """The key of ``model``'s initial-point expression (what PyMC compiles).
+    """Key ``model``'s initial-point expression (what PyMC compiles).
 
     Returns ``(key, shared variables by name)``; ``(None, {})`` when it has no key.
     """
@@ -421,7 +421,7 @@ def _initial_point_key(model, overrides) -> tuple[str | None, dict]:
 
 
 def _load_point(path):
-    """The starting values stored at ``path`` (None if there are none, or unreadable)."""
+    """Load the starting values stored at ``path`` (None if there are none, or unreadable)."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {name: stored[name] for name in stored.files}
