@@ -21,6 +21,7 @@ from pymc_hier.decay.kernels import (
     truncated_normal_draws,
 )
 from pymc_hier.decay.ops import log_uniform_normal_pdf as op_log_uniform_normal_pdf
+from pymc_hier.decay.rank_op import rank_outputs
 from pymc_hier.decay.transforms import (
     AmountRankTransform,
     ScaledLogTransform,
@@ -167,10 +168,10 @@ def test_jax_expansion_is_the_symbolic_twin():
 
     # the rank transform's op: backward and log-Jacobian with their gradients
     r, y, sigma, log_a = pt.dvectors("r", "y", "sigma", "log_a")
-    tr = AmountRankTransform(y, sigma)
+    fused = rank_outputs(r, y, sigma, log_a)
     outs = {}
     for name, (m, jac) in {
-        "fused": (tr.backward(r, log_a), tr.log_jac_det(r, log_a)),
+        "fused": (fused[0], fused[3]),
         "twin": (rank_backward_graph(r, y, sigma, log_a),
                  rank_log_jac_graph(r, y, sigma, log_a)),
     }.items():
@@ -180,7 +181,33 @@ def test_jax_expansion_is_the_symbolic_twin():
         rng = np.random.default_rng(0)
         outs[name] = fn(rng.normal(0, 3, CASES.shape[0]), *CASES.T)
     for got, want in zip(outs["fused"], outs["twin"], strict=True):
-        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        # the op's derivatives are the twin's, summed in another order: rounding only
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-12, atol=1e-14)
+
+
+def test_rank_transform_carries_the_measurement_given_the_amount():
+    """The rank transform's log_jac_det is ``log |dM/dr| + log N(y | M, sigma) - log p(y | A)``
+    (what lets the latent-N0 model take the measurement's marginal density), in closed form
+    on every branch, at the extremes of CASES; without the narrow branch's residual the
+    identity fails there."""
+    r_, y_, sigma_, log_a_ = pt.dvectors("r", "y", "sigma", "log_a")
+    tr = AmountRankTransform(y_, sigma_)
+    m, _, _, jac = rank_outputs(r_, y_, sigma_, log_a_)[:4]
+    fn = pytensor.function([r_, y_, sigma_, log_a_], [tr.log_jac_det(r_, log_a_), m, jac],
+                           mode="NUMBA")
+    r = np.random.default_rng(7).normal(0.0, 3.0, CASES.shape[0])
+    y, sigma, log_a = CASES.T
+    got, amount, log_jac = fn(r, y, sigma, log_a)
+    normal = stats.norm.logpdf(y, amount, sigma)
+    expected = log_jac + normal - log_uniform_normal_pdf(y, sigma, log_a)
+    ok = np.isfinite(expected) & (amount > 0) & (amount < np.exp(log_a))   # not clipped
+    assert ok.mean() > 0.6
+    scale = 1.0 + np.abs(log_jac) + np.abs(normal)
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-9 * scale[ok].max())
+    assert np.all(np.isfinite(got))
+    # the residual matters on the narrow branch: the plain closed form misses it there
+    plain = log_a + stats.norm.logpdf(r)
+    assert np.max(np.abs(plain[ok] - expected[ok])) > 1e-3
 
 
 def test_fused_op_refuses_second_derivatives():
@@ -189,8 +216,7 @@ def test_fused_op_refuses_second_derivatives():
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pt.grad(slope.sum(), log_a)
     r = pt.dvector("r")
-    tr = AmountRankTransform(y, sigma)
-    slope = pt.grad(tr.log_jac_det(r, log_a).sum(), r)
+    slope = pt.grad(rank_outputs(r, y, sigma, log_a)[3].sum(), r)
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pt.grad(slope.sum(), r)
 
@@ -276,8 +302,9 @@ def rank_fn(request):
     tr = AmountRankTransform(y, sigma)
     if request.param == "graph":
         m, jac = rank_backward_graph(r, y, sigma, lu), rank_log_jac_graph(r, y, sigma, lu)
-    else:
-        m, jac = tr.backward(r, lu), tr.log_jac_det(r, lu)
+    else:   # the op's Jacobian (the transform's log_jac_det carries more: see below)
+        out = rank_outputs(r, y, sigma, lu)
+        m, jac = out[0], out[3]
     fwd = tr.forward(m, lu)
     lik = -0.5 * ((y - m) / sigma) ** 2 - pt.log(sigma) - 0.5 * np.log(2 * np.pi)
     joint = -lu + lik + jac   # uniform prior of the amount, measurement, Jacobian
@@ -293,19 +320,24 @@ def rank_fn(request):
     (0.05, 0.3, -20.0),               # interval much narrower than the noise
     (1.03, 1e-3, 0.0),                # 30 sigma above the bound
 ])
-def test_rank_transform_gives_marginal_times_logistic(rank_fn, y, sigma, log_upper):
-    """In rank coordinates the joint density is the marginal likelihood times a logistic,
-    so its gradient is ``1 - 2 sigmoid(r)`` in ``r`` and the marginal's slope in log A."""
+def test_rank_transform_gives_marginal_times_normal(rank_fn, y, sigma, log_upper):
+    """In rank coordinates the joint density is the marginal likelihood times a standard
+    normal, so its gradient is ``-r`` in ``r`` and the marginal's slope in log A."""
     r = np.linspace(-8, 8, 9)
     full = np.ones_like(r)
     m, jac, fwd, joint, g_r, g_lu = rank_fn(r, log_upper * full, y * full, sigma * full)
     assert np.all((m >= 0) & (m <= np.exp(log_upper)))
     assert np.all(np.diff(m) >= 0)
-    expected = (log_uniform_normal_pdf(y, sigma, log_upper) - np.logaddexp(0, -r)
-                - np.logaddexp(0, r))
+    expected = log_uniform_normal_pdf(y, sigma, log_upper) + stats.norm.logpdf(r)
     np.testing.assert_allclose(joint, expected, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(fwd, r, atol=1e-6)
-    np.testing.assert_allclose(g_r, 1.0 - 2.0 * special.expit(r), rtol=1e-6, atol=1e-6)
+    # the round trip, where the amount resolves the rank well: 1 - Phi(8) = 6e-16 of the
+    # interval is below a float's spacing at A, and 30 sigma above A the last 1e-9 of the
+    # conditional is resolved to 1e-4 of itself (6e-5 in r at r = 6); beyond, the side is
+    # kept (the sampler's density does not use the amount: only stored draws do)
+    inner = np.abs(r) <= 4
+    np.testing.assert_allclose(fwd[inner], r[inner], atol=1e-6)
+    assert np.all(np.sign(fwd[~inner]) == np.sign(r[~inner]))
+    np.testing.assert_allclose(g_r, -r, rtol=1e-6, atol=1e-6)
     h = 1e-6
     slope = (log_uniform_normal_pdf(y, sigma, log_upper + h)
              - log_uniform_normal_pdf(y, sigma, log_upper - h)) / (2 * h)

@@ -26,7 +26,7 @@ from pymc.logprob.transforms import Transform
 from pytensor.graph.basic import Variable
 
 from pymc_hier.decay.edge_ops import edge_map
-from pymc_hier.decay.graph import _log_softplus, probit_map_graph
+from pymc_hier.decay.graph import _log_softplus, probit_map_graph, probit_of_logs
 from pymc_hier.decay.transforms import _float_inputs
 
 __all__ = ["EDGE_Z", "EdgeTransform", "ProbitIntervalTransform", "edge_widgets"]
@@ -80,13 +80,7 @@ def _edge_forward(t, start, end, alpha, t1, log_n0_max, sigma, y):
     log_ds = ls_e + pt.log1mexp(pt.minimum(ls_s - ls_e, -1e-300))
     log_g = ls_x + pt.log1mexp(pt.minimum(ls_s - ls_x, -1e-300)) - log_ds
     log_h = ls_e + pt.log1mexp(pt.minimum(ls_x - ls_e, -1e-300)) - log_ds
-    return _probit_of(log_g, log_h)
-
-
-def _probit_of(log_p, log_q):
-    """``Phi^-1(p)`` from ``log p`` and ``log(1 - p)``, through the nearer tail."""
-    return pt.switch(log_p < log_q, pt.ndtri_exp(pt.clip(log_p, -745.0, 0.0)),
-                     -pt.ndtri_exp(pt.clip(log_q, -745.0, 0.0)))
+    return probit_of_logs(log_g, log_h)
 
 
 def _probit_map(value, start, end):
@@ -95,7 +89,8 @@ def _probit_map(value, start, end):
 
 def _probit_forward(value, start, end):
     width = end - start
-    return _probit_of(pt.log(value - start) - pt.log(width), pt.log(end - value) - pt.log(width))
+    log_width = pt.log(width)
+    return probit_of_logs(pt.log(value - start) - log_width, pt.log(end - value) - log_width)
 
 
 def _probit_jac(value, start, end):

@@ -117,8 +117,14 @@ def log_uniform_normal_graph(y, sigma, log_upper):
 
 
 def log_u_of(r):
-    """``log sigmoid(r)``."""
-    return -pt.softplus(-r)
+    """``log Phi(r)``: the rank's conditional CDF value ``u``, in logs."""
+    return log_ndtr(r)
+
+
+def probit_of_logs(log_p, log_q):
+    """``Phi^-1(p)`` from ``log p`` and ``log(1 - p)``, through the nearer tail."""
+    return pt.switch(log_p < log_q, pt.ndtri_exp(pt.clip(log_p, -745.0, 0.0)),
+                     -pt.ndtri_exp(pt.clip(log_q, -745.0, 0.0)))
 
 
 def rank_setup(y, sigma, log_upper):
@@ -131,8 +137,8 @@ def rank_setup(y, sigma, log_upper):
 
 def _rank_quantile(value, y, sigma, log_upper):
     log_sigma, upper, a, b, narrow, log_d = rank_setup(y, sigma, log_upper)
-    log_u = -pt.softplus(-value)
-    log_1mu = -pt.softplus(value)
+    log_u = log_ndtr(value)
+    log_1mu = log_ndtr(-value)
     # Phi(z) = Phi(a) + u D  or, resolving the upper tail,  Phi(-z) = Phi(-b) + (1 - u) D
     lp_lo = pt.logaddexp(log_ndtr(a), log_u + log_d)
     lp_hi = pt.logaddexp(log_ndtr(-b), log_1mu + log_d)
@@ -151,10 +157,9 @@ def rank_backward_graph(value, y, sigma, log_upper):
 
 def rank_log_jac_graph(value, y, sigma, log_upper):
     """Return the rank transform's ``log_jac_det`` from PyTensor's ops (the op's twin)."""
-    log_sigma, upper, narrow, log_d, log_u, log_1mu, z = _rank_quantile(value, y, sigma,
-                                                                         log_upper)
+    log_sigma, _, narrow, log_d, _, _, z = _rank_quantile(value, y, sigma, log_upper)
     rank = log_sigma + log_d + 0.5 * pt.sqr(z) + HALF_LOG_2PI
-    return pt.switch(narrow, log_upper, rank) + log_u + log_1mu
+    return pt.switch(narrow, log_upper, rank) - 0.5 * pt.sqr(value) - HALF_LOG_2PI
 
 
 # -- the map of the latent manufacture times (twin of pymc_hier.decay.edge_ops) ----------

@@ -34,10 +34,16 @@ Choices that make NUTS fast and correct from PyMC's default initial point:
   (:func:`pymc_hier.decay.family.postprocess`) then adds exact conditional ``N0`` draws.
 - **N0 sampled through its conditional rank** (``n0="latent"``): the amount at ``t1``,
   ``N1_i ~ U(0, A_i)``, is the free variable (``N0 = N1 exp(alpha dt)`` is deterministic)
-  and is sampled as the log-odds of its conditional CDF given ``y_i``
+  and is sampled as the probit of its conditional CDF given ``y_i``
   (:class:`AmountRankTransform`). The lecture's joint density is unchanged, but the
-  per-widget coordinates become independent logistic variables, so the curved ridge that
+  per-widget coordinates become independent standard normal variables, so the curved ridge that
   couples ``N0_i`` to ``alpha`` (and made the naive port diverge or mix badly) is gone.
+  In those coordinates the Jacobian and the measurement's density given the amount cancel
+  analytically: the measurement enters through its density given ``A`` (as for
+  ``n0="marginal"``; also its pointwise log-likelihood), the transform's ``log_jac_det``
+  carries the rest in closed form, and the sampler never inverts the conditional CDF
+  (only the stored ``N1`` and ``N0`` need it). Forward draws are the lecture's:
+  ``N1 ~ U(0, A)``, ``n_measured ~ Normal(N1, sigma)``.
 """
 
 from __future__ import annotations
@@ -93,10 +99,19 @@ def _day_marginal_dist(alpha, t_measured, start, end, sigma, log_n0_max, size):
 
 
 def _amount_logp(value, log_upper, sigma):
-    # U(0, A) density; the rank transform keeps values inside, so the bound check only
-    # guards direct evaluations (with room for rounding at the upper end).
-    inside = (value >= 0) & (value <= pt.exp(log_upper) * (1.0 + 1e-12))
-    return pt.switch(inside, -log_upper, -np.inf)
+    # U(0, A) density on its support, where the rank transform keeps the amount: no bound
+    # check on the value, so that the sampler's density never needs the amount itself
+    return -log_upper
+
+
+def _measured_logp(value, amount, log_upper, sigma):
+    # the measurement's density given A (the amount integrated out); the rank transform's
+    # log_jac_det carries the rest of the joint density (AmountRankTransform)
+    return log_uniform_normal_pdf(value, sigma, log_upper)
+
+
+def _measured_dist(amount, log_upper, sigma, size):
+    return pm.Normal.dist(amount, sigma, size=size)
 
 
 def _amount_dist(log_upper, sigma, size):
@@ -159,7 +174,9 @@ def _widget_likelihood(n0, decay, n0_max, sigma, y):
     # prior draw with alpha * dt > 745 underflows N1 to 0 and reports N0 = 0)
     fraction = pt.exp(pt.minimum(pt.log(amount) - log_upper, 0.0))
     pm.Deterministic("N0", n0_max * fraction, dims="widget")
-    pm.Normal("n_measured", mu=amount, sigma=sigma, observed=y, dims="widget")
+    # drawn as Normal(N1, sigma); its density is the one given A (see _measured_logp)
+    pm.CustomDist("n_measured", amount, log_upper, sigma, logp=_measured_logp,
+                  dist=_measured_dist, observed=y, dims="widget")
 
 
 def build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal") -> pm.Model:

@@ -1,18 +1,18 @@
 """A fused PyTensor op for :class:`~pymc_hier.decay.transforms.AmountRankTransform`.
 
-The transform maps a widget's rank ``r`` (the logit of the amount's conditional CDF given
+The transform maps a widget's rank ``r`` (the probit of the amount's conditional CDF given
 the measurement) back to the amount ``M`` and supplies ``log |dM / dr|``. Written with
 PyTensor's elementwise ops, every branch of it and of its gradient is evaluated for every
 widget and the graph is large (slow to compile, slow to run). This op computes, for each
 element, ``(M, dM/dr, dM/dlog A, J, dJ/dr, dJ/dlog A)`` with ``J = log |dM / dr|``, taking
 only the branch it needs, with the derivatives in closed form:
 
-- ``Phi(z) = Phi(a) + u D`` (``u = sigmoid(r)``, ``D = Phi(b) - Phi(a)``) gives
-  ``dz/dr = D u (1 - u) / phi(z)`` and ``dz/dlog A = u phi(b) (A / sigma) / phi(z)``;
+- ``Phi(z) = Phi(a) + u D`` (``u = Phi(r)``, ``D = Phi(b) - Phi(a)``) gives
+  ``dz/dr = D phi(r) / phi(z)`` and ``dz/dlog A = u phi(b) (A / sigma) / phi(z)``;
   ``M = clip(y + sigma z, 0, A)``;
-- ``J = log sigma + log D + z^2 / 2 + log sqrt(2 pi) + log u + log(1 - u)``;
+- ``J = log sigma + log D + z^2 / 2 + log sqrt(2 pi) + log phi(r)``;
 - on the narrow branch (``[0, A]`` much narrower than the noise) ``M = A u`` and
-  ``J = log A + log u + log(1 - u)``.
+  ``J = log A + log phi(r)``.
 
 The transform's ``backward`` and ``log_jac_det`` each take one output of the same node,
 which PyTensor merges, so one kernel call serves both. Backends as for
@@ -51,10 +51,6 @@ def make_rank_kernel(exp, log, log1p, expm1, erfc, erfcx, ndtri_exp, jit=lambda 
     log_diff = make_kernels(exp, log, log1p, expm1, erfc, erfcx, jit=jit)[0]
 
     @jit
-    def softplus(x):
-        return x + log1p(exp(-x)) if x > 0 else log1p(exp(x))
-
-    @jit
     def log_ndtr(x):
         if x < -1.0:
             return _LOG_HALF + log(erfcx(-x * _SQRT1_2)) - 0.5 * x * x
@@ -69,13 +65,14 @@ def make_rank_kernel(exp, log, log1p, expm1, erfc, erfcx, ndtri_exp, jit=lambda 
 
     @jit
     def rank(r, y, sigma, log_upper):
-        log_u = -softplus(-r)
-        log_1mu = -softplus(r)
-        u = exp(log_u)
+        # u = Phi(r): the ranks are standard normal in the sampler's coordinates
+        log_u = log_ndtr(r)
+        log_1mu = log_ndtr(-r)
+        log_phi_r = -0.5 * r * r - HALF_LOG_2PI
         ld, narrow, w, c, s, a, b = log_diff(y, sigma, log_upper)
         if narrow:
             m = exp(log_upper + log_u)
-            return (m, m * (1.0 - u), m, log_upper + log_u + log_1mu, 1.0 - 2.0 * u, 1.0)
+            return (m, exp(log_upper + log_phi_r), m, log_upper + log_phi_r, -r, 1.0)
         # Phi(z) = Phi(a) + u D, or, resolving the upper tail, Phi(-z) = Phi(-b) + (1 - u) D
         lp_lo = logaddexp(log_ndtr(a), log_u + ld)
         if lp_lo < _LOG_HALF:
@@ -84,7 +81,7 @@ def make_rank_kernel(exp, log, log1p, expm1, erfc, erfcx, ndtri_exp, jit=lambda 
             z = -ndtri_exp(min(logaddexp(log_ndtr(-b), log_1mu + ld), _LOG_HALF))
         log_sigma = log(sigma)
         half_z2 = 0.5 * z * z
-        dz_dr = exp(ld + log_u + log_1mu + half_z2 + HALF_LOG_2PI)
+        dz_dr = exp(ld + log_phi_r + half_z2 + HALF_LOG_2PI)
         log_phi_b = -0.5 * b * b - HALF_LOG_2PI
         dz_dlu = exp(log_u + log_phi_b + half_z2 + HALF_LOG_2PI + log_upper - log_sigma)
         dld_dlu = exp(log_upper - log_sigma + log_phi_b - ld)     # d log D / d log A
@@ -96,8 +93,8 @@ def make_rank_kernel(exp, log, log1p, expm1, erfc, erfcx, ndtri_exp, jit=lambda 
             m, dm_dr, dm_dlu = upper, 0.0, (upper if log_upper > -700.0 else 0.0)
         else:
             dm_dr, dm_dlu = sigma * dz_dr, sigma * dz_dlu
-        jac = log_sigma + ld + half_z2 + HALF_LOG_2PI + log_u + log_1mu
-        return (m, dm_dr, dm_dlu, jac, z * dz_dr + 1.0 - 2.0 * u, dld_dlu + z * dz_dlu)
+        jac = log_sigma + ld + half_z2 + HALF_LOG_2PI + log_phi_r
+        return (m, dm_dr, dm_dlu, jac, z * dz_dr - r, dld_dlu + z * dz_dlu)
 
     return rank
 
