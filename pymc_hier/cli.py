@@ -400,7 +400,9 @@ def _model_options(p, *, families: bool = True) -> None:
             for name, accepted in family.options.items():
                 choices.setdefault(name, [])
                 choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
-                owners.setdefault(name, []).append(family.command)
+                old = ", ".join(map(str, family.deprecated.get(name, ())))
+                owners.setdefault(name, []).append(
+                    f"{family.command} ({old}: deprecated)" if old else family.command)
         for name, values in choices.items():
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values or None,
                            help=f"option of {', '.join(owners[name])}")
