@@ -169,7 +169,7 @@ def check_sweep_values(model, param: str, values, *, sampler: str = "nutpie") ->
     with user_input("--values"):
         plan = resolve_settings(model, spec, param, values)
         check_settings(lift_hyperparameters(model, plan.lift) if plan.lift else model, spec,
-                       plan, start=sampler != "exact")
+                       plan, start=sampler != "exact", built=model)
 
 
 # -- files read ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 from pytensor.compile.builders import OpFromGraph, SymbolicOp
@@ -35,8 +35,8 @@ class Unkeyable(Exception):
     """A part of the graph that has no name valid across processes."""
 
 
-def graph_key(outputs: Sequence, *, inputs: Sequence = (),
-              extra: Sequence[str] = ()) -> tuple[str, dict] | None:
+def graph_key(outputs: Sequence, *, inputs: Sequence = (), extra: Sequence[str] = (),
+              reseeded: Collection = ()) -> tuple[str, dict] | None:
     """Return ``(key, shared)`` for the graph of ``outputs``, or None when it has no key.
 
     Parameters
@@ -48,6 +48,10 @@ def graph_key(outputs: Sequence, *, inputs: Sequence = (),
         part of the function).
     extra : sequence of str
         More strings the key must depend on (versions, options).
+    reseeded : collection of pytensor.SharedVariable
+        Shared variables keyed by their type and place in the graph alone, not by name or
+        value: random generators that the caller seeds before every evaluation (as PyMC's
+        initial-point function does). They are not in the returned ``shared``.
 
     Returns
     -------
@@ -60,12 +64,15 @@ def graph_key(outputs: Sequence, *, inputs: Sequence = (),
         h.update(f"extra:{s}\0".encode())
     ids: dict = {}
     shared: dict = {}
+    reseeded = set(reseeded)
 
     def name(var) -> str:
         if var in ids:
             return ids[var]
         if isinstance(var, Constant):
             token = f"const:{_token(var.type)}:{_array_token(np.asarray(var.data))}"
+        elif var in reseeded:
+            token = f"reseeded:{_token(var.type)}"
         elif isinstance(var, SharedVariable):
             if not var.name or shared.get(var.name, var) is not var:
                 raise Unkeyable(f"shared variable without a unique name: {var}")

@@ -407,3 +407,29 @@ def test_run_forgets_arviz_bases_unloaded_lazy_jax(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", loaded)
     _forget_unloaded_jax("nutpie")
     assert sys.modules["jax"] is loaded
+
+
+@pytest.mark.parametrize(("sampler", "dropped"), [("nutpie", True), ("numpyro", False)])
+def test_the_lazy_jax_is_dropped_before_the_model_is_built(monkeypatch, sampler, dropped):
+    # building the decay model calls scipy.special.logsumexp, whose array checks would
+    # import JAX through arviz-base's lazy module
+    import importlib.util
+    from types import SimpleNamespace
+
+    from pymc_hier import cli
+
+    lazy = importlib.util._LazyModule("jax")
+    monkeypatch.setitem(sys.modules, "jax", lazy)
+    seen = []
+
+    def build(family, data, args, *, options=None):
+        seen.append(sys.modules.get("jax") is lazy)
+        raise cli.UserError("stop here")
+
+    monkeypatch.setattr(cli, "build_model", build)
+    monkeypatch.setattr(cli, "_check_sampler", lambda sampler, family: None)
+    args = SimpleNamespace(model="decay", data=None, option=None, priors=None, seed=0,
+                           sampler=sampler)
+    with pytest.raises(cli.UserError, match="stop here"):
+        cli._family_inputs(args, sampling=True)
+    assert seen == [not dropped]

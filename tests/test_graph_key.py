@@ -78,3 +78,22 @@ def test_what_cannot_be_named_across_processes_has_no_key():
     assert graph_key([_Scaled(np.negative)(x)]) is not None     # a named function
     assert graph_key([_Scaled(np.negative)(x)])[0] != graph_key([_Scaled(np.exp)(x)])[0]
     assert graph_key([_Scaled(lambda v: -v)(x)]) is None        # a lambda: no key
+
+
+def test_reseeded_generators_are_keyed_by_their_place_not_their_state():
+    import pytensor
+    from pytensor.graph.traversal import graph_inputs
+
+    def draws(state, low=-1.0):
+        rng = pytensor.shared(np.random.default_rng(state))
+        _, value = pt.random.uniform(low, 1.0, size=3, rng=rng, return_next_rng=True)
+        return [value + pt.dscalar("x")], rng
+
+    (out1, rng1), (out2, rng2) = draws(1), draws(2)
+    assert graph_key(out1) is None               # a generator has no value to key
+    key1 = graph_key(out1, reseeded=[rng1])
+    assert key1 is not None and key1[1] == {}    # not among the shared variables
+    assert key1[0] == graph_key(out2, reseeded=[rng2])[0]
+    low, rng3 = draws(1, low=-2.0)
+    assert key1[0] != graph_key(low, reseeded=[rng3])[0]
+    assert rng1 in set(graph_inputs(out1))

@@ -123,6 +123,73 @@ def test_a_stale_description_is_compiled_again(monkeypatch, tmp_path):
     assert compile_nutpie(model).logp_func is not None
 
 
+def test_starting_points_are_pymcs_and_a_later_model_reads_them_without_compiling(
+        monkeypatch, tmp_path):
+    import pymc.initial_point
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    options = {"default_strategy": "support_point", "return_transformed": True}
+    model = _model()
+    pymcs = pymc.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), **options)
+    ours = nutpie_cache.initial_point_function(model)(123)
+    assert sorted(ours) == sorted(pymcs(123)) == ["mu", "sigma_log__"]
+    for name, value in pymcs(123).items():
+        np.testing.assert_array_equal(ours[name], value)
+    assert [p.name.split("-initial-")[1] for p in tmp_path.glob("*.npz")] == ["123.npz"]
+
+    def no_compile(**kwargs):
+        raise AssertionError("compiled")
+
+    monkeypatch.setattr(pymc.initial_point, "make_initial_point_fn", no_compile)
+    again = nutpie_cache.initial_point_function(_model())  # the same model built again
+    for name, value in ours.items():
+        np.testing.assert_array_equal(again(123)[name], value)
+    with pytest.raises(AssertionError, match="compiled"):
+        again(124)                                 # another seed: PyMC's function
+    other = _model()                               # data the starting points do not use
+    other["x"].set_value(np.linspace(0.0, 2.0, 6))
+    np.testing.assert_array_equal(nutpie_cache.initial_point_function(other)(123)["mu"],
+                                  ours["mu"])
+    for initval, scale in [(1.0, 2.0), (None, 3.0)]:  # another start, another prior
+        with pm.Model() as changed:
+            mu = pm.Normal("mu", 0.0, 5.0, initval=initval)
+            pm.HalfNormal("sigma", scale)
+        with pytest.raises(AssertionError, match="compiled"):
+            nutpie_cache.initial_point_function(changed)(123)
+    with pm.Model() as same:                       # the same starting points' graph
+        pm.Normal("mu", 0.0, 5.0)
+        pm.HalfNormal("sigma", 2.0)
+    np.testing.assert_array_equal(nutpie_cache.initial_point_function(same)(123)["mu"],
+                                  ours["mu"])
+    (stored,) = tmp_path.glob("*.npz")
+    stored.write_bytes(b"not a npz file")          # damaged: PyMC's function again
+    with pytest.raises(AssertionError, match="compiled"):
+        again(123)
+
+
+def test_starting_points_follow_set_data(monkeypatch, tmp_path):
+    import pymc.initial_point
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    with pm.Model() as model:                      # the starting point: mu
+        mu = pm.Data("mu", 0.0)
+        pm.Normal("x", mu, 1.0)
+    ours = nutpie_cache.initial_point_function(model)
+    before = ours(7)["x"]
+    pm.set_data({"mu": 4.0}, model=model)
+    pymcs = pymc.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+    after = pymcs(7)["x"]
+    assert after == before + 4.0
+    assert ours(7)["x"] == after                   # not the values stored before
+    assert nutpie_cache.initial_point_function(model)(7)["x"] == after
+
+
 _CHILD = """
 import hashlib, json, sys, time
 import numpy as np

@@ -189,3 +189,29 @@ def test_cli_sweep_refuses_impossible_values_before_fitting(tmp_path, capsys, no
     err = capsys.readouterr().err.strip()
     assert err == ("pymc-hier: error: --values: n0_max=-1: n0_max: must be finite and > 0, "
                    "got -1.0")
+
+
+def test_the_setting_equal_to_the_base_reuses_the_model_and_draws_the_same(
+        small_decay_data, monkeypatch):
+    from pymc_hier.sensitivity import checks
+    from pymc_hier.sensitivity.settings import resolve_settings
+    from pymc_hier.spec import get_spec
+
+    model = ph.decay_model(small_decay_data)
+    spec = get_spec(model)
+    values = [2.0 * small_decay_data.n0_max, small_decay_data.n0_max]
+    plan = resolve_settings(model, spec, "n0_max", values)
+    rebuilt = checks.check_settings(model, spec, plan, start=False, built=model)
+    assert rebuilt[1] is model and rebuilt[0] is not model   # only the base is reused
+    assert all(m is not model for m in checks.check_settings(model, spec, plan, start=False))
+    changed = ph.decay_model(small_decay_data)     # other data set since it was built
+    pm.set_data({"sigma": 2.0 * np.asarray(small_decay_data.sigma)}, model=changed)
+    assert all(m is not changed for m in checks.check_settings(
+        changed, get_spec(changed), plan, start=False, built=changed))
+    kw = dict(param="n0_max", values=values, progressbar=False,
+              fit_kwargs={"sampler": "exact", "draws": 200, "chains": 2, "random_seed": SEED})
+    reused = prior_sweep(model, **kw)
+    original = sweep_module.check_settings
+    monkeypatch.setattr(sweep_module, "check_settings",
+                        lambda *a, built=None, **k: original(*a, **k))
+    xr.testing.assert_identical(prior_sweep(ph.decay_model(small_decay_data), **kw), reused)

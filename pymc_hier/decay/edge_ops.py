@@ -1,9 +1,11 @@
-"""A fused PyTensor op for the latent manufacture times' map (:class:`~pymc_hier.decay.edges.EdgeTransform`).
+"""A fused PyTensor op for the latent manufacture times' map.
+
+The op behind :class:`~pymc_hier.decay.edges.EdgeTransform`:
 
 ``(z, start, end, alpha, t1, log N0_max, sigma, y, edge) -> (t0, log |dt0 / dz|)``,
 elementwise: for a widget without an edge (``edge == 0``) the probit map of its day, for
 one with an edge the logistic-step map of :mod:`pymc_hier.decay.edges`. The same
-formulas as the symbolic twin (:func:`pymc_hier.decay.edges.edge_map_graph`), written
+formulas as the symbolic twin (:func:`pymc_hier.decay.graph.edge_map_graph`), written
 once as scalar kernels that take only the branch they need, with the derivatives in
 ``z`` and ``alpha`` in closed form (NUTS needs no others):
 

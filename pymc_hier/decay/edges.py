@@ -89,7 +89,8 @@ def _probit_map(value, start, end):
 
 def _probit_forward(value, start, end):
     width = end - start
-    return probit_of_logs(pt.log(value - start) - pt.log(width), pt.log(end - value) - pt.log(width))
+    log_width = pt.log(width)
+    return probit_of_logs(pt.log(value - start) - log_width, pt.log(end - value) - log_width)
 
 
 def _probit_jac(value, start, end):

@@ -203,7 +203,8 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         if reweighting:
             posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
-    rebuilt = check_settings(swept, spec, plan, start=not exact) if check_values else None
+    rebuilt = (check_settings(swept, spec, plan, start=not exact, built=model)
+               if check_values else None)
     settings, base_hyper = plan.settings, dict(plan.base)
     key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
            else f"plain:{uuid.uuid4().hex}")
