@@ -100,9 +100,7 @@ def our_variants(selected=None) -> list[dict]:
 
 def run_ours(data, options: dict, cfg: dict) -> common.Result:
     """Sample ``decay_model(data, **options)`` with nutpie, with its post-processing hook."""
-    from pymc_hier import decay_model
-
-    from pymc_hier import DECAY
+    from pymc_hier import DECAY, decay_model
 
     model_data = data if options["t0"] == "known" else data.without_t0()
     name = f"decay_model(t0={options['t0']}, n0={options['n0']})"
