@@ -63,7 +63,8 @@ def _decay_options(t0: str = "auto") -> dict:
 
     if t0 != "auto":
         return {"t0": t0, "n0": "marginal"}
-    if "marginal" in DECAY.options["t0"]:
+    deprecated = getattr(DECAY, "deprecated", {}).get("t0", {})
+    if "marginal" in DECAY.options["t0"] and "marginal" not in deprecated:
         return {"t0": "marginal"}
     return {"t0": "latent", "n0": "marginal"}
 

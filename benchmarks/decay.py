@@ -31,6 +31,7 @@ import inspect
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
@@ -99,12 +100,21 @@ def our_variants(selected=None) -> list[dict]:
 
 def run_ours(data, options: dict, cfg: dict) -> common.Result:
     """Sample ``decay_model(data, **options)`` with nutpie, with its post-processing hook."""
-    from pymc_hier import decay_model
+    from pymc_hier import DECAY, decay_model
 
     model_data = data if options["t0"] == "known" else data.without_t0()
     name = f"decay_model(t0={options['t0']}, n0={options['n0']})"
+    deprecated = options["t0"] in getattr(DECAY, "deprecated", {}).get("t0", {})
+    if deprecated:
+        name += " [deprecated]"
+
+    def build():
+        with warnings.catch_warnings():   # measured to show why it is deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            return decay_model(model_data, **options)
+
     return common.run_nutpie(
-        name, lambda: decay_model(model_data, **options), "alpha",
+        name, build, "alpha",
         draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
         note="nutpie, the family's init, default priors")
 

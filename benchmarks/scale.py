@@ -11,8 +11,9 @@ NumPy's allocations) and bulk ESS of the model's key scalar. The models:
   integrated out, drawn exactly afterwards; ``theta_storage`` from ``--theta-storage``) on
   synthetic groups (mu = 2, tau = 5, sigma_j ~ U(5, 15)); key scalar ``tau``;
 - ``decay``: the decay model on ``simulate_decay(n_widgets=N)`` with its scalable variant
-  ``t0="marginal"`` when the factory offers it, otherwise the best existing variant
-  (``t0="latent", n0="marginal"``), named in the table; key scalar ``alpha``.
+  ``t0="marginal"`` when the factory offers it undeprecated, otherwise the default variant
+  (``t0="latent", n0="marginal"``; ``t0="marginal"`` is deprecated since it never paid),
+  named in the table; key scalar ``alpha``.
 
 Columns: ``warm-up`` is the per-process start-up (imports and the first numba JIT of a
 one-variable model), not charged to the run; ``fit`` is :func:`pymc_hier.fit` (compile,
@@ -227,7 +228,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--theta-storage", default="float32", choices=("float64", "float32", "none"))
     p.add_argument("--decay-t0", default="auto",
-                   help="decay variant: 'auto' (t0='marginal' when offered, else 'latent'), "
+                   help="decay variant: 'auto' (t0='marginal' when offered undeprecated, "
+                        "else 'latent'), "
                         "or a t0 option of decay_model ('known' needs exact manufacture "
                         "times: another model, for comparison)")
     p.add_argument("--backends", default="numpy",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,8 +55,15 @@ def _log(args, message: str) -> None:
 def build_model(family, data, args, *, options: dict | None = None):
     """Build ``family``'s model on ``data`` with the options given on the command line."""
     options = model_options(family, args) if options is None else options
-    with user_input():
-        return family(data, priors=getattr(args, "priors", None), **options)
+    with user_input(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FutureWarning)
+        model = family(data, priors=getattr(args, "priors", None), **options)
+    for w in caught:   # a deprecated option: said as the CLI says things, even with --quiet
+        if issubclass(w.category, FutureWarning):
+            print(f"pymc-hier: warning: {w.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model
 
 
 def _check_sampler(sampler: str, family) -> None:
@@ -405,7 +413,9 @@ def _model_options(p, *, families: bool = True) -> None:
             for name, accepted in family.options.items():
                 choices.setdefault(name, [])
                 choices[name] += [str(v) for v in accepted if str(v) not in choices[name]]
-                owners.setdefault(name, []).append(family.command)
+                old = ", ".join(map(str, family.deprecated.get(name, ())))
+                owners.setdefault(name, []).append(
+                    f"{family.command} ({old}: deprecated)" if old else family.command)
         for name, values in choices.items():
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values or None,
                            help=f"option of {', '.join(owners[name])}")

@@ -37,6 +37,7 @@ piece                    used by
 ``exact_logo``           :func:`pymc_hier.cross_validate`: exact leave-one-group-out
                          predictive densities
 ``predict``              :func:`pymc_hier.predict`: predictions for new or existing units
+``deprecated``           calling the family warns (``FutureWarning``); the CLI's help says so
 =======================  ==================================================================
 
 The built-in families are :data:`pymc_hier.decay.family.DECAY` and
@@ -50,6 +51,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -295,6 +297,13 @@ class ModelFamily:
         constant_data)``: posterior predictive draws for new (or existing) units described
         by ``new_data``, two :class:`xarray.Dataset` s along the group dim
         (:func:`pymc_hier.predict`).
+    deprecated : mapping of str to mapping, optional
+        Option values that still work but will be removed, with what to say:
+        ``{option: {value: message}}`` (the message says why and what to use instead).
+        Calling the family with one warns once the model is built
+        (:meth:`warn_deprecated`); :meth:`make`, which builds a model again from its spec
+        (refits, sweeps, :func:`pymc_hier.model_from_fit`), does not. A default value
+        cannot be deprecated.
     """
 
     name: str
@@ -327,6 +336,7 @@ class ModelFamily:
     pooling: Pooling | None = None
     exact_logo: Callable | None = field(default=None, repr=False)
     predict: Callable | None = field(default=None, repr=False)
+    deprecated: Mapping[str, Mapping] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -348,11 +358,59 @@ class ModelFamily:
         if self.default_sweep is not None:
             param, values = self.default_sweep
             object.__setattr__(self, "default_sweep", (str(param), tuple(values)))
+        object.__setattr__(self, "deprecated", self._check_deprecated(self.deprecated))
+
+    def _check_deprecated(self, deprecated: Mapping) -> Mapping:
+        out = {}
+        for key, values in dict(deprecated).items():
+            if key not in self.options:
+                raise ValueError(f"deprecated: {key!r} is not an option of the family "
+                                 f"(options: {', '.join(self.options) or 'none'})")
+            if not isinstance(values, Mapping):
+                raise TypeError(f"deprecated[{key!r}]: expected a mapping of message by value, "
+                                f"got {type(values).__name__}")
+            accepted = self.options[key]
+            for value, message in values.items():
+                if accepted and value not in accepted:
+                    raise ValueError(f"deprecated[{key!r}]: {value!r} is not a value of the "
+                                     f"option (accepted: {', '.join(map(repr, accepted))})")
+                if accepted and value == accepted[0]:
+                    raise ValueError(f"deprecated[{key!r}]: {value!r} is the option's default")
+                if not isinstance(message, str) or not message:
+                    raise TypeError(f"deprecated[{key!r}][{value!r}]: expected a message")
+            out[key] = MappingProxyType(dict(values))
+        return MappingProxyType(out)
 
     # -- building ------------------------------------------------------------------------
     def __call__(self, data, *, priors=None, pgm=None, **options) -> pm.Model:
-        """Build the family's model on ``data``; see the class docstring."""
-        return self.make(data, priors=priors, pgm=pgm, factory=self.name, **options)
+        """Build the family's model on ``data``; see the class docstring.
+
+        Warns (``FutureWarning``) for a deprecated option value (``deprecated``).
+        """
+        model = self.make(data, priors=priors, pgm=pgm, factory=self.name, **options)
+        self.warn_deprecated(options, stacklevel=2)
+        return model
+
+    def warn_deprecated(self, options: Mapping, *, stacklevel: int = 2) -> None:
+        """Warn (``FutureWarning``) once for each deprecated value among ``options``.
+
+        Called by the family's public builders (calling the family, its factory such as
+        :func:`pymc_hier.decay_model`) once the model is built, not by :meth:`make`: a
+        model built again from its spec does not warn again.
+
+        Parameters
+        ----------
+        options : mapping
+            The options chosen, by name.
+        stacklevel : int, default 2
+            As :func:`warnings.warn`'s, counted from the caller of this method (2: the
+            caller's caller, the user's call of a builder).
+        """
+        for key, messages in self.deprecated.items():
+            if key in options:
+                message = next((m for v, m in messages.items() if v == options[key]), None)
+                if message is not None:
+                    warnings.warn(message, FutureWarning, stacklevel=stacklevel + 1)
 
     def make(self, data, *, priors=None, pgm=None, factory: str | None = None,
              **options) -> pm.Model:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import pymc_hier as ph
 from pymc_hier.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, main
 
 
@@ -191,6 +192,15 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, capsys, monkeypatch, arg
     assert main([*args, "--out", str(out), "--quiet"]) == EXIT_USAGE
     assert message in _error_line(capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_deprecated_option_is_a_one_line_warning_even_when_quiet(tmp_path, capsys):
+    out = tmp_path / "graph"
+    assert main(["pgm", "decay", "--t0", "marginal", "--out", str(out), "--quiet"]) == EXIT_OK
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "deprecated" in line] == [
+        "pymc-hier: warning: " + ph.DECAY.deprecated["t0"]["marginal"]]
+    assert (out / "pgm.png").exists()
 
 
 def test_csv_errors_name_the_file(tmp_path, capsys):

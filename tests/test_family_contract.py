@@ -318,3 +318,49 @@ def test_pooling_record_is_checked():
     with pytest.raises(TypeError, match="pooling"):
         ModelFamily("bad_pooling", build=_varying_intercepts, pooling={"partial": {}})
     assert Pooling("theta", {"none": {}, "complete": {}}).names == ("complete", "none")
+
+
+@pytest.mark.parametrize("family", families(), ids=lambda f: f.name)
+def test_deprecated_values_warn_from_the_users_call_and_only_there(family):
+    """Every deprecated option value is accepted and not the default; calling the family with
+    it warns (FutureWarning) pointing at the caller's line, building again from its spec does
+    not; the family's other values do not warn."""
+    data = dict((name, data) for name, _, data in CASES)[family.name]
+    for option, messages in family.deprecated.items():
+        assert set(messages) <= set(family.options[option]) - {family.options[option][0]}
+        for value, message in messages.items():
+            with pytest.warns(FutureWarning) as record:
+                model = family(data(), **{option: value})
+            assert [str(w.message) for w in record] == [message]
+            assert record[0].filename == __file__
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                get_spec(model).rebuild()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        family(data())
+
+
+def test_decay_t0_marginal_is_deprecated_with_its_figures():
+    assert "marginal" in ph.DECAY.deprecated["t0"]
+    with pytest.warns(FutureWarning, match=r"t0: 'marginal' is deprecated.*t0='latent'") as w:
+        ph.decay_model(_decay_data(), t0="marginal")
+    assert w[0].filename == __file__
+
+
+def test_deprecated_record_is_checked():
+    def family(**deprecated):
+        return ModelFamily("dep_test", build=_varying_intercepts,
+                           options={"kind": ("a", "b")}, deprecated=deprecated)
+
+    assert dict(family(kind={"b": "b is old"}).deprecated["kind"]) == {"b": "b is old"}
+    with pytest.raises(ValueError, match="not an option"):
+        family(other={"b": "old"})
+    with pytest.raises(ValueError, match="not a value"):
+        family(kind={"c": "old"})
+    with pytest.raises(ValueError, match="default"):
+        family(kind={"a": "old"})
+    with pytest.raises(TypeError, match="message"):
+        family(kind={"b": ""})
+    with pytest.raises(TypeError, match="mapping"):
+        family(kind=["b"])

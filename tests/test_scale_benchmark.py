@@ -76,7 +76,7 @@ def test_quick_exact_run(capsys):
     assert row["sampler"] == "exact" and row["divergences"] == 0 and row["mean_depth"] is None
     assert row["ess_bulk"] > 50     # 2 x 50 independent draws
     printed = capsys.readouterr().out
-    assert "| decay | t0=marginal | exact [numpy] | 1e+01 |" in printed
+    assert "| decay | t0=latent, n0=marginal | exact [numpy] | 1e+01 |" in printed
     assert row["used"] in printed and row["used"].endswith(f" x{os.cpu_count()}")  # the CPU
 
 

@@ -35,7 +35,12 @@ from pymc_hier.decay.hierarchical import (
 )
 from pymc_hier.decay.model import build
 from pymc_hier.decay.predict import predict
-from pymc_hier.decay.problem import N0_OPTIONS, T0_OPTIONS, default_priors
+from pymc_hier.decay.problem import (
+    N0_OPTIONS,
+    T0_MARGINAL_DEPRECATED,
+    T0_OPTIONS,
+    default_priors,
+)
 from pymc_hier.decay.simulate import simulate_decay
 from pymc_hier.decay.transforms import ScaledLogTransform
 from pymc_hier.diagnostics import SKIP_ATTR
@@ -61,10 +66,9 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     t0 : {"latent", "known", "marginal"}, default "latent"
         ``"latent"``: ``t0_i ~ Uniform(day_start_i, day_end_i)``; ``"known"``: the exact
         manufacture times ``data.t0`` (then required); ``"marginal"`` (with
-        ``n0="marginal"``): each ``t0_i`` integrated over its day by piecewise
-        Gauss-Legendre quadrature, leaving ``alpha`` as the only free variable (for many
-        widgets: the cost of a gradient grows linearly with their number; exact ``t0`` and
-        ``N0`` draws are added after sampling).
+        ``n0="marginal"``; deprecated, see Warns): each ``t0_i`` integrated over its day by
+        piecewise Gauss-Legendre quadrature, leaving ``alpha`` as the only free variable
+        (exact ``t0`` and ``N0`` draws are added after sampling).
     n0 : {"marginal", "latent"}, default "marginal"
         ``"marginal"``: ``N0`` integrated out in closed form (exact ``N0`` draws are added
         after sampling by :func:`pymc_hier.fit`); ``"latent"``: ``N0`` sampled by NUTS
@@ -104,6 +108,14 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
         ``alpha`` that allows negative rates, an unknown prior name, or data the model
         cannot produce (see :func:`pymc_hier.decay.problem.check_consistent`).
 
+    Warns
+    -----
+    FutureWarning
+        For ``t0="marginal"``, deprecated: it never pays (every gradient integrates each
+        widget's day by quadrature); use ``t0="latent"`` with NUTS, or
+        ``fit(model, sampler="exact")`` for many widgets
+        (:data:`pymc_hier.decay.problem.T0_MARGINAL_DEPRECATED`).
+
     Notes
     -----
     Posterior predictive draws of ``n_measured`` from the ``n0="marginal"`` model are for
@@ -117,8 +129,10 @@ def decay_model(data: DecayData, *, t0: str = "latent", n0: str = "marginal", pr
     >>> sorted(v.name for v in model.free_RVs)
     ['alpha', 't0']
     """
-    return DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0,
-                      alpha=alpha)
+    model = DECAY.make(data, priors=priors, pgm=pgm, factory="decay_model", t0=t0, n0=n0,
+                       alpha=alpha)
+    DECAY.warn_deprecated({"t0": t0, "n0": n0, "alpha": alpha}, stacklevel=2)
+    return model
 
 
 def _build(data: DecayData, *, priors, t0: str = "latent", n0: str = "marginal",
@@ -430,4 +444,5 @@ DECAY = ModelFamily(
     pooling=Pooling("alpha", {"complete": {"alpha": "shared"},
                               "partial": {"alpha": "hierarchical"}}),
     predict=predict,
+    deprecated={"t0": {"marginal": T0_MARGINAL_DEPRECATED}},
 )
