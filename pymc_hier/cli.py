@@ -259,10 +259,14 @@ def cmd_run(args) -> int:
             save(idata, folder / "idata.nc")
         with watch("report"):
             from pymc_hier import report
+            from pymc_hier.reports.build import summary_text
 
             report(idata, model, folder / "report.html", sweep=sweep, command=args.command_line)
+            summary = summary_text(idata, model)
         watch.write(folder / "timings.json")
     _log(args, f"wrote {out}")
+    # the estimates on stdout, --quiet or not: what a user reads first
+    print(f"{summary}\nReport: {out / 'report.html'}", flush=True)
     if args.timings:
         print(watch.table(), file=sys.stderr, flush=True)
     return EXIT_OK

@@ -353,8 +353,14 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
                for row in timings["stages"].values())
     assert timings["stages_wall_s"] == pytest.approx(
         sum(r["wall_s"] for r in timings["stages"].values()), abs=1e-3)
-    table = capsys.readouterr().err
-    assert "sampling" in table and "total" in table
+    printed = capsys.readouterr()
+    assert "sampling" in printed.err and "total" in printed.err
+    # the estimates on stdout, even with --quiet: the report's summary box as text
+    lines = printed.out.splitlines()
+    assert lines[0].startswith("Decay rate α: ") and "90% interval" in lines[0]
+    assert lines[-2].startswith("2 × 200 independent draws from the exact posterior (seed 0): ")
+    assert "bulk ESS < 400 for alpha" in lines[-2]   # 400 draws: too few, and it says so
+    assert lines[-1] == f"Report: {out / 'report.html'}"
 
 
 def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():

@@ -258,6 +258,28 @@ def test_divergences_in_a_hierarchy_show_the_funnel(centered_fit, schools_fit, t
     assert 'aria-label="funnel plot"' not in clean
 
 
+def test_summary_text_is_the_reports_summary_box(decay_fit, centered_fit, tmp_path):
+    """The plain-text summary ``pymc-hier run`` prints: the report's numbers, units, truth
+    and exact reference, and the sampling problems named where there are some."""
+    from pymc_hier.reports.build import summary_text
+
+    idata, model, _ = decay_fit
+    text = summary_text(idata, model)
+    html = ph.report(idata, model, tmp_path / "d.html").read_text()
+    alpha, half_life, status = text.splitlines()
+    assert alpha.startswith("Decay rate α: ") and " per day (90% interval " in alpha
+    mean, unit = alpha.removeprefix("Decay rate α: ").split(" (")[0].split(" ", 1)
+    assert f"<strong>{mean}</strong> {unit}" in html   # the report's number and unit
+    assert "; true value " in alpha and "; exact " not in alpha   # the fit is exact itself
+    assert half_life.startswith("Half-life t_½: ")
+    assert status == "2 × 400 independent draws from the exact posterior (seed 11): every " \
+                     "convergence check passed."
+    bad = summary_text(*centered_fit).splitlines()[-1]
+    assert "sampling problem" in bad and "divergent" in bad and "nutpie" in bad
+    with pytest.raises(ValueError):
+        summary_text(idata, centered_fit[1])
+
+
 def test_nutpie_fit_survives_a_save_load_round_trip_identical(centered_fit, tmp_path):
     """Issue 19, item 12: nutpie's divergence messages (NaN) no longer come back as ''."""
     idata, _ = centered_fit

@@ -16,16 +16,20 @@ from pymc_hier.ppc import check_model_matches
 from pymc_hier.reports import html as H
 from pymc_hier.reports.checks import checks_section
 from pymc_hier.reports.context import report_context
-from pymc_hier.reports.estimates import headline_section, others_section
+from pymc_hier.reports.estimates import headline_lines, headline_section, others_section
 from pymc_hier.reports.model_section import data_section, model_section
 from pymc_hier.reports.per_unit import per_unit_section
 from pymc_hier.reports.provenance import provenance_section, timestamp_line
-from pymc_hier.reports.sampling import diagnostics_section, sampling_status
+from pymc_hier.reports.sampling import (
+    diagnostics_section,
+    sampling_status,
+    sampling_status_line,
+)
 from pymc_hier.reports.sensitivity import check_sweep, sensitivity_section
 from pymc_hier.reports.workflow import check_cv, check_pooling, workflow_section
 from pymc_hier.spec import get_spec
 
-__all__ = ["report"]
+__all__ = ["report", "summary_text"]
 
 _TIMESTAMP_ENV = "PYMC_HIER_REPORT_TIMESTAMP"
 #: Matplotlib settings of every figure in a report.
@@ -189,6 +193,40 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
                   contents=[(a, t) for a, t, _ in sections])
     _write_atomically(text, path, parent)
     return path
+
+
+def summary_text(idata: xr.DataTree, model: pm.Model, *, ci_prob: float = 0.9,
+                 truth: Mapping | None = None) -> str:
+    """Write the report's summary box as plain text.
+
+    One line a population parameter, then how the draws were made and whether every
+    convergence check passed: the same numbers, units, interval and truth as
+    :func:`report` with the same arguments (``pymc-hier run`` prints it when it has
+    written the report).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        Output of :func:`pymc_hier.fit`.
+    model : pymc.Model
+        The model that was fitted.
+    ci_prob : float, default 0.9
+        Probability of the equal-tailed intervals.
+    truth : mapping, optional
+        True values by variable name, as for :func:`report`.
+
+    Returns
+    -------
+    str
+        Lines separated by newlines, no trailing newline.
+    """
+    check_model_matches(idata, model)
+    ctx = report_context(idata, model, ci_prob=ci_prob, var_names=None, truth=truth,
+                         spec=get_spec(model))
+    lines = headline_lines(ctx)
+    if not lines:
+        lines = ["The model has no scalar parameters; see the report's per-unit estimates."]
+    return "\n".join([*lines, sampling_status_line(ctx)])
 
 
 def _sentence(text: str) -> str:

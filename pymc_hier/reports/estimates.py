@@ -5,6 +5,7 @@
   ArviZ), NaN where the draws are exact and were not diagnosed;
 - :func:`headline_section`: the population parameters (and derived quantities) with
   units, the truth and the exact posterior where known, and the conventions stated once;
+  :func:`headline_lines`: the same estimates as plain text;
 - :func:`others_section`: further parameters, folded.
 """
 
@@ -20,7 +21,8 @@ from pymc_hier.reports.context import ReportContext
 from pymc_hier.reports.numbers import DASH, Markup, fmt_count, fmt_rhat, format_values
 from pymc_hier.seeds import child_seed
 
-__all__ = ["convergence", "exact_summary", "headline_section", "others_section", "summarise"]
+__all__ = ["convergence", "exact_summary", "headline_lines", "headline_section", "others_section",
+           "summarise"]
 
 _SAMPLE = ("chain", "draw")
 _EXACT_DRAWS = (4, 2500)
@@ -95,8 +97,9 @@ def _headline_truth(ctx: ReportContext) -> dict:
     return out
 
 
-def _headline_rows(ctx: ReportContext, exact: dict, truth: dict) -> tuple[list, list[str]]:
-    rows, sentences = [], []
+def _headline_values(ctx: ReportContext, exact: dict, truth: dict) -> list[dict]:
+    """Each population parameter's (and derived quantity's) numbers, formatted alike."""
+    out = []
     items = [(n, ctx.posterior[n]) for n in ctx.population]
     items += [(n, d["draws"]) for n, d in ctx.derived.items()]
     for name, draws in items:
@@ -110,23 +113,60 @@ def _headline_rows(ctx: ReportContext, exact: dict, truth: dict) -> tuple[list, 
         values += [float(ex["mean"]), float(ex["lo"]), float(ex["hi"])] if ex else [np.nan] * 3
         mean, lo, hi, tv, emean, elo, ehi = format_values(values, scale=s["sd"])
         (sd,) = format_values([s["sd"]], scale=s["sd"])
-        row = [_label(ctx, name), mean, sd, f"{lo} to {hi}"]
+        out.append({"name": name, "mean": mean, "sd": sd, "lo": lo, "hi": hi,
+                    "true": tv if true is not None else None,
+                    "exact": f"{emean} ({elo} to {ehi})" if ex else None,
+                    "rhat": fmt_rhat(float(np.ravel(rhat)[0])),
+                    "ess": fmt_count(float(np.ravel(ess)[0])),
+                    "unit": ctx.units.text(name), "words": ctx.description(name)})
+    return out
+
+
+def _headline_rows(ctx: ReportContext, exact: dict, truth: dict) -> tuple[list, list[str]]:
+    rows, sentences = [], []
+    for v in _headline_values(ctx, exact, truth):
+        row = [_label(ctx, v["name"]), v["mean"], v["sd"], f"{v['lo']} to {v['hi']}"]
         if truth:
-            row.append(tv)
+            row.append(v["true"] if v["true"] is not None else DASH)
         if exact:
-            row.append(f"{emean} ({elo} to {ehi})" if ex else DASH)
-        row += [fmt_rhat(float(np.ravel(rhat)[0])), fmt_count(float(np.ravel(ess)[0]))]
+            row.append(v["exact"] if v["exact"] is not None else DASH)
+        row += [v["rhat"], v["ess"]]
         rows.append(row)
-        unit = ctx.units.text(name)
-        words = ctx.description(name)
+        words, unit = v["words"], v["unit"]
         head = f"{H.esc(words[:1].upper() + words[1:])} " if words else ""
-        sentence = (f"{head}{ctx.symbol(name)}: "
-                    f"<strong>{H.esc(mean)}</strong>{' ' + H.esc(unit) if unit else ''} "
-                    f"({ctx.interval} {H.esc(lo)} to {H.esc(hi)})")
-        if true is not None:
-            sentence += f"; true value {H.esc(tv)}"
+        sentence = (f"{head}{ctx.symbol(v['name'])}: "
+                    f"<strong>{H.esc(v['mean'])}</strong>{' ' + H.esc(unit) if unit else ''} "
+                    f"({ctx.interval} {H.esc(v['lo'])} to {H.esc(v['hi'])})")
+        if v["true"] is not None:
+            sentence += f"; true value {H.esc(v['true'])}"
         sentences.append(sentence + ".")
     return rows, sentences
+
+
+def headline_lines(ctx: ReportContext) -> list[str]:
+    """Write the headline's estimates as plain text, a line a parameter (the CLI prints them).
+
+    ``"Decay rate α: 0.0475 per day (90% interval 0.0461 to 0.0489; true value 0.0474;
+    exact 0.0475 (0.0461 to 0.0489)), R-hat 1.00, ESS 7105"``: the same numbers, units and
+    interval as the report's summary box.
+    """
+    truth = _headline_truth(ctx)
+    exact, _ = exact_summary(ctx)
+    lines = []
+    for v in _headline_values(ctx, exact, truth):
+        words = v["words"]
+        head = f"{words[:1].upper() + words[1:]} " if words else ""
+        notes = [f"{ctx.interval} {v['lo']} to {v['hi']}"]
+        if v["true"] is not None:
+            notes.append(f"true value {v['true']}")
+        if v["exact"] is not None:
+            notes.append(f"exact {v['exact']}")
+        unit = f" {v['unit']}" if v["unit"] else ""
+        line = f"{head}{ctx.plain_symbol(v['name'])}: {v['mean']}{unit} ({'; '.join(notes)})"
+        if v["rhat"] != DASH or v["ess"] != DASH:
+            line += f", R-hat {v['rhat']}, ESS {v['ess']}"
+        lines.append(line)
+    return lines
 
 
 def _derived_truth(ctx: ReportContext, name: str):

@@ -16,7 +16,7 @@ from pymc_hier.reports.context import ReportContext
 from pymc_hier.reports.numbers import DASH, fmt_count, fmt_fixed, fmt_rhat
 from pymc_hier.reports.structure import hierarchies
 
-__all__ = ["diagnostics_section", "sampling_status"]
+__all__ = ["diagnostics_section", "sampling_status", "sampling_status_line"]
 
 
 def _diagnostics(ctx: ReportContext) -> xr.DataTree:
@@ -60,6 +60,16 @@ def sampling_status(ctx: ReportContext) -> str:
                 f'problem{"s" if len(problems) > 1 else ""}; see '
                 '<a href="#diagnostics">Diagnostics</a> before trusting these numbers.</p>')
     return (f'<p class="flag-ok">{H.esc(_how(ctx))}: every convergence check passed.</p>')
+
+
+def sampling_status_line(ctx: ReportContext) -> str:
+    """:func:`sampling_status` as plain text, the problems named (the CLI prints it)."""
+    problems = _problems(ctx)
+    if problems:
+        return (f"{_how(ctx)}: {len(problems)} sampling problem{'s' if len(problems) > 1 else ''}"
+                f" ({'; '.join(problems)}); see the report's Diagnostics before trusting "
+                "these numbers.")
+    return f"{_how(ctx)}: every convergence check passed."
 
 
 def diagnostics_section(ctx: ReportContext) -> str:
