@@ -17,7 +17,7 @@ import argparse
 import shlex
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 from pymc_hier.cli_inputs import (
@@ -143,8 +143,11 @@ def _sweep_request(model, args, *, param=None, values=None, run: bool = False):
 def _fit(model, args):
     from pymc_hier import fit
 
-    return fit(model, draws=args.draws, tune=args.tune, chains=args.chains,
-               sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
+    # PyMC draws its samplers' progress bars on stdout; the command's stdout is for results
+    # (run's summary), so they go to stderr with the rest of the progress
+    with redirect_stdout(sys.stderr):
+        return fit(model, draws=args.draws, tune=args.tune, chains=args.chains,
+                   sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
 def _sweep(idata, args, model, param, values, *, check_values: bool = False):

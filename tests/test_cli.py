@@ -363,6 +363,21 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
     assert lines[-1] == f"Report: {out / 'report.html'}"
 
 
+@pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")  # 2 x 100 draws
+def test_run_keeps_stdout_for_its_results_and_progress_on_stderr(tmp_path, capsys):
+    """nutpie's progress bar (PyMC draws it on stdout) goes to stderr with the rest."""
+    out = tmp_path / "job"
+    assert main(["run", "schools", "--out", str(out), "--no-sweep", "--draws", "100",
+                 "--tune", "100", "--chains", "2"]) == EXIT_OK
+    printed = capsys.readouterr()
+    lines = printed.out.splitlines()
+    assert lines[0].startswith("Population mean μ: ") and lines[1].startswith(
+        "Population scale τ: ")
+    assert lines[2].startswith("2 chains × 100 draws from nutpie (seed 0)")
+    assert lines[3:] == [f"Report: {out / 'report.html'}"]
+    assert "Grad" in printed.err and "pymc-hier: sampling with nutpie" in printed.err
+
+
 def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():
     from types import SimpleNamespace
 
