@@ -135,6 +135,25 @@ def run_exact_rows(data, cfg: dict, *, t0_values=("known", "latent")) -> list[co
     return rows
 
 
+def warm_up_exact(t0_values=("known", "latent")) -> float:
+    """Draw once from the exact sampler on 5 other widgets per ``t0``; return the seconds.
+
+    The process's first call of each compiled kernel loads it from Numba's cache (or
+    compiles it): a start-up cost like the first numba JIT that :func:`common.warm_up_pymc`
+    takes out of the MCMC rows, so it is reported apart rather than charged to whichever
+    exact row runs first (earlier rows' post-processing had loaded some of the kernels).
+    """
+    from pymc_hier import simulate_decay
+    from pymc_hier.exact import decay_posterior
+
+    t = time.perf_counter()
+    small = simulate_decay(seed=3, n_widgets=5)
+    for t0 in t0_values:
+        src = small if t0 == "known" else small.without_t0()
+        decay_posterior(src, t0=t0).sample(draws=10, chains=2, random_seed=1)
+    return time.perf_counter() - t
+
+
 def run_stan_rows(data, cfg: dict, *, cache_dir=None) -> list[common.Result]:
     """The lecture's Stan program, initialised at the true alpha and by default."""
     rows = []
@@ -208,6 +227,9 @@ def main(argv=None) -> dict:
     else:
         print("decay_model: not available yet, skipped", flush=True)
     if common.available("pymc_hier.decay.exact", "decay_posterior"):
+        warm = warm_up_exact(args.exact_t0)
+        print(f"exact-path warm-up (first calls of its compiled kernels, loaded from Numba's "
+              f"cache or compiled; not charged to any row): {warm:.2f} s", flush=True)
         rows = run_exact_rows(data, cfg, t0_values=args.exact_t0)
         results += rows
         common.progress(rows, "alpha")
