@@ -201,7 +201,6 @@ class PieceTable:
             active = active[~done]
         return (left + t * length).reshape(shape)
 
-
     def _quantile_compiled(self, v, iterations: int):
         """:meth:`quantile` of a single table at the 1-D ``v`` (:func:`_quantile_1d`)."""
         k = self.f.shape[-1]
