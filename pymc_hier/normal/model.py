@@ -181,7 +181,10 @@ def build(data: SchoolsData, *, priors, parametrization: str = "noncentered",
     if pilot is not None:
         tau_kwargs = {"transform": QuantileTransform(*pilot), "default_transform": None}
     with pm.Model(coords={dim: list(data.names)}) as model:
-        sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim)
+        # sigma has y's length, fixed: its static shape spares the log density a run-time
+        # shape check (SpecifyShape: 1.4 s of Numba compile on first use)
+        sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim,
+                        shape=(data.n_groups,))
         mu = prior_variable("mu", priors["mu"])
         tau = prior_variable("tau", priors["tau"], **tau_kwargs)
         if marginal:
@@ -234,7 +237,7 @@ def _build_pooled(data: SchoolsData, priors, pooling: str) -> pm.Model:
     """Complete pooling (``theta_j = mu``) or none (independent ``theta_j``)."""
     dim = data.dim
     with pm.Model(coords={dim: list(data.names)}) as model:
-        sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim)
+        sigma = pm.Data("sigma", np.asarray(data.sigma), dims=dim, shape=(data.n_groups,))
         if pooling == "complete":
             mu = prior_variable("mu", priors["mu"])
             theta = pm.Deterministic("theta", mu * pt.ones(data.n_groups), dims=dim)
