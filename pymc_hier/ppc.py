@@ -205,24 +205,129 @@ def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
     replaced by their (constrained) posterior values. :func:`pymc.compute_log_likelihood`
     is not used: it clones the model, which fails for models with custom initial values
     or custom value transforms (the decay model has both).
+
+    The graph is vectorised over the draws (:func:`_over_draws`) and evaluated by
+    NumPy without a compile, in blocks of draws; a graph PyTensor cannot vectorise (an op
+    without a batched form) is compiled and evaluated draw by draw, as PyMC does.
     """
     from pymc.backends.arviz import (
         apply_function_over_dataset,
         coords_and_dims_for_inferencedata,
+        dict_to_dataset,
     )
     from pymc.logprob.utils import replace_rvs_by_values
 
     free = list(model.free_RVs)
     inputs = {rv: rv.type(name=rv.name) for rv in free}
     observed = list(model.observed_RVs)
+    names = [rv.name for rv in observed]
     logps = [pm.logp(rv, model.rvs_to_values[rv], warn_rvs=False) for rv in observed]
     logps = replace_rvs_by_values(logps, rvs_to_values=inputs)
-    fn = model.compile_fn(outs=logps, inputs=list(inputs.values()), on_unused_input="ignore")
     post = trace["posterior"].to_dataset()[[rv.name for rv in free]]
     post = post.astype({rv.name: rv.type.dtype for rv in free}, copy=False)
     coords, dims = coords_and_dims_for_inferencedata(model)
-    return apply_function_over_dataset(fn, post, output_var_names=[rv.name for rv in observed],
-                                       coords=coords, dims=dims, progressbar=False)
+    values = _over_draws(logps, list(inputs.values()), post)
+    if values is None:
+        fn = model.compile_fn(outs=logps, inputs=list(inputs.values()),
+                              on_unused_input="ignore")
+        return apply_function_over_dataset(fn, post, output_var_names=names, coords=coords,
+                                           dims=dims, progressbar=False)
+    sample = {d: post[d].values for d in _SAMPLE_DIMS}
+    return dict_to_dataset(dict(zip(names, values, strict=True)), inference_library=pm,
+                           dims=dims, coords={**coords, **sample},
+                           sample_dims=list(_SAMPLE_DIMS), skip_event_dims=True)
+
+
+#: Largest number of values of one output evaluated at once (blocks of draws).
+_BLOCK_VALUES = 1 << 22
+
+
+def _over_draws(outputs, inputs, post: xr.Dataset) -> list[np.ndarray] | None:
+    """Evaluate ``outputs`` at every draw of ``post`` in one vectorised graph.
+
+    Each input (a free variable, named as in ``post``) gains a leading draw dimension
+    (:func:`pytensor.graph.replace.vectorize_graph`); the graph runs in PyTensor's
+    ``FAST_COMPILE`` mode (NumPy, nothing compiled: a first use pays no Numba compile)
+    over blocks of draws. Returns arrays ``(chain, draw, *output shape)``, or None when
+    the graph cannot be vectorised or evaluated so (then the caller goes draw by draw).
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import vectorize_graph
+
+    batched = [pt.tensor(name=x.name, dtype=x.type.dtype, shape=(None, *x.type.shape))
+               for x in inputs]
+    try:
+        outputs = _float64_constants(list(outputs))
+        vectorised = vectorize_graph(outputs, replace=dict(zip(inputs, batched, strict=True)))
+        fn = pytensor.function(batched, vectorised, mode=_FORWARD_MODE,
+                               on_unused_input="ignore")
+    except Exception:  # noqa: BLE001 - an op without a batched form: draw by draw
+        return None
+    if _python_loops(fn.maker.fgraph):
+        return None
+    n_chain, n_draw = (post.sizes[d] for d in _SAMPLE_DIMS)
+    n = n_chain * n_draw
+    arrays = []
+    for x in inputs:
+        da = post[x.name].transpose(*_SAMPLE_DIMS, ...)
+        arrays.append(np.ascontiguousarray(da.values).reshape(n, *da.shape[2:]))
+    parts, start, block = [], 0, min(n, 64)  # a first block measures the outputs' sizes
+    try:
+        while start < n:
+            m = min(block, n - start)
+            outs = fn(*(a[start:start + m] for a in arrays))
+            parts.append([np.broadcast_to(o, (m, *o.shape[1:])) if v.type.ndim > y.type.ndim
+                          else np.broadcast_to(o, (m, *o.shape))
+                          for o, v, y in zip(outs, vectorised, outputs, strict=True)])
+            start += m
+            per_draw = max(1, *(a.size // m for a in parts[-1]))
+            block = max(1, _BLOCK_VALUES // per_draw)
+    except Exception:  # noqa: BLE001 - a perform that cannot take the batch: draw by draw
+        return None
+    joined = (np.concatenate([p[i] for p in parts]) for i in range(len(outputs)))
+    return [v.reshape(n_chain, n_draw, *v.shape[1:]) for v in joined]
+
+
+def _float64_constants(outputs: list) -> list:
+    """Return ``outputs`` with float32 constants made float64 (with ``floatX`` float64).
+
+    PyTensor stores a literal such as the ``10.0`` of ``pm.Normal("y", mu, 10.0)`` as
+    float32, where it is exact, and then takes ``log(10.0)`` in float32: a relative error
+    of 1e-8 in the log density (PyMC's compiled functions have it too). The user wrote a
+    float64 number; evaluated here, it is one.
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.variable import TensorConstant
+
+    if pytensor.config.floatX != "float64":
+        return outputs
+    found = {v: pt.constant(np.asarray(v.data, dtype="float64"), name=v.name)
+             for v in ancestors(outputs)
+             if isinstance(v, TensorConstant) and v.type.dtype == "float32"}
+    return clone_replace(outputs, replace=found, rebuild_strict=False) if found else outputs
+
+
+def _python_loops(fgraph) -> bool:
+    """Whether an elementwise op of ``fgraph`` runs a Python function per element.
+
+    Without a NumPy ufunc (``nfunc_spec``), PyTensor's Python implementation wraps the
+    scalar op's ``impl`` in :func:`numpy.frompyfunc` (the decay model's fused ops): over
+    every draw and observation that is slower than compiling the graph once.
+    """
+    from pytensor.scalar import Add, Cast, Mul
+    from pytensor.tensor.elemwise import Elemwise
+
+    for node in fgraph.apply_nodes:
+        if not isinstance(node.op, Elemwise) or isinstance(node.op.scalar_op, Add | Mul | Cast):
+            continue
+        spec = getattr(node.op, "nfunc_spec", None)
+        if spec is None or spec[1] != len(node.inputs):
+            return True
+    return False
 
 
 def check_model_matches(idata: xr.DataTree, model: pm.Model) -> None:

@@ -117,6 +117,69 @@ def test_sample_predictive_every_factory_variant(factory, options):
     np.testing.assert_allclose(out["log_likelihood"][obs].values, expected, rtol=1e-9)
 
 
+# -- the log-likelihood over all draws at once (no compile) ----------------------------------
+def _prior_as_posterior(model, seed, chains=3, draws=40):
+    prior = pm.sample_prior_predictive(draws=chains * draws, model=model, random_seed=seed)
+    post = prior["prior"].to_dataset().isel(chain=0, drop=True)
+    post = post.coarsen(draw=draws).construct(draw=("chain", "draw"))
+    return xr.DataTree.from_dict({"posterior": post.assign_coords(
+        chain=np.arange(chains), draw=np.arange(draws))})
+
+
+def test_log_likelihood_over_draws_matches_draw_by_draw(monkeypatch):
+    """Vectorised over draws in blocks (a last, shorter one too), the pointwise
+    log-likelihood equals PyMC's draw-by-draw evaluation and SciPy's; an observation with
+    no free parent is repeated over the draws."""
+    import pymc_hier.ppc as ppc
+
+    with pm.Model(coords={"school": SCHOOLS}) as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfNormal("tau", 5.0)
+        theta = pm.Normal("theta", mu, tau, dims="school")
+        pm.Normal("y", theta, 10.0, observed=np.arange(8.0), dims="school")
+        pm.StudentT("fixed", nu=3.0, mu=1.0, sigma=2.0, observed=[0.5, -4.0])
+    tree = _prior_as_posterior(model, FIT_SEED)
+    seen = []
+    over = ppc._over_draws
+    monkeypatch.setattr(ppc, "_over_draws", lambda *a: seen.append(over(*a)) or seen[-1])
+    whole = ppc._log_likelihood(tree, model)
+    monkeypatch.setattr(ppc, "_BLOCK_VALUES", 8 * 7)  # 7 draws a block: 18 blocks, last 1
+    blocks = ppc._log_likelihood(tree, model)
+    assert all(v is not None for v in seen)  # both took the vectorised path
+    monkeypatch.setattr(ppc, "_over_draws", lambda *a: None)
+    loop = ppc._log_likelihood(tree, model)
+    xr.testing.assert_equal(whole, blocks)  # the same numbers, block by block
+    assert whole["y"].dims == loop["y"].dims == ("chain", "draw", "school")
+    assert whole["fixed"].dims == loop["fixed"].dims == ("chain", "draw", "fixed_dim_0")
+    theta = tree["posterior"]["theta"].values
+    expected = {"y": stats.norm.logpdf(np.arange(8.0), theta, 10),
+                "fixed": np.broadcast_to(stats.t.logpdf([0.5, -4.0], 3.0, 1.0, 2.0),
+                                         (3, 40, 2))}
+    for name, value in expected.items():
+        np.testing.assert_allclose(whole[name].values, value, rtol=1e-13)
+        # the compiled draw-by-draw function computes with the literals as PyTensor stores
+        # them (10.0 as float32): 1e-8 off; evaluated here, they are float64 (exact)
+        np.testing.assert_allclose(loop[name].values, value, rtol=1e-7)
+        assert not np.allclose(loop[name].values, value, rtol=1e-10, atol=0)
+
+
+def test_log_likelihood_of_an_op_without_a_ufunc_is_compiled_instead():
+    """The decay model's fused op has no NumPy ufunc: evaluated element by element in
+    Python it would be slow, so the draw-by-draw compiled function is used (same values)."""
+    import pymc_hier.ppc as ppc
+
+    model = ph.decay_model(ph.simulate_decay(seed=3, n_widgets=5), t0="known")
+    tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+    from pymc.logprob.utils import replace_rvs_by_values
+
+    inputs = {rv: rv.type(name=rv.name) for rv in model.free_RVs}
+    logps = replace_rvs_by_values([pm.logp(model["n_measured"], model.rvs_to_values[
+        model["n_measured"]], warn_rvs=False)], rvs_to_values=inputs)
+    assert ppc._over_draws(logps, list(inputs.values()),
+                           tree["posterior"].to_dataset()) is None
+    assert np.all(np.isfinite(ppc._log_likelihood(tree, model)["n_measured"].values))
+
+
 # -- ppc_table against plain numpy ------------------------------------------------------------
 def _toy_tree(seed=0, chains=2, draws=300):
     rng = np.random.default_rng(seed)
