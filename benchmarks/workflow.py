@@ -105,7 +105,9 @@ def run_ours(model: str, cache: Path, out: Path, options: tuple[str, ...] = ()) 
     if row["ok"]:
         t = json.loads((out / "timings.json").read_text())
         stages = {"startup (Python, imports)": t["startup_s"]} if t["startup_s"] else {}
-        stages.update({k: v["wall_s"] for k, v in t["stages"].items()})
+        # stages run in a second process alongside these are named so (not in the totals)
+        stages.update({f"{k} (in parallel)" if v.get("parallel") else k: v["wall_s"]
+                       for k, v in t["stages"].items()})
         row["stages"] = stages
     return row
 

@@ -14,10 +14,12 @@ are written atomically (``--overwrite`` replaces existing ones).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import warnings
 from contextlib import contextmanager, redirect_stdout
+from functools import partial
 from pathlib import Path
 
 from pymc_hier.cli_inputs import (
@@ -150,7 +152,8 @@ def _fit(model, args):
                    sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
-def _sweep(idata, args, model, param, values, *, check_values: bool = False):
+def _sweep(idata, args, model, param, values, *, check_values: bool = False,
+           progressbar: bool = True):
     """Run the prior sweep; its settings checked already unless ``check_values``."""
     from pymc_hier.sensitivity.sweep import prior_sweep
 
@@ -162,7 +165,7 @@ def _sweep(idata, args, model, param, values, *, check_values: bool = False):
                        fit_kwargs={"draws": args.draws, "tune": args.tune,
                                    "chains": args.chains, "random_seed": args.seed,
                                    "sampler": sampler},
-                       progressbar=not args.quiet, check_values=check_values)
+                       progressbar=progressbar and not args.quiet, check_values=check_values)
 
 
 def _sweep_table(result) -> str:
@@ -229,18 +232,33 @@ def cmd_run(args) -> int:
             if not exact_sweep:  # checked now, swept (from the fit) after the fit
                 check_sweep_values(model, *request, sampler=sweep_sampler)
         out = check_run_folder(args.out, overwrite=args.overwrite)
+    # the exact sweep needs no fit: it runs in a forked process alongside the PGM, the
+    # compile and the draws, on the second core (here, before them, without one)
+    from pymc_hier.background import can_fork, start
+
+    parallel = exact_sweep and (os.cpu_count() or 1) > 1 and can_fork()
+    steps = {}
+    if exact_sweep:
+        _log(args, "prior sweep (exact posterior)" + (" alongside" if parallel else ""))
+        if parallel:  # its settings' checks first, so that a bad one stops the run early
+            steps["sweep settings"] = partial(check_sweep_values, model, *request,
+                                              sampler="exact")
+        steps["prior sweep"] = partial(_sweep, None, args, model, *request, check_values=True,
+                                       progressbar=not parallel)
     sweep = None
-    if exact_sweep:  # exact draws need no fit: swept (its settings checked) before it
-        with watch("prior sweep"):
-            _log(args, "prior sweep (exact posterior)")
-            with user_input("--values"):
-                sweep = _sweep(None, args, model, *request, check_values=True)
-    with StagedFolder(out) as folder:
+    with StagedFolder(out) as folder, start(steps, parallel=parallel) as side:
+        if not side.parallel:  # run already, here
+            watch.add_all(side.timings)
         with watch("pgm"):
             from pymc_hier import export_pgm
 
             _log(args, "exporting the PGM")
             export_pgm(model, folder / "pgm")
+        if exact_sweep:  # a setting the sweep refuses stops the run before sampling
+            with watch("waiting for the sweep"), user_input("--values"):
+                side.raise_failed()
+                if side.parallel:
+                    side.result("sweep settings")
         with watch("sampling"):
             _log(args, f"sampling with {args.sampler} (seed {args.seed})")
             idata = _fit(model, args)
@@ -249,6 +267,11 @@ def cmd_run(args) -> int:
 
             _log(args, "posterior predictive checks")
             idata = sample_predictive(idata, model, random_seed=args.seed)
+        if exact_sweep:
+            with watch("waiting for the sweep"), user_input("--values"):
+                sweep = side.result("prior sweep")
+            if side.parallel:
+                watch.add_all(side.timings, parallel=True)
         if request is not None and not exact_sweep:
             with watch("prior sweep"):
                 _log(args, "prior sweep")

@@ -52,11 +52,32 @@ class Stopwatch:
             row["wall_s"] += time.perf_counter() - wall
             row["cpu_s"] += time.process_time() - cpu
 
+    def add_all(self, timings, *, parallel: bool = False) -> None:
+        """Add stages timed elsewhere: ``{name: (wall seconds, CPU seconds)}``.
+
+        ``parallel=True`` marks stages that ran in another process alongside this one's
+        (:mod:`pymc_hier.background`): listed, with ``"parallel": true``, but left out of
+        the totals, whose wall time they overlap.
+        """
+        if self._startup is None:
+            self._startup = process_age() or float("nan")
+        for name, (wall, cpu) in timings.items():
+            row = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
+            row["wall_s"] += wall
+            row["cpu_s"] += cpu
+            if parallel:
+                row["parallel"] = True
+
     def to_dict(self) -> dict:
-        """Return the timings as plain data (``timings.json``)."""
+        """Return the timings as plain data (``timings.json``).
+
+        ``stages_wall_s`` and ``total_wall_s`` add up this process's stages (not those
+        marked ``"parallel"``).
+        """
         startup = self._startup if self._startup is not None else float("nan")
-        stages = {k: {m: round(v, 4) for m, v in row.items()} for k, row in self.stages.items()}
-        total = sum(row["wall_s"] for row in self.stages.values())
+        stages = {k: {m: v if isinstance(v, bool) else round(v, 4) for m, v in row.items()}
+                  for k, row in self.stages.items()}
+        total = sum(row["wall_s"] for row in self.stages.values() if not row.get("parallel"))
         return {"startup_s": None if startup != startup else round(startup, 4),
                 "stages": stages, "stages_wall_s": round(total, 4),
                 "total_wall_s": None if startup != startup else round(startup + total, 4),
@@ -69,7 +90,8 @@ class Stopwatch:
         if d["startup_s"] is not None:
             lines.append(f"{'startup (Python, imports)':<28}{d['startup_s']:>8.2f}{'':>8}")
         for name, row in d["stages"].items():
-            lines.append(f"{name:<28}{row['wall_s']:>8.2f}{row['cpu_s']:>8.2f}")
+            label = f"{name} (in parallel)" if row.get("parallel") else name
+            lines.append(f"{label:<28}{row['wall_s']:>8.2f}{row['cpu_s']:>8.2f}")
         total = d["total_wall_s"] if d["total_wall_s"] is not None else d["stages_wall_s"]
         lines.append(f"{'total':<28}{total:>8.2f}")
         return "\n".join(lines)

@@ -363,6 +363,61 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
     assert lines[-1] == f"Report: {out / 'report.html'}"
 
 
+@pytest.mark.parametrize("fork", [True, False])
+def test_run_stops_before_sampling_when_the_sweep_refuses_a_setting(tmp_path, capsys,
+                                                                      monkeypatch, fork):
+    """The exact sweep runs beside the sampler (forked) or before it: either way a
+    default setting the data rule out (n0_max = 8 below a measurement of 18) stops the
+    run before any sampling, with the sweep's message, and leaves nothing behind."""
+    import pymc_hier.background as background
+    import pymc_hier.cli as cli
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("sampled before the sweep's settings were checked")
+
+    if not fork:
+        monkeypatch.setattr(background, "can_fork", lambda: False)
+    elif not background.can_fork():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(cli, "_fit", forbidden)
+    data = ph.simulate_decay(1, n_widgets=40, n0_max=60.0, time_unit="day")
+    assert max(data.n_measured) > 15.0  # above every default n0_max but the last
+    data.to_csv(tmp_path / "big.csv")
+    out = tmp_path / "job"
+    assert main(["run", "decay", "--data", str(tmp_path / "big.csv"), "--out", str(out),
+                 *EXACT]) == EXIT_USAGE
+    line = _error_line(capsys)
+    assert line.startswith("pymc-hier: error: --values: n0_max=8: n_measured: widget")
+    assert "above n0_max=8" in line
+    assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
+
+
+@pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")
+def test_run_sweeps_beside_the_sampler_with_the_same_result(tmp_path, monkeypatch):
+    """Forked or not, the exact sweep gives the same numbers; the forked one's stages are
+    marked parallel and left out of the totals."""
+    import xarray as xr
+
+    import pymc_hier.background as background
+
+    if not background.can_fork():
+        pytest.skip("no fork on this platform")
+    assert main(["run", "decay", "--out", str(tmp_path / "forked"), *EXACT]) == EXIT_OK
+    monkeypatch.setattr(background, "can_fork", lambda: False)
+    assert main(["run", "decay", "--out", str(tmp_path / "here"), *EXACT]) == EXIT_OK
+    with xr.open_dataset(tmp_path / "forked" / "sweep.nc") as a, \
+            xr.open_dataset(tmp_path / "here" / "sweep.nc") as b:
+        xr.testing.assert_identical(a.load(), b.load())
+    forked = json.loads((tmp_path / "forked" / "timings.json").read_text())["stages"]
+    here = json.loads((tmp_path / "here" / "timings.json").read_text())["stages"]
+    assert forked["sweep settings"]["parallel"] and forked["prior sweep"]["parallel"]
+    assert "sweep settings" not in here and "parallel" not in here["prior sweep"]
+    assert list(here)[:2] == ["inputs and model", "prior sweep"]  # before the PGM, here
+    total = json.loads((tmp_path / "forked" / "timings.json").read_text())["stages_wall_s"]
+    assert total == pytest.approx(sum(r["wall_s"] for r in forked.values()
+                                      if not r.get("parallel")), abs=1e-3)
+
+
 @pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")  # 2 x 100 draws
 def test_run_keeps_stdout_for_its_results_and_progress_on_stderr(tmp_path, capsys):
     """nutpie's progress bar (PyMC draws it on stdout) goes to stderr with the rest."""

@@ -155,7 +155,7 @@ def test_starting_points_are_pymcs_and_a_later_model_reads_them_without_compilin
                                   ours["mu"])
     for initval, scale in [(1.0, 2.0), (None, 3.0)]:  # another start, another prior
         with pm.Model() as changed:
-            mu = pm.Normal("mu", 0.0, 5.0, initval=initval)
+            pm.Normal("mu", 0.0, 5.0, initval=initval)
             pm.HalfNormal("sigma", scale)
         with pytest.raises(AssertionError, match="compiled"):
             nutpie_cache.initial_point_function(changed)(123)

@@ -38,3 +38,17 @@ def test_process_age_is_positive_and_grows():
         pytest.skip("no /proc on this system")
     time.sleep(0.05)
     assert 0 < first < process_age()
+
+
+def test_stages_run_elsewhere_are_listed_but_not_added_to_the_totals():
+    watch = Stopwatch()
+    with watch("here"):
+        time.sleep(0.02)
+    watch.add_all({"sweep": (5.0, 4.5)}, parallel=True)
+    watch.add_all({"pgm": (0.25, 0.25)})  # timed elsewhere, but not alongside: counted
+    d = watch.to_dict()
+    assert d["stages"]["sweep"] == {"wall_s": 5.0, "cpu_s": 4.5, "parallel": True}
+    assert "parallel" not in d["stages"]["pgm"]
+    assert d["stages_wall_s"] == pytest.approx(d["stages"]["here"]["wall_s"] + 0.25, abs=1e-3)
+    assert d["stages_wall_s"] < 5.0
+    assert "sweep (in parallel)" in watch.table()

@@ -1,0 +1,97 @@
+"""Steps in a forked process (pymc_hier.background): results, errors, a dead process."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from pymc_hier.background import can_fork, start
+
+needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
+
+
+@pytest.mark.parametrize("parallel", [pytest.param(True, marks=needs_fork), False])
+def test_steps_run_in_order_and_return_their_results(parallel, tmp_path):
+    log = tmp_path / "log"
+
+    def step(name, value):
+        def run():
+            with open(log, "a") as f:
+                f.write(f"{name} {os.getpid()}\n")
+            return value
+        return run
+
+    with start({"a": step("a", [1, 2]), "b": step("b", {"x": 3.5})},
+               parallel=parallel) as side:
+        assert side.parallel is parallel
+        assert side.result("b") == {"x": 3.5}
+        assert side.result("a") == [1, 2]
+    lines = log.read_text().split()
+    assert lines[0::2] == ["a", "b"]
+    # forked: another process did the work; not: this one, before start returned
+    assert (int(lines[1]) != os.getpid()) is parallel
+    assert set(side.timings) == {"a", "b"}
+    assert all(wall >= 0 and cpu >= 0 for wall, cpu in side.timings.values())
+
+
+@pytest.mark.parametrize("parallel", [pytest.param(True, marks=needs_fork), False])
+def test_a_failed_step_raises_its_error_and_stops_the_later_ones(parallel, tmp_path):
+    def bad():
+        raise ValueError("values: n0_max=-1: must be > 0")
+
+    def later():
+        (tmp_path / "ran").touch()
+
+    with start({"check": bad, "later": later}, parallel=parallel) as side:
+        with pytest.raises(ValueError, match="^values: n0_max=-1: must be > 0") as err:
+            side.result("later")
+        assert str(err.value) == "values: n0_max=-1: must be > 0"  # the message as raised
+        with pytest.raises(ValueError, match="n0_max=-1"):
+            side.result("check")
+        with pytest.raises(ValueError, match="n0_max=-1"):
+            side.raise_failed()
+        with pytest.raises(KeyError, match="no step 'other'"):
+            side.result("other")
+    assert not (tmp_path / "ran").exists()
+    if parallel:  # where it was raised stays readable
+        assert "background process" in "".join(err.value.__notes__)
+
+
+def test_raise_failed_is_silent_while_nothing_failed():
+    with start({"a": lambda: 1}, parallel=False) as side:
+        side.raise_failed()
+        assert side.result("a") == 1
+
+
+@needs_fork
+def test_a_process_that_dies_is_an_error_not_a_hang():
+    with start({"a": lambda: 1, "dies": lambda: os._exit(3), "b": lambda: 2}) as side:
+        assert side.result("a") == 1
+        with pytest.raises(RuntimeError, match=r"ended \(exit code 3\) before reporting"):
+            side.result("b")
+        with pytest.raises(RuntimeError, match="exit code 3"):
+            side.result("dies")
+
+
+@needs_fork
+def test_a_result_that_cannot_be_sent_back_is_an_error():
+    with start({"lambda": lambda: (lambda: 1)}) as side, \
+            pytest.raises(RuntimeError, match="step 'lambda': its result could not be sent"):
+        side.result("lambda")
+
+
+@needs_fork
+def test_leaving_the_block_stops_a_step_still_running(tmp_path):
+    def slow():
+        time.sleep(60)
+        (tmp_path / "finished").touch()
+
+    began = time.perf_counter()
+    with start({"slow": slow}) as side:
+        process = side._process
+        assert process.is_alive()
+    assert not process.is_alive()
+    assert time.perf_counter() - began < 30
+    assert not (tmp_path / "finished").exists()
