@@ -236,15 +236,17 @@ def cmd_run(args) -> int:
     # compile and the draws, on the second core (here, before them, without one)
     from pymc_hier.background import can_fork, start
 
-    parallel = exact_sweep and (os.cpu_count() or 1) > 1 and can_fork()
+    two_cores = (os.cpu_count() or 1) > 1 and can_fork()
+    parallel = exact_sweep and two_cores
     steps = {}
     if exact_sweep:
         _log(args, "prior sweep (exact posterior)" + (" alongside" if parallel else ""))
         if parallel:  # its settings' checks first, so that a bad one stops the run early
             steps["sweep settings"] = partial(check_sweep_values, model, *request,
                                               sampler="exact")
-        steps["prior sweep"] = partial(_sweep, None, args, model, *request, check_values=True,
-                                       progressbar=not parallel)
+        # checked there, or by the sweep itself (the same draws either way)
+        steps["prior sweep"] = partial(_sweep, None, args, model, *request,
+                                       check_values=not parallel, progressbar=not parallel)
     sweep = None
     with StagedFolder(out) as folder, start(steps, parallel=parallel) as side:
         if not side.parallel:  # run already, here
@@ -276,19 +278,23 @@ def cmd_run(args) -> int:
             with watch("prior sweep"):
                 _log(args, "prior sweep")
                 sweep = _sweep(idata, args, model, *request)
-        if sweep is not None:
-            with watch("writing"):
-                write_netcdf(sweep, folder / "sweep.nc")
-        with watch("writing"):
-            from pymc_hier import save
+        # the files are written (and read back to be checked) by a forked process while
+        # the report is built here
+        with start({"writing": partial(_write_results, folder, idata, sweep)},
+                   parallel=two_cores) as writer:
+            if not writer.parallel:
+                watch.add_all(writer.timings)
+            with watch("report"):
+                from pymc_hier import report
+                from pymc_hier.reports.build import summary_text
 
-            save(idata, folder / "idata.nc")
-        with watch("report"):
-            from pymc_hier import report
-            from pymc_hier.reports.build import summary_text
-
-            report(idata, model, folder / "report.html", sweep=sweep, command=args.command_line)
-            summary = summary_text(idata, model)
+                report(idata, model, folder / "report.html", sweep=sweep,
+                       command=args.command_line)
+                summary = summary_text(idata, model)
+            with watch("waiting for the files"):
+                writer.result("writing")
+        if writer.parallel:
+            watch.add_all(writer.timings, parallel=True)
         watch.write(folder / "timings.json")
     _log(args, f"wrote {out}")
     # the estimates on stdout, --quiet or not: what a user reads first
@@ -296,6 +302,15 @@ def cmd_run(args) -> int:
     if args.timings:
         print(watch.table(), file=sys.stderr, flush=True)
     return EXIT_OK
+
+
+def _write_results(folder: Path, idata, sweep) -> None:
+    """Write ``sweep.nc`` (when there is a sweep) and ``idata.nc`` into ``folder``."""
+    from pymc_hier import save
+
+    if sweep is not None:
+        write_netcdf(sweep, folder / "sweep.nc")
+    save(idata, folder / "idata.nc")
 
 
 def cmd_pgm(args) -> int:
