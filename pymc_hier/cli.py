@@ -240,7 +240,8 @@ def cmd_run(args) -> int:
     parallel = exact_sweep and two_cores
     steps = {}
     if exact_sweep:
-        _log(args, "prior sweep (exact posterior)" + (" alongside" if parallel else ""))
+        _log(args, "prior sweep (exact posterior" + (", in a second process)" if parallel
+                                                       else ")"))
         if parallel:  # its settings' checks first, so that a bad one stops the run early
             steps["sweep settings"] = partial(check_sweep_values, model, *request,
                                               sampler="exact")

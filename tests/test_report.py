@@ -124,6 +124,20 @@ def test_schools_report_reads_as_an_analysis(schools_fit, tmp_path):
     assert "<script" not in html
 
 
+def test_sensitivity_says_how_the_settings_were_answered(schools_fit, tmp_path):
+    """A sweep that reweights says so; an exact sweep (every setting drawn afresh from the
+    exact posterior) does not claim any reweighting."""
+    idata, model = schools_fit
+    sweep = fake_sweep(idata, ["mu", "tau"])
+    text = _visible_text(ph.report(idata, model, tmp_path / "a.html", sweep=sweep).read_text())
+    assert "were reweighted from the fit above; the others were refitted" in text
+    exact = sweep.assign(method=("setting", ["refit"] * 3))
+    exact.attrs = {**sweep.attrs, "sampler": "exact"}
+    text = _visible_text(ph.report(idata, model, tmp_path / "b.html", sweep=exact).read_text())
+    assert "drawn afresh from the model's exact posterior" in text
+    assert "reweighted from the fit" not in text
+
+
 def test_decay_report_units_and_truth(decay_fit, tmp_path):
     idata, model, data = decay_fit
     html = ph.report(idata, model, tmp_path / "d.html").read_text()

@@ -83,12 +83,18 @@ def sensitivity_section(ctx: ReportContext, sweep: xr.Dataset, var_names=None) -
                     f"{interval[0][1:]}–{interval[1][1:]} quantile range.")
     words = _param_words(ctx, param)
     x = _swept_values(sweep, param)
+    if sweep.attrs.get("sampler") == "exact" and set(map(str, sweep["method"].values)) == {
+            "refit"}:
+        how = (" Each setting was drawn afresh from the model's exact posterior "
+               "(independent draws); nothing was reweighted.")
+    else:
+        how = (" Settings whose importance weights are reliable (Pareto k-hat below "
+               f"{float(sweep.attrs.get('khat_threshold', 0.7)):g}) were reweighted from the "
+               "fit above; the others were refitted.")
     parts = [f"<p>The prior was changed one setting at a time: {H.esc(words)} "
              f"(<code>{H.esc(param)}</code>) took the values "
              f"{H.esc(', '.join(f'{v:g}' for v in x) if x is not None else 'listed below')}."
-             " Settings whose importance weights are reliable (Pareto k-hat below "
-             f"{float(sweep.attrs.get('khat_threshold', 0.7)):g}) were reweighted from the "
-             "fit above; the others were refitted." + H.esc(note) + "</p>"]
+             + how + H.esc(note) + "</p>"]
     parts.append(_table(ctx, sweep, shown, names, interval, band))
     if names:
         labels = {n: _axis_label(ctx, n) for n in names}
