@@ -150,13 +150,13 @@ class Background:
         return value
 
 
-def _timed(step) -> tuple[bool, object, float, float]:
+def _timed(step, *, forked: bool = False) -> tuple[bool, object, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     try:
         value, ok = step(), True
     except Exception as err:  # noqa: BLE001 - reported to the caller, who raises it
         value, ok = err, False
-        if multiprocessing.parent_process() is not None:  # the traceback stays readable
+        if forked:  # the traceback, lost on the way back, stays readable
             err.add_note("raised in pymc_hier's background process:\n"
                          + "".join(traceback.format_tb(err.__traceback__)))
     return ok, value, time.perf_counter() - wall, time.process_time() - cpu
@@ -172,7 +172,7 @@ def _run_steps(steps, conn) -> None:  # pragma: no cover - runs in the forked pr
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     for name, step in steps.items():
-        ok, value, wall, cpu = _timed(step)
+        ok, value, wall, cpu = _timed(step, forked=True)
         try:
             conn.send((name, ok, value, wall, cpu))
         except Exception as err:  # noqa: BLE001 - a result or error that does not pickle

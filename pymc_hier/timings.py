@@ -48,9 +48,14 @@ class Stopwatch:
         try:
             yield
         finally:
-            row = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
-            row["wall_s"] += time.perf_counter() - wall
-            row["cpu_s"] += time.process_time() - cpu
+            self._add(name, time.perf_counter() - wall, time.process_time() - cpu)
+
+    def _add(self, name: str, wall: float, cpu: float, *, parallel: bool = False) -> None:
+        row = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
+        row["wall_s"] += wall
+        row["cpu_s"] += cpu
+        if parallel:
+            row["parallel"] = True
 
     def add_all(self, timings, *, parallel: bool = False) -> None:
         """Add stages timed elsewhere: ``{name: (wall seconds, CPU seconds)}``.
@@ -62,11 +67,7 @@ class Stopwatch:
         if self._startup is None:
             self._startup = process_age() or float("nan")
         for name, (wall, cpu) in timings.items():
-            row = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
-            row["wall_s"] += wall
-            row["cpu_s"] += cpu
-            if parallel:
-                row["parallel"] = True
+            self._add(name, wall, cpu, parallel=parallel)
 
     def to_dict(self) -> dict:
         """Return the timings as plain data (``timings.json``).
