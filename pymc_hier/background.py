@@ -17,6 +17,7 @@ the results are the same either way, only the waiting differs.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -83,7 +84,13 @@ class Background:
         self._conn, child = context.Pipe(duplex=False)
         self._process = context.Process(target=_run_steps, args=(steps, child), daemon=True,
                                         name="pymc-hier-background")
-        self._process.start()
+        # the forked copy's collections skip what it inherited: a full collection would
+        # walk (and, writing their headers, copy) every object of this process's heap
+        gc.freeze()
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()
         child.close()
 
     def __enter__(self) -> Background:
