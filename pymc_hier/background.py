@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -72,7 +73,8 @@ class Background:
         self.timings: dict[str, tuple[float, float]] = {}
         self._names = list(steps)
         self._done: dict[str, tuple[bool, object]] = {}
-        self._process = self._conn = None
+        self._process = self._conn = self._receiver = None
+        self._changed = threading.Condition()
         if not parallel:
             for name, step in steps.items():
                 ok, value, wall, cpu = _timed(step)
@@ -92,6 +94,11 @@ class Background:
         finally:
             gc.unfreeze()
         child.close()
+        # results are taken off the pipe as they come: a large one would otherwise hold
+        # the process up, writing into a full pipe, until it is asked for
+        self._receiver = threading.Thread(target=self._receive_all, daemon=True,
+                                          name="pymc-hier-background-results")
+        self._receiver.start()
 
     def __enter__(self) -> Background:
         return self
@@ -105,37 +112,43 @@ class Background:
             return
         if self._process.is_alive():
             self._process.terminate()
+        self._receiver.join()
         self._process.join()
         self._conn.close()
         self._process = None
 
     def _record(self, name, ok, value, wall, cpu) -> None:
-        self._done[name] = (ok, value)
-        self.timings[name] = (wall, cpu)
+        with self._changed:
+            self._done[name] = (ok, value)
+            self.timings[name] = (wall, cpu)
+            self._changed.notify_all()
 
-    def _receive(self, *, block: bool) -> bool:
-        """Take one message from the process; False when none is waiting (``block=False``)."""
-        if self._process is None or (not block and not self._conn.poll()):
-            return False
-        try:
-            self._record(*self._conn.recv())
-        except EOFError:
-            self._process.join()
-            code = self._process.exitcode
-            self.close()
-            err = RuntimeError(f"the background process ended (exit code {code}) before "
-                               "reporting every step")
+    def _receive_all(self) -> None:
+        """Receive every step's message (in a thread); a process gone early fails the rest."""
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            self._record(*message)
+        if set(self._names) <= set(self._done):
+            return
+        self._process.join()  # here only: close() waits for this thread before joining
+        with self._changed:
+            failed = [value for ok, value in self._done.values() if not ok]
+            err = failed[0] if failed else RuntimeError(
+                f"the background process ended (exit code {self._process.exitcode}) "
+                "before reporting every step")
             for name in self._names:
                 self._done.setdefault(name, (False, err))
-        return True
+            self._changed.notify_all()
 
     def raise_failed(self) -> None:
         """Raise the error of a step reported failed so far (without waiting); else nothing."""
-        while self._receive(block=False):
-            pass
-        for ok, value in self._done.values():
-            if not ok:
-                raise value
+        with self._changed:
+            failed = [value for ok, value in self._done.values() if not ok]
+        if failed:
+            raise failed[0]
 
     def result(self, name: str):
         """Return the result of step ``name``, waiting for it; raise the error it raised.
@@ -144,14 +157,15 @@ class Background:
         """
         if name not in self._names:
             raise KeyError(f"name: no step {name!r} (steps: {', '.join(self._names)})")
-        while name not in self._done:
-            failed = [v for ok, v in self._done.values() if not ok]
-            if failed:
-                raise failed[0]
-            if self._process is None:  # pragma: no cover - the steps stopped early
-                raise RuntimeError(f"step {name!r} did not run")
-            self._receive(block=True)
-        ok, value = self._done[name]
+        with self._changed:
+            while name not in self._done:
+                failed = [v for ok, v in self._done.values() if not ok]
+                if failed:
+                    raise failed[0]
+                if self._receiver is None:  # pragma: no cover - the steps stopped early
+                    raise RuntimeError(f"step {name!r} did not run")
+                self._changed.wait()
+            ok, value = self._done[name]
         if not ok:
             raise value
         return value

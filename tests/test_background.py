@@ -108,3 +108,18 @@ def test_the_forked_process_collects_only_its_own_garbage():
         assert gc.get_freeze_count() == 0
         frozen_there = side.result("frozen")
     assert frozen_there >= len(gc.get_objects()) // 2 > 0
+
+
+@needs_fork
+def test_a_large_result_does_not_hold_up_the_next_step(tmp_path):
+    """Results leave the pipe as they come: the step after a result larger than the pipe
+    runs before that result is asked for."""
+    marker = tmp_path / "next step ran"
+    with start({"large": lambda: b"x" * (16 << 20), "next": marker.touch}) as side:
+        waited = 0.0
+        while not marker.exists() and waited < 60:  # a bound, not a speed target
+            time.sleep(0.05)
+            waited += 0.05
+        assert marker.exists()
+        assert len(side.result("large")) == 16 << 20
+        side.result("next")
