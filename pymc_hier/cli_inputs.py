@@ -151,14 +151,16 @@ def parse_values(text: str | None) -> list[float] | None:
     return values
 
 
-def check_sweep_values(model, param: str, values, *, sampler: str = "nutpie") -> None:
+def check_sweep_values(model, param: str, values, *, sampler: str = "nutpie") -> list | None:
     """Check the swept settings against the parameter's domain and the data, before sampling.
 
     The steps :func:`pymc_hier.prior_sweep` takes before it samples (resolve the settings,
     lift the swept hyperparameters to ``pm.Data``,
     :func:`~pymc_hier.sensitivity.checks.check_settings`), taken early: ``run`` samples
     its fit before its sweep. ``sampler`` is the sweep's: exact draws start nowhere, so
-    only the family's own checks apply to them.
+    only the family's own checks apply to them. Returns what ``check_settings`` returns
+    (for a family's model, the model built with each setting; the sweep's
+    ``check_values`` takes it).
     """
     from pymc_hier.sensitivity.checks import check_settings
     from pymc_hier.sensitivity.hyper import lift_hyperparameters
@@ -168,8 +170,8 @@ def check_sweep_values(model, param: str, values, *, sampler: str = "nutpie") ->
     spec = get_spec(model)
     with user_input("--values"):
         plan = resolve_settings(model, spec, param, values)
-        check_settings(lift_hyperparameters(model, plan.lift) if plan.lift else model, spec,
-                       plan, start=sampler != "exact", built=model)
+        return check_settings(lift_hyperparameters(model, plan.lift) if plan.lift else model,
+                              spec, plan, start=sampler != "exact", built=model)
 
 
 # -- files read ----------------------------------------------------------------------------

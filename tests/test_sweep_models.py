@@ -215,3 +215,27 @@ def test_the_setting_equal_to_the_base_reuses_the_model_and_draws_the_same(
     monkeypatch.setattr(sweep_module, "check_settings",
                         lambda *a, built=None, **k: original(*a, **k))
     xr.testing.assert_identical(prior_sweep(ph.decay_model(small_decay_data), **kw), reused)
+
+
+def test_an_exact_sweep_takes_the_models_its_check_built(small_decay_data, monkeypatch):
+    """check_values may be what check_sweep_values returned: the sweep then builds no model
+    again and draws the same numbers as a sweep that checks (and builds) them itself."""
+    from pymc_hier import family as family_module
+    from pymc_hier.cli_inputs import check_sweep_values
+
+    model = ph.decay_model(small_decay_data)
+    kw = {"param": "n0_max", "values": [9.0, 12.0], "progressbar": False,
+          "fit_kwargs": {"sampler": "exact", "draws": 100, "chains": 2, "random_seed": 3}}
+    itself = prior_sweep(model, **kw)
+    built = check_sweep_values(model, "n0_max", kw["values"], sampler="exact")
+    assert len(built) == 2 and all(isinstance(m, pm.Model) for m in built)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built again")
+
+    monkeypatch.setattr(family_module.ModelFamily, "make", refuse)
+    reused = prior_sweep(model, check_values=built, **kw)
+    xr.testing.assert_identical(reused, itself)
+    with pytest.raises(ValueError, match=r"check_values: expected True, False or one model "
+                                         r"per setting \(2\), got 1 items"):
+        prior_sweep(model, check_values=built[:1], **kw)

@@ -89,7 +89,7 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
                 method: str = "auto", fit_kwargs: Mapping | None = None, executor=None,
                 var_names: Sequence[str] | None = None,
                 quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
-                progressbar: bool = True, check_values: bool = True, base=None,
+                progressbar: bool = True, check_values: bool | Sequence = True, base=None,
                 model_kwargs: Mapping | None = None) -> xr.Dataset:
     """Posterior summaries over a range of one hyperparameter.
 
@@ -135,12 +135,16 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         Pareto k-hat above which reweighting is unreliable.
     progressbar : bool, default True
         Show a tqdm progress bar over the settings.
-    check_values : bool, default True
+    check_values : bool or list of pymc.Model, default True
         Check every setting before anything is fitted: a family's model is built with each
         (its own checks of priors and data) and, unless the draws are exact, the log
         density is evaluated where the sampler starts. ``False`` when the caller has just
         made the same check (the command line checks a sweep that reweights ``run``'s fit
-        before that fit; :mod:`pymc_hier.cli`).
+        before that fit; :mod:`pymc_hier.cli`), or what that check returned (the family's
+        model built with each setting, from
+        :func:`~pymc_hier.sensitivity.checks.check_settings`; None for a plain PyMC
+        model): exact draws then reuse what the family computed when building them
+        instead of building them again.
     base, model_kwargs
         Deprecated, only with ``prior_sweep(factory, data, ...)``: the fit to reweight and
         the factory's options.
@@ -203,8 +207,15 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         if reweighting:
             posterior = base_posterior(base, model)
     swept = lift_hyperparameters(model, plan.lift) if plan.lift else model
-    rebuilt = (check_settings(swept, spec, plan, start=not exact, built=model)
-               if check_values else None)
+    if check_values is None or isinstance(check_values, bool):  # None: a plain model's
+        rebuilt = (check_settings(swept, spec, plan, start=not exact, built=model)
+                   if check_values else None)
+    else:  # checked already: the models the check built
+        rebuilt = list(check_values)
+        if len(rebuilt) != len(plan.settings) or not all(
+                isinstance(m, pm.Model) for m in rebuilt):
+            raise ValueError(f"check_values: expected True, False or one model per "
+                             f"setting ({len(plan.settings)}), got {len(rebuilt)} items")
     settings, base_hyper = plan.settings, dict(plan.base)
     key = (f"{spec.config_hash()}:{','.join(sorted(base_hyper))}" if spec is not None
            else f"plain:{uuid.uuid4().hex}")
