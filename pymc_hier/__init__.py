@@ -62,6 +62,7 @@ _LAZY = {
     "save": "pymc_hier.persistence",
     "load": "pymc_hier.persistence",
     "sample_predictive": "pymc_hier.ppc",
+    "sample_prior": "pymc_hier.ppc",
     "ppc_table": "pymc_hier.ppc",
     "pit": "pymc_hier.ppc",
     "prior_sweep": "pymc_hier.sensitivity.sweep",

@@ -152,9 +152,13 @@ def _fit(model, args):
                    sampler=args.sampler, random_seed=args.seed, progressbar=not args.quiet)
 
 
-def _sweep(idata, args, model, param, values, *, check_values: bool = False,
+def _sweep(idata, args, model, param, values, *, check_values=False,
            progressbar: bool = True):
-    """Run the prior sweep; its settings checked already unless ``check_values``."""
+    """Run the prior sweep; its settings checked already unless ``check_values`` is True.
+
+    ``check_values`` may also be what :func:`check_sweep_values` returned (models the
+    sweep reuses).
+    """
     from pymc_hier.sensitivity.sweep import prior_sweep
 
     sampler, _ = _sweep_sampler(model, args)
@@ -232,22 +236,36 @@ def cmd_run(args) -> int:
             if not exact_sweep:  # checked now, swept (from the fit) after the fit
                 check_sweep_values(model, *request, sampler=sweep_sampler)
         out = check_run_folder(args.out, overwrite=args.overwrite)
-    # the exact sweep needs no fit: it runs in a forked process alongside the PGM, the
-    # compile and the draws, on the second core (here, before them, without one)
+    # what needs no fit (the prior draws; the exact sweep) runs in a forked process
+    # alongside the PGM, the compile and the draws, on the second core (here, before
+    # them, without one)
+    from pymc_hier import sample_prior
     from pymc_hier.background import can_fork, start
 
-    two_cores = (os.cpu_count() or 1) > 1 and can_fork()
-    parallel = exact_sweep and two_cores
-    steps = {}
+    parallel = (os.cpu_count() or 1) > 1 and can_fork()
+    # the prior groups sample_predictive would draw (the same seed and number of draws)
+    steps = {"prior draws": partial(sample_prior, model, draws=args.chains * args.draws,
+                                    random_seed=args.seed)}
     if exact_sweep:
         _log(args, "prior sweep (exact posterior" + (", in a second process)" if parallel
                                                        else ")"))
-        if parallel:  # its settings' checks first, so that a bad one stops the run early
-            steps["sweep settings"] = partial(check_sweep_values, model, *request,
-                                              sampler="exact")
-        # checked there, or by the sweep itself (the same draws either way)
-        steps["prior sweep"] = partial(_sweep, None, args, model, *request,
-                                       check_values=not parallel, progressbar=not parallel)
+        # its settings are checked first, so that a bad one stops the run before
+        # anything else: in their own step there (the models that check builds are
+        # reused by the sweep, in the same process), by the sweep itself here (the same
+        # draws either way)
+        if parallel:
+            checked = []
+
+            def check_settings():
+                checked.append(check_sweep_values(model, *request, sampler="exact"))
+
+            steps = {"sweep settings": check_settings, **steps,
+                     "prior sweep": lambda: _sweep(None, args, model, *request,
+                                                   check_values=checked[0],
+                                                   progressbar=False)}
+        else:
+            steps = {"prior sweep": partial(_sweep, None, args, model, *request,
+                                            check_values=True), **steps}
     sweep = None
     with StagedFolder(out) as folder, start(steps, parallel=parallel) as side:
         if not side.parallel:  # run already, here
@@ -259,22 +277,22 @@ def cmd_run(args) -> int:
             export_pgm(model, folder / "pgm")
         if exact_sweep:  # a setting the sweep refuses stops the run before sampling
             with watch("waiting for the sweep"), user_input("--values"):
-                side.raise_failed()
-                if side.parallel:
-                    side.result("sweep settings")
+                side.result(next(iter(steps)))
         with watch("sampling"):
             _log(args, f"sampling with {args.sampler} (seed {args.seed})")
             idata = _fit(model, args)
+        with watch("waiting for the prior draws"):
+            prior = side.result("prior draws")
         with watch("predictive checks"):
             from pymc_hier import sample_predictive
 
             _log(args, "posterior predictive checks")
-            idata = sample_predictive(idata, model, random_seed=args.seed)
+            idata = sample_predictive(idata, model, prior=prior, random_seed=args.seed)
         if exact_sweep:
             with watch("waiting for the sweep"), user_input("--values"):
                 sweep = side.result("prior sweep")
-            if side.parallel:
-                watch.add_all(side.timings, parallel=True)
+        if side.parallel:  # every step has reported
+            watch.add_all(side.timings, parallel=True)
         if request is not None and not exact_sweep:
             with watch("prior sweep"):
                 _log(args, "prior sweep")
@@ -282,7 +300,7 @@ def cmd_run(args) -> int:
         # the files are written (and read back to be checked) by a forked process while
         # the report is built here
         with start({"writing": partial(_write_results, folder, idata, sweep)},
-                   parallel=two_cores) as writer:
+                   parallel=parallel) as writer:
             if not writer.parallel:
                 watch.add_all(writer.timings)
             with watch("report"):

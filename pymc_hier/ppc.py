@@ -62,8 +62,9 @@ STATISTICS: Mapping[str, Callable] = {
 }
 
 
-def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True,
-                      posterior: bool = True, random_seed: int | None,
+def sample_predictive(idata: xr.DataTree, model: pm.Model, *,
+                      prior: bool | xr.DataTree = True, posterior: bool = True,
+                      random_seed: int | None,
                       prior_draws: int | None = None, log_likelihood: bool = True
                       ) -> xr.DataTree:
     """Add prior and posterior predictive draws (and the pointwise log-likelihood).
@@ -78,8 +79,11 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
         generative description instead (:mod:`pymc_hier.written`).
     model : pymc.Model
         The model that produced ``idata``; checked against it.
-    prior : bool, default True
-        Add ``prior`` and ``prior_predictive`` groups.
+    prior : bool or xarray.DataTree, default True
+        Add ``prior`` and ``prior_predictive`` groups: drawn here (True), or those of a
+        tree from :func:`sample_prior` with the same ``random_seed`` and number of draws,
+        drawn beforehand (in another process while the model was fitted; the result is
+        the same).
     posterior : bool, default True
         Add ``posterior_predictive`` (and ``log_likelihood``) groups; needs a ``posterior``.
     random_seed : int or None
@@ -104,20 +108,22 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     ------
     ValueError
         When ``idata`` has no posterior but ``posterior=True``, when ``model`` does not
-        match ``idata``, or when neither ``prior`` nor ``posterior`` is requested.
+        match ``idata``, when neither ``prior`` nor ``posterior`` is requested, or when
+        the prior draws given were drawn with another seed or number of draws.
     """
     if not isinstance(idata, xr.DataTree):
         raise ValueError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
     if not isinstance(model, pm.Model):
         raise ValueError(f"model: expected a pymc.Model, got {type(model).__name__}")
-    if not (prior or posterior):
+    drawn = prior if isinstance(prior, xr.DataTree) else None
+    if drawn is None and not (prior or posterior):
         raise ValueError("prior, posterior: at least one must be True")
     if posterior and "posterior" not in idata.children:
         raise ValueError(f"idata: no 'posterior' group (groups: {list(idata.children)}); "
                          "fit the model first or pass posterior=False")
     check_model_matches(idata, model)
     seed, source = resolve_seed(random_seed)
-    prior_rng, post_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    prior_rng, post_rng = _predictive_rngs(seed)
     tree = idata.copy()
     new: dict[str, xr.Dataset] = {}
     written = _written_description(idata, model) if posterior else None
@@ -149,12 +155,15 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
                 new[extra] = pp[extra].to_dataset()
         if log_likelihood and model.observed_RVs:
             new["log_likelihood"] = _log_likelihood(trace, model)
-    if prior:
+    if drawn is not None or prior:
         if prior_draws is None:
             prior_draws = (int(np.prod([idata["posterior"].sizes[d] for d in _SAMPLE_DIMS]))
                            if "posterior" in idata.children else 1000)
-        pr = prior_draws_of(model, int(prior_draws), random_seed=prior_rng,
-                            mode=_FORWARD_MODE)
+        if drawn is None:
+            pr = prior_draws_of(model, int(prior_draws), random_seed=prior_rng,
+                                mode=_FORWARD_MODE)
+        else:
+            pr = _check_drawn_prior(drawn, seed=seed, draws=int(prior_draws))
         for group in ("prior", "prior_predictive", "observed_data", "constant_data"):
             if group in pr.children and (group.startswith("prior") or group not in tree.children):
                 new.setdefault(group, pr[group].to_dataset())
@@ -163,6 +172,58 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *, prior: bool = True
     tree = attach_group_labels(tree, model)
     tree.attrs = {**tree.attrs, "predictive_random_seed": seed,
                   "predictive_random_seed_source": source}
+    return tree
+
+
+def sample_prior(model: pm.Model, *, draws: int, random_seed: int) -> xr.DataTree:
+    """Draw the prior groups :func:`sample_predictive` adds, before (or without) a fit.
+
+    ``sample_predictive(idata, model, prior=sample_prior(model, draws=n, random_seed=s),
+    random_seed=s)`` gives the same tree as ``sample_predictive(idata, model,
+    random_seed=s)`` for a fit of ``n`` draws (chains x draws): the prior's generator is
+    derived from the seed in the same way. ``pymc-hier run`` draws it in a second process
+    while the model is fitted.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model.
+    draws : int
+        Number of prior draws.
+    random_seed : int
+        The seed later given to :func:`sample_predictive`.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``prior`` and ``prior_predictive`` groups (and ``observed_data``,
+        ``constant_data``); the seed and draws in its attrs.
+    """
+    if random_seed is None:
+        raise TypeError("random_seed: required (the one sample_predictive will be given)")
+    seed, _ = resolve_seed(random_seed)
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
+        raise ValueError(f"draws: expected a positive int, got {draws!r}")
+    tree = prior_draws_of(model, int(draws), random_seed=_predictive_rngs(seed)[0],
+                          mode=_FORWARD_MODE)
+    tree.attrs = {**tree.attrs, "predictive_random_seed": seed, "prior_draws": int(draws)}
+    return tree
+
+
+def _predictive_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Return the generators of the prior and the posterior predictive draws of ``seed``."""
+    prior, posterior = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(prior), np.random.default_rng(posterior)
+
+
+def _check_drawn_prior(tree: xr.DataTree, *, seed: int, draws: int) -> xr.DataTree:
+    """Return ``tree`` (from :func:`sample_prior`) if drawn with ``seed`` and ``draws``."""
+    got = tree.attrs.get("predictive_random_seed"), tree.attrs.get("prior_draws")
+    if "prior" not in tree.children or None in got:
+        raise ValueError("prior: expected True, False or a tree from sample_prior")
+    if got != (seed, draws):
+        raise ValueError(f"prior: drawn with random_seed={got[0]} and {got[1]} draws, not "
+                         f"random_seed={seed} and {draws} draws")
     return tree
 
 

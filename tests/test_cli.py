@@ -350,12 +350,16 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
 
     timings = json.loads((out / "timings.json").read_text())
     stages = timings["stages"]
-    first = ["inputs and model", "pgm", "sampling", "predictive checks"]
-    if can_fork():  # the files are written by a forked process while the report is built
-        assert list(stages) == [*first, "report", "waiting for the files", "writing"]
-        assert stages["writing"]["parallel"] is True
+    first = ["pgm", "sampling", "waiting for the prior draws", "predictive checks"]
+    # forked: the prior draws (during the PGM and the sampling), and the files (while the
+    # report is built)
+    if can_fork():
+        assert list(stages) == ["inputs and model", *first, "prior draws", "report",
+                                "waiting for the files", "writing"]
+        assert stages["prior draws"]["parallel"] is stages["writing"]["parallel"] is True
     else:
-        assert list(stages) == [*first, "writing", "report", "waiting for the files"]
+        assert list(stages) == ["inputs and model", "prior draws", *first, "writing",
+                                "report", "waiting for the files"]
     assert all(row["wall_s"] >= 0 and row["cpu_s"] >= 0 for row in stages.values())
     assert timings["stages_wall_s"] == pytest.approx(
         sum(r["wall_s"] for r in stages.values() if not r.get("parallel")), abs=1e-3)
@@ -400,11 +404,12 @@ def test_run_stops_before_sampling_when_the_sweep_refuses_a_setting(tmp_path, ca
 
 @pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")
 def test_run_sweeps_beside_the_sampler_with_the_same_result(tmp_path, monkeypatch):
-    """Forked or not, the exact sweep gives the same numbers; the forked one's stages are
-    marked parallel and left out of the totals."""
+    """Forked or not, the exact sweep and the prior draws give the same numbers; the forked
+    stages are marked parallel and left out of the totals."""
     import xarray as xr
 
     import pymc_hier.background as background
+    from pymc_hier import load
 
     if not background.can_fork():
         pytest.skip("no fork on this platform")
@@ -414,11 +419,16 @@ def test_run_sweeps_beside_the_sampler_with_the_same_result(tmp_path, monkeypatc
     with xr.open_dataset(tmp_path / "forked" / "sweep.nc") as a, \
             xr.open_dataset(tmp_path / "here" / "sweep.nc") as b:
         xr.testing.assert_identical(a.load(), b.load())
+    a, b = (load(tmp_path / where / "idata.nc") for where in ("forked", "here"))
+    for group in ("prior", "prior_predictive", "posterior_predictive", "log_likelihood"):
+        xr.testing.assert_equal(a[group].to_dataset(), b[group].to_dataset())
     forked = json.loads((tmp_path / "forked" / "timings.json").read_text())["stages"]
     here = json.loads((tmp_path / "here" / "timings.json").read_text())["stages"]
-    assert forked["sweep settings"]["parallel"] and forked["prior sweep"]["parallel"]
-    assert "sweep settings" not in here and "parallel" not in here["prior sweep"]
-    assert list(here)[:2] == ["inputs and model", "prior sweep"]  # before the PGM, here
+    assert all(forked[s]["parallel"] for s in ("sweep settings", "prior draws", "prior sweep"))
+    assert "sweep settings" not in here
+    assert not any("parallel" in here[s] for s in ("prior draws", "prior sweep"))
+    # before the PGM, here
+    assert list(here)[:3] == ["inputs and model", "prior sweep", "prior draws"]
     total = json.loads((tmp_path / "forked" / "timings.json").read_text())["stages_wall_s"]
     assert total == pytest.approx(sum(r["wall_s"] for r in forked.values()
                                       if not r.get("parallel")), abs=1e-3)

@@ -46,6 +46,39 @@ def test_sample_predictive_is_reproducible(eight_schools_fit, eight_schools_ppc)
                                 eight_schools_ppc[0][group].to_dataset())
 
 
+def test_prior_drawn_beforehand_gives_the_same_tree(eight_schools_fit, eight_schools_ppc):
+    """sample_prior draws what sample_predictive would: the same seed and number of draws
+    give the same groups, passed through pickle (as from run's second process)."""
+    import pickle
+
+    fitted, model = eight_schools_fit
+    idata, _ = eight_schools_ppc
+    prior = pickle.loads(pickle.dumps(ph.sample_prior(model, draws=4000,
+                                                      random_seed=FIT_SEED + 1)))
+    again = ph.sample_predictive(fitted, model, prior=prior, random_seed=FIT_SEED + 1)
+    assert set(again.children) == set(idata.children)
+    for group in idata.children:
+        xr.testing.assert_equal(again[group].to_dataset(), idata[group].to_dataset())
+    assert again.attrs["predictive_random_seed"] == FIT_SEED + 1
+    # another seed's prior draws differ: the test above can fail
+    other = ph.sample_prior(model, draws=4000, random_seed=FIT_SEED + 2)
+    assert not np.array_equal(other["prior"]["mu"].values, idata["prior"]["mu"].values)
+    for kw, match in [({"random_seed": FIT_SEED + 2}, rf"drawn with random_seed={FIT_SEED + 1}"
+                                                      rf" and 4000 draws, not random_seed="
+                                                      rf"{FIT_SEED + 2} and 4000 draws"),
+                      ({"random_seed": FIT_SEED + 1, "prior_draws": 100},
+                       "and 4000 draws, not .* and 100 draws")]:
+        with pytest.raises(ValueError, match=match):
+            ph.sample_predictive(fitted, model, prior=prior, **kw)
+    with pytest.raises(ValueError, match="prior: expected True, False or a tree from "
+                                         "sample_prior"):
+        ph.sample_predictive(fitted, model, prior=fitted, random_seed=FIT_SEED + 1)
+    with pytest.raises(TypeError, match="random_seed: required"):
+        ph.sample_prior(model, draws=10, random_seed=None)
+    with pytest.raises(ValueError, match="draws: expected a positive int, got 0"):
+        ph.sample_prior(model, draws=0, random_seed=1)
+
+
 def test_sample_predictive_bad_input(eight_schools_fit):
     fitted, model = eight_schools_fit
     no_post = xr.DataTree.from_dict({"observed_data": fitted["observed_data"].to_dataset()})
