@@ -1,6 +1,6 @@
 """Steps that run in a second process while this one goes on: :func:`start`.
 
-``pymc-hier run`` has work that needs no sampler: the exact prior sweep and the PGM. On a
+``pymc-hier run`` has work that needs no fit: the prior draws and the exact prior sweep. On a
 machine with two cores they run in a forked copy of the process (the model, data and
 imports are already there: nothing is pickled on the way in) while this process compiles
 the model and samples; each step's result comes back through a pipe when it is done.
