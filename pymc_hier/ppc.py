@@ -109,7 +109,8 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *,
     ValueError
         When ``idata`` has no posterior but ``posterior=True``, when ``model`` does not
         match ``idata``, when neither ``prior`` nor ``posterior`` is requested, or when
-        the prior draws given were drawn with another seed or number of draws.
+        the prior draws given were drawn from another model, or with another seed or
+        number of draws.
     """
     if not isinstance(idata, xr.DataTree):
         raise ValueError(f"idata: expected an xarray.DataTree, got {type(idata).__name__}")
@@ -163,7 +164,7 @@ def sample_predictive(idata: xr.DataTree, model: pm.Model, *,
             pr = prior_draws_of(model, int(prior_draws), random_seed=prior_rng,
                                 mode=_FORWARD_MODE)
         else:
-            pr = _check_drawn_prior(drawn, seed=seed, draws=int(prior_draws))
+            pr = _check_drawn_prior(drawn, model, seed=seed, draws=int(prior_draws))
         for group in ("prior", "prior_predictive", "observed_data", "constant_data"):
             if group in pr.children and (group.startswith("prior") or group not in tree.children):
                 new.setdefault(group, pr[group].to_dataset())
@@ -197,7 +198,7 @@ def sample_prior(model: pm.Model, *, draws: int, random_seed: int) -> xr.DataTre
     -------
     xarray.DataTree
         ``prior`` and ``prior_predictive`` groups (and ``observed_data``,
-        ``constant_data``); the seed and draws in its attrs.
+        ``constant_data``); the seed, the draws and the model's hash in its attrs.
     """
     if random_seed is None:
         raise TypeError("random_seed: required (the one sample_predictive will be given)")
@@ -206,7 +207,8 @@ def sample_prior(model: pm.Model, *, draws: int, random_seed: int) -> xr.DataTre
         raise ValueError(f"draws: expected a positive int, got {draws!r}")
     tree = prior_draws_of(model, int(draws), random_seed=_predictive_rngs(seed)[0],
                           mode=_FORWARD_MODE)
-    tree.attrs = {**tree.attrs, "predictive_random_seed": seed, "prior_draws": int(draws)}
+    tree.attrs = {**tree.attrs, "predictive_random_seed": seed, "prior_draws": int(draws),
+                  "model_hash": model_hash(model)}
     return tree
 
 
@@ -216,14 +218,22 @@ def _predictive_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generato
     return np.random.default_rng(prior), np.random.default_rng(posterior)
 
 
-def _check_drawn_prior(tree: xr.DataTree, *, seed: int, draws: int) -> xr.DataTree:
-    """Return ``tree`` (from :func:`sample_prior`) if drawn with ``seed`` and ``draws``."""
+def _check_drawn_prior(tree: xr.DataTree, model: pm.Model, *, seed: int,
+                       draws: int) -> xr.DataTree:
+    """Return ``tree`` (from :func:`sample_prior`) if drawn from ``model`` as asked.
+
+    Raises ``ValueError`` for another model, seed or number of draws.
+    """
     got = tree.attrs.get("predictive_random_seed"), tree.attrs.get("prior_draws")
-    if "prior" not in tree.children or None in got:
+    drawn_from = tree.attrs.get("model_hash")
+    if "prior" not in tree.children or None in got or drawn_from is None:
         raise ValueError("prior: expected True, False or a tree from sample_prior")
     if got != (seed, draws):
         raise ValueError(f"prior: drawn with random_seed={got[0]} and {got[1]} draws, not "
                          f"random_seed={seed} and {draws} draws")
+    if drawn_from != model_hash(model):
+        raise ValueError("prior: drawn from another model (other structure, priors, coords "
+                         "or data)")
     return tree
 
 

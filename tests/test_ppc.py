@@ -70,6 +70,10 @@ def test_prior_drawn_beforehand_gives_the_same_tree(eight_schools_fit, eight_sch
                        "and 4000 draws, not .* and 100 draws")]:
         with pytest.raises(ValueError, match=match):
             ph.sample_predictive(fitted, model, prior=prior, **kw)
+    centred = ph.eight_schools_model(parametrization="centered")
+    with pytest.raises(ValueError, match="prior: drawn from another model"):
+        ph.sample_predictive(fitted, model, random_seed=FIT_SEED + 1, prior=ph.sample_prior(
+            centred, draws=4000, random_seed=FIT_SEED + 1))
     with pytest.raises(ValueError, match="prior: expected True, False or a tree from "
                                          "sample_prior"):
         ph.sample_predictive(fitted, model, prior=fitted, random_seed=FIT_SEED + 1)
