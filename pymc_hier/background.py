@@ -75,6 +75,7 @@ class Background:
         self._done: dict[str, tuple[bool, object]] = {}
         self._process = self._conn = self._receiver = None
         self._changed = threading.Condition()
+        self._closing = threading.Event()
         if not parallel:
             for name, step in steps.items():
                 ok, value, wall, cpu = _timed(step)
@@ -112,6 +113,7 @@ class Background:
             return
         if self._process.is_alive():
             self._process.terminate()
+        self._closing.set()
         self._receiver.join()
         self._process.join()
         self._conn.close()
@@ -124,14 +126,20 @@ class Background:
             self._changed.notify_all()
 
     def _receive_all(self) -> None:
-        """Receive every step's message (in a thread); a process gone early fails the rest."""
-        while True:
+        """Receive every step's message (in a thread); a process gone early fails the rest.
+
+        It stops at the end of the pipe, or within 0.1 s of :meth:`close` (the pipe may
+        stay open after the process ends, held by a process it started).
+        """
+        while not self._closing.is_set():
             try:
+                if not self._conn.poll(0.1):
+                    continue
                 message = self._conn.recv()
             except (EOFError, OSError):
                 break
             self._record(*message)
-        if set(self._names) <= set(self._done):
+        if self._closing.is_set() or set(self._names) <= set(self._done):
             return
         self._process.join()  # here only: close() waits for this thread before joining
         with self._changed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -123,3 +124,29 @@ def test_a_large_result_does_not_hold_up_the_next_step(tmp_path):
         assert marker.exists()
         assert len(side.result("large")) == 16 << 20
         side.result("next")
+
+
+@needs_fork
+def test_leaving_the_block_does_not_wait_for_a_pipe_held_open_elsewhere(tmp_path):
+    """A process the step forked keeps the pipe open after the step's process is gone:
+    leaving the block still returns (the results not received are lost, as documented)."""
+    pid_file = tmp_path / "holder"
+
+    def start_a_holder():
+        holder = os.fork()  # a copy: every open descriptor, the pipe's included
+        if holder == 0:
+            time.sleep(60)
+            os._exit(0)
+        pid_file.write_text(str(holder))
+        time.sleep(60)
+
+    began = time.perf_counter()
+    try:
+        with start({"holder": start_a_holder}) as side:
+            while not pid_file.exists() and time.perf_counter() - began < 30:
+                time.sleep(0.05)
+            assert side._process.is_alive()
+        assert time.perf_counter() - began < 30  # a bound, not a speed target
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
