@@ -274,7 +274,7 @@ def cmd_run(args) -> int:
             from pymc_hier import export_pgm
 
             _log(args, "exporting the PGM")
-            export_pgm(model, folder / "pgm")
+            pgm = export_pgm(model, folder / "pgm")
         if exact_sweep:  # a setting the sweep refuses stops the run before sampling
             with watch("waiting for the sweep"), user_input("--values"):
                 side.result(next(iter(steps)))
@@ -308,7 +308,7 @@ def cmd_run(args) -> int:
                 from pymc_hier.reports.build import summary_text
 
                 report(idata, model, folder / "report.html", sweep=sweep,
-                       command=args.command_line)
+                       command=args.command_line, pgm=pgm.get("svg"))
                 summary = summary_text(idata, model)
             with watch("waiting for the files"):
                 writer.result("writing")

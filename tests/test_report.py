@@ -326,6 +326,28 @@ def test_report_is_byte_identical_apart_from_the_timestamp(schools_fit, tmp_path
                      timestamp="other").read_bytes() != c
 
 
+def test_a_pgm_exported_already_is_embedded_as_it_is(schools_fit, tmp_path, monkeypatch):
+    """pgm= (what run passes): the same bytes as drawing it again; its SVG is what is shown,
+    and what is not an SVG file is refused."""
+    idata, model = schools_fit
+    monkeypatch.setenv("PYMC_HIER_REPORT_TIMESTAMP", "fixed")
+    svg = ph.export_pgm(model, tmp_path / "pgm")["svg"]
+    drawn = ph.report(idata, model, tmp_path / "a.html").read_bytes()
+    given = ph.report(idata, model, tmp_path / "b.html", pgm=svg).read_bytes()
+    assert given == drawn
+    other = tmp_path / "other.svg"  # not this model's: shown as given, so the test can fail
+    other.write_text('<svg xmlns="http://www.w3.org/2000/svg"><desc>marker-7261</desc></svg>')
+    assert "marker-7261" in ph.report(idata, model, tmp_path / "c.html", pgm=other).read_text()
+    (tmp_path / "not.svg").write_text("digraph {}")
+    for error, match, pgm in [(ValueError, "pgm: .*not.svg' is not an SVG file",
+                               tmp_path / "not.svg"),
+                              (ValueError, "pgm: cannot read", tmp_path / "missing.svg"),
+                              (TypeError, "pgm: expected a path to an SVG file", 3)]:
+        with pytest.raises(error, match=match):
+            ph.report(idata, model, tmp_path / "d.html", pgm=pgm)
+    assert not (tmp_path / "d.html").exists()
+
+
 @pytest.mark.slow
 def test_two_identical_cli_runs_differ_in_the_timestamp_line_only(tmp_path):
     """Issue 19, item 12: ``pymc-hier run`` twice with the same arguments."""

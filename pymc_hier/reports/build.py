@@ -87,7 +87,7 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
            command: str | None = None, timestamp: str | None = None,
            ci_prob: float = 0.9, var_names: Sequence[str] | None = None,
            truth: Mapping | None = None, pooling: xr.Dataset | None = None,
-           cv: xr.Dataset | None = None) -> Path:
+           cv: xr.Dataset | None = None, pgm: str | os.PathLike | None = None) -> Path:
     """Write one self-contained HTML report of a fit, as an analysis reads.
 
     In order: a summary box (the population parameters with their units, the truth when
@@ -137,6 +137,10 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
         Output of :func:`pymc_hier.compare_pooling` on the same data.
     cv : xarray.Dataset, optional
         Output of :func:`pymc_hier.cross_validate` of this fit.
+    pgm : path-like, optional
+        The model's PGM as an SVG file that :func:`pymc_hier.export_pgm` wrote with its
+        default view and style (``pymc-hier run`` passes its own): embedded as it is
+        instead of being drawn again.
 
     Returns
     -------
@@ -155,6 +159,7 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
     """
     path, parent = _check_inputs(idata, model, path, sweep, ci_prob, var_names, truth,
                                  title, timestamp, pooling, cv)
+    pgm_svg = None if pgm is None else _read_svg(pgm)
     spec = get_spec(model)
     family = None if spec is None else spec.family
     if timestamp is None:
@@ -167,7 +172,7 @@ def report(idata: xr.DataTree, model: pm.Model, path: str | os.PathLike, *,
         sections = [
             ("summary", "Summary", headline_section(ctx, sampling_status(ctx))
              + others_section(ctx)),
-            ("model", "Model", model_section(ctx)),
+            ("model", "Model", model_section(ctx, pgm_svg=pgm_svg)),
             ("data", "Data", data_section(ctx)),
             ("per-unit", "Per-unit estimates", per_unit_section(ctx)),
             ("diagnostics", "Diagnostics", diagnostics_section(ctx)),
@@ -227,6 +232,19 @@ def summary_text(idata: xr.DataTree, model: pm.Model, *, ci_prob: float = 0.9,
     if not lines:
         lines = ["The model has no scalar parameters; see the report's per-unit estimates."]
     return "\n".join([*lines, sampling_status_line(ctx)])
+
+
+def _read_svg(pgm) -> str:
+    """Return the text of the SVG file ``pgm`` (``TypeError``, ``ValueError``: why not)."""
+    if not isinstance(pgm, str | os.PathLike):
+        raise TypeError(f"pgm: expected a path to an SVG file, got {type(pgm).__name__}")
+    try:
+        text = Path(pgm).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"pgm: cannot read {str(pgm)!r} ({err})") from None
+    if "<svg" not in text[:2000]:
+        raise ValueError(f"pgm: {str(pgm)!r} is not an SVG file")
+    return text
 
 
 def _sentence(text: str) -> str:

@@ -115,8 +115,11 @@ def _laws(gen: GenerativeModel) -> str:
             f"{H.esc(text)} (PyMC's names{sd}).</p>")
 
 
-def model_section(ctx: ReportContext) -> str:
-    """Equations, what each symbol is, the index ranges and the PGM."""
+def model_section(ctx: ReportContext, *, pgm_svg: str | None = None) -> str:
+    """Equations, what each symbol is, the index ranges and the PGM.
+
+    ``pgm_svg``: the PGM's SVG, exported already; drawn here when None.
+    """
     gen, kept = _in_display_units(ctx)
     rows = []
     for name, left, rel, right in mathml.equations(gen):
@@ -144,7 +147,7 @@ def model_section(ctx: ReportContext) -> str:
         parts.append(f'<p class="note">Built by <code>{H.esc(ctx.spec.factory)}'
                      f"({H.esc(opts)})</code>; the sampler may use another parametrisation "
                      "of the same model.</p>")
-    parts.append(_pgm(ctx))
+    parts.append(_pgm(ctx, pgm_svg))
     return "\n".join(p for p in parts if p)
 
 
@@ -158,12 +161,13 @@ def _scalar_value(ctx: ReportContext, name: str) -> str:
     return ""
 
 
-def _pgm(ctx: ReportContext) -> str:
-    from pymc_hier.pgm import export_pgm
+def _pgm(ctx: ReportContext, svg: str | None = None) -> str:
+    if svg is None:
+        from pymc_hier.pgm import export_pgm
 
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = export_pgm(ctx.model, Path(tmp) / "pgm", formats=("svg",))
-        svg = Path(paths["svg"]).read_text(encoding="utf-8")
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = export_pgm(ctx.model, Path(tmp) / "pgm", formats=("svg",))
+            svg = Path(paths["svg"]).read_text(encoding="utf-8")
     caption = ("Circles: unknown; shaded: observed; dots: given; boxes: computed; plates: "
                "repeated units.")
     recorded = sorted({ctx.units.source[n.name] for n in ctx.gen.nodes
