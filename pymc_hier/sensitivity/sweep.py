@@ -89,7 +89,8 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
                 method: str = "auto", fit_kwargs: Mapping | None = None, executor=None,
                 var_names: Sequence[str] | None = None,
                 quantiles: Sequence[float] = (0.05, 0.5, 0.95), khat_threshold: float = 0.7,
-                progressbar: bool = True, check_values: bool | Sequence = True, base=None,
+                progressbar: bool = True, check_values: bool | Sequence | None = True,
+                base=None,
                 model_kwargs: Mapping | None = None) -> xr.Dataset:
     """Posterior summaries over a range of one hyperparameter.
 
