@@ -143,20 +143,16 @@ class Background:
             return
         self._process.join()  # here only: close() waits for this thread before joining
         with self._changed:
-            failed = [value for ok, value in self._done.values() if not ok]
-            err = failed[0] if failed else RuntimeError(
+            err = self._failure() or RuntimeError(
                 f"the background process ended (exit code {self._process.exitcode}) "
                 "before reporting every step")
             for name in self._names:
                 self._done.setdefault(name, (False, err))
             self._changed.notify_all()
 
-    def raise_failed(self) -> None:
-        """Raise the error of a step reported failed so far (without waiting); else nothing."""
-        with self._changed:
-            failed = [value for ok, value in self._done.values() if not ok]
-        if failed:
-            raise failed[0]
+    def _failure(self) -> BaseException | None:
+        """Return the error of the first step reported failed (hold ``_changed``), or None."""
+        return next((value for ok, value in self._done.values() if not ok), None)
 
     def result(self, name: str):
         """Return the result of step ``name``, waiting for it; raise the error it raised.
@@ -167,9 +163,8 @@ class Background:
             raise KeyError(f"name: no step {name!r} (steps: {', '.join(self._names)})")
         with self._changed:
             while name not in self._done:
-                failed = [v for ok, v in self._done.values() if not ok]
-                if failed:
-                    raise failed[0]
+                if (failed := self._failure()) is not None:
+                    raise failed
                 if self._receiver is None:  # pragma: no cover - the steps stopped early
                     raise RuntimeError(f"step {name!r} did not run")
                 self._changed.wait()

@@ -277,7 +277,7 @@ def cmd_run(args) -> int:
             pgm = export_pgm(model, folder / "pgm")
         if exact_sweep:  # a setting the sweep refuses stops the run before sampling
             with watch("waiting for the sweep"), user_input("--values"):
-                side.result(next(iter(steps)))
+                side.result("sweep settings" if side.parallel else "prior sweep")
         with watch("sampling"):
             _log(args, f"sampling with {args.sampler} (seed {args.seed})")
             idata = _fit(model, args)

@@ -51,19 +51,11 @@ def test_a_failed_step_raises_its_error_and_stops_the_later_ones(parallel, tmp_p
         assert str(err.value) == "values: n0_max=-1: must be > 0"  # the message as raised
         with pytest.raises(ValueError, match="n0_max=-1"):
             side.result("check")
-        with pytest.raises(ValueError, match="n0_max=-1"):
-            side.raise_failed()
         with pytest.raises(KeyError, match="no step 'other'"):
             side.result("other")
     assert not (tmp_path / "ran").exists()
     if parallel:  # where it was raised stays readable
         assert "background process" in "".join(err.value.__notes__)
-
-
-def test_raise_failed_is_silent_while_nothing_failed():
-    with start({"a": lambda: 1}, parallel=False) as side:
-        side.raise_failed()
-        assert side.result("a") == 1
 
 
 @needs_fork
