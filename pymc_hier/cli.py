@@ -221,6 +221,20 @@ def _forget_unloaded_jax(sampler: str | None) -> None:
         del sys.modules["jax"]
 
 
+def _resolve_array_modules() -> None:
+    """Let xarray look up its array libraries now, once for this process and its forks.
+
+    xarray checks every array it wraps against the array types of Dask and the like,
+    importing each installed one on the first check (Dask's array module: 0.3 s on two
+    cores). Done before ``run`` forks, its forked steps inherit the result instead of
+    importing them a second time; the parent would pay it at its first result anyway.
+    """
+    import numpy as np
+    import xarray as xr
+
+    xr.DataArray(np.zeros(1))
+
+
 def cmd_run(args) -> int:
     """Build, fit, export the PGM, check, sweep and report; time each stage."""
     from pymc_hier.timings import Stopwatch
@@ -236,13 +250,16 @@ def cmd_run(args) -> int:
             if not exact_sweep:  # checked now, swept (from the fit) after the fit
                 check_sweep_values(model, *request, sampler=sweep_sampler)
         out = check_run_folder(args.out, overwrite=args.overwrite)
+        from pymc_hier.background import can_fork, start
+
+        parallel = (os.cpu_count() or 1) > 1 and can_fork()
+        if parallel:
+            _resolve_array_modules()
     # what needs no fit (the prior draws; the exact sweep) runs in a forked process
     # alongside the PGM, the compile and the draws, on the second core (here, before
     # them, without one)
     from pymc_hier import sample_prior
-    from pymc_hier.background import can_fork, start
 
-    parallel = (os.cpu_count() or 1) > 1 and can_fork()
     # the prior groups sample_predictive would draw (the same seed and number of draws)
     steps = {"prior draws": partial(sample_prior, model, draws=args.chains * args.draws,
                                     random_seed=args.seed)}

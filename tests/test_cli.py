@@ -434,6 +434,36 @@ def test_run_sweeps_beside_the_sampler_with_the_same_result(tmp_path, monkeypatc
                                       if not r.get("parallel")), abs=1e-3)
 
 
+def test_forked_steps_inherit_the_array_modules_xarray_looked_up(tmp_path):
+    """xarray imports Dask's array module at its first array when Dask is installed
+    (0.3 s); run lets it do so before it forks, so its forked steps find it imported.
+    In a new process: this one has imported it long ago."""
+    pytest.importorskip("dask.array")
+    from pymc_hier.background import can_fork
+
+    if not can_fork() or (os.cpu_count() or 1) < 2:
+        pytest.skip("run forks only where it can, on two cores or more")
+    seen, out = tmp_path / "seen", tmp_path / "job"
+    script = f"""
+import sys
+import pymc_hier
+from pymc_hier.cli import main
+real = pymc_hier.sample_prior
+def spy(*args, **kwargs):  # the forked step
+    open({str(seen)!r}, "w").write(str("dask.array" in sys.modules))
+    return real(*args, **kwargs)
+pymc_hier.sample_prior = spy
+assert "dask.array" not in sys.modules
+sys.exit(main(["run", "schools", "--no-sweep", "--out", {str(out)!r}, *{EXACT!r}]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert seen.read_text() == "True"
+    stages = json.loads((out / "timings.json").read_text())["stages"]
+    assert stages["prior draws"]["parallel"] is True
+
+
 @pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")  # 2 x 100 draws
 def test_run_keeps_stdout_for_its_results_and_progress_on_stderr(tmp_path, capsys):
     """nutpie's progress bar (PyMC draws it on stdout) goes to stderr with the rest."""
