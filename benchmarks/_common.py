@@ -217,6 +217,11 @@ def run_nutpie(name: str, build, var: str, *, draws: int, tune: int, chains: int
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                               progress_bar=False)
     res.sample_s = t.seconds
+    stats = idata["sample_stats"]
+    if "n_steps" in stats.data_vars:   # leapfrog steps (gradients) per kept draw
+        res.extra["mean_n_steps"] = float(stats["n_steps"].mean())
+    if "step_size" in stats.data_vars:  # adapted, one per chain
+        res.extra["step_size"] = float(stats["step_size"].isel(draw=-1).mean())
     if postprocess is not None:
         with Timer() as t:
             idata = postprocess(idata, model)
@@ -456,6 +461,9 @@ def progress(rows, var: str) -> None:
                   f"{r.extra['ess_per_stan_s']:.4g}); mean leapfrog steps per draw "
                   f"{r.extra['mean_n_steps']:.0f}; tree-depth-10 hits "
                   f"{r.extra['max_treedepth_hits']}", flush=True)
+        elif "mean_n_steps" in r.extra:
+            print(f"    mean leapfrog steps per draw {r.extra['mean_n_steps']:.2f}, "
+                  f"step size {r.extra.get('step_size', math.nan):.3g}", flush=True)
         medians = ", ".join(f"{v:.3g}" for v in r.extra.get("chain_medians", []))
         print(f"    median {var} per chain: {medians}", flush=True)
 

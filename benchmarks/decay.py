@@ -40,6 +40,9 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 from benchmarks import _common as common  # noqa: E402
 
 REFERENCE = "lecture Stan, init at true alpha"
+#: NUTS's best case at the default variant's dimension: independent standard normals.
+BOUND = "i.i.d. normal, the default variant's dimension (NUTS's best case)"
+DEFAULT = "decay_model(t0=latent, n0=marginal)"
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -119,6 +122,30 @@ def run_ours(data, options: dict, cfg: dict) -> common.Result:
         note="nutpie, the family's init, default priors")
 
 
+def free_dimension(data) -> int:
+    """The number of numbers NUTS moves in the default variant (``alpha`` and each ``t0``)."""
+    from pymc_hier import decay_model
+
+    model = decay_model(data.without_t0())
+    return int(sum(v.size for v in model.initial_point().values()))
+
+
+def iid_normal(n_dim: int):
+    """``n_dim`` independent standard normals, the first named ``alpha`` (the one diagnosed).
+
+    Sampled with the same settings as every row, it shows what NUTS costs at that dimension
+    when the geometry is perfect and the log density is nearly free: a default variant as
+    well shaped takes as many leapfrog steps per draw, and the rest of its time is the cost
+    of its log density and gradient.
+    """
+    import pymc as pm
+
+    with pm.Model() as model:
+        pm.Normal("alpha")
+        pm.Normal("rest", shape=n_dim - 1)
+    return model
+
+
 def run_exact_rows(data, cfg: dict, *, t0_values=("known", "latent")) -> list[common.Result]:
     """The exact sampler per ``t0`` option (the factory's default prior on alpha)."""
     from pymc_hier.exact import decay_posterior
@@ -185,6 +212,8 @@ def main(argv=None) -> dict:
                    help="decay_model variants to run, e.g. known/marginal (default: all)")
     p.add_argument("--exact-t0", type=_csv, default=["known", "latent"], metavar="T0,...",
                    help="t0 options of the exact sampler (default: known,latent)")
+    p.add_argument("--no-bound", action="store_true",
+                   help="skip the row of i.i.d. normals (NUTS's best case)")
     p.add_argument("--naive-units", type=_csv, default=["s", "days"], metavar="UNIT,...",
                    help="time units of the naive PyMC port (s, days; default both)")
     args = p.parse_args(argv)
@@ -223,6 +252,13 @@ def main(argv=None) -> dict:
     if common.available("pymc_hier.decay.family", "decay_model"):
         for options in our_variants(args.variants):
             results.append(run_ours(data, options, cfg))
+            common.progress(results[-1:], "alpha")
+        if not args.no_bound:
+            n_dim = free_dimension(data)
+            results.append(common.run_nutpie(
+                BOUND, lambda: iid_normal(n_dim), "alpha", draws=cfg["draws"],
+                tune=cfg["tune"], chains=cfg["chains"], seed=cfg["seed"],
+                note=f"nutpie, {n_dim} dimensions"))
             common.progress(results[-1:], "alpha")
     else:
         print("decay_model: not available yet, skipped", flush=True)
@@ -271,12 +307,44 @@ def targets(results: list[common.Result]) -> dict:
             out[r.name] = {"ratio": ratio, "met_1000x": ratio >= 1000}
             lines.append(f"target exact >= 1000x: {r.name}: {ratio:,.0f}x -> "
                          f"{'met' if ratio >= 1000 else 'NOT met'}")
+    if ref is not None and math.isfinite(ref.ess_per_s) and ref.ess_per_s > 0:
+        lines += _issue_22_lines(results, ref, ours, exact)
     for r in ours + exact:
         ok = r.total_s < 10
         out.setdefault(r.name, {})["end_to_end_under_10s"] = ok
         lines.append(f"target end-to-end < 10 s: {r.name}: {r.total_s:.1f} s -> "
                      f"{'met' if ok else 'NOT met'}")
     return out
+
+
+def _issue_22_lines(results, ref, ours, exact) -> list[str]:
+    """Issue 22's targets (300x, 100x for latent N0, 3,000x exact) and NUTS's best case."""
+    lines = []
+
+    def verdict(name, r, goal):
+        ratio = r.ess_per_s / ref.ess_per_s
+        short = "" if ratio >= goal else f" ({goal / ratio:.2f}x short)"
+        return (f"target {name} >= {goal:,}x (issue 22): {r.name}: {ratio:,.1f}x -> "
+                f"{'met' if ratio >= goal else 'NOT met'}{short}")
+
+    for r in ours:
+        if r.name.startswith(DEFAULT):
+            lines.append(verdict("MCMC", r, 300))
+        elif "n0=latent" in r.name:
+            lines.append(verdict("MCMC", r, 100))
+        elif "t0=marginal" in r.name:
+            lines.append(verdict("MCMC", r, 50))
+    lines += [verdict("exact", r, 3000) for r in exact]
+    bound = next((r for r in results if r.name == BOUND), None)
+    default = next((r for r in ours if r.name.startswith(DEFAULT)), None)
+    if bound is not None and default is not None and "mean_n_steps" in default.extra:
+        lines.append(
+            f"NUTS's best case at this dimension: {bound.ess_per_s / ref.ess_per_s:,.0f}x; the "
+            f"default variant takes {default.extra['mean_n_steps']:.2f} leapfrog steps a draw "
+            f"(i.i.d. normals {bound.extra['mean_n_steps']:.2f}) and "
+            f"{default.sample_s / bound.sample_s:.1f}x their sampling time: the difference "
+            "is the cost of its log density and gradient")
+    return lines
 
 
 def _csv(text: str) -> list[str]:

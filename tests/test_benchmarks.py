@@ -115,7 +115,7 @@ def test_quick_run_without_stan(bench, tmp_path, capsys):
     assert names == [r["name"] for r in payload["results"]]
     expected = {
         "decay": ["naive PyMC port (days)", "decay_model(t0=known, n0=marginal)",
-                  "exact sampler (t0=known)"],
+                  decay_bench.BOUND, "exact sampler (t0=known)"],
         "schools": ["ours noncentered", "exact sampler"],
     }[key]
     assert names == expected
@@ -126,6 +126,42 @@ def test_quick_run_without_stan(bench, tmp_path, capsys):
             assert r["ess_bulk"] > 10 and r["divergences"] == 0, r
     if key == "decay":
         assert any(line.startswith("target end-to-end") for line in saved["targets"]["lines"])
+
+
+def test_issue_22_targets_are_judged_against_the_reference_row():
+    def row(name, ess, seconds, engine="nutpie", **extra):
+        return common.Result(name=name, engine=engine, draws=1000, chains=4, tune=1000,
+                             ess_bulk=ess, sample_s=seconds, extra=extra)
+
+    ref = row(decay_bench.REFERENCE, 100.0, 1.0, engine="pystan")   # 100 ESS/s
+    results = [ref,
+               row("decay_model(t0=latent, n0=marginal)", 6000.0, 0.2, mean_n_steps=7.0),
+               row("decay_model(t0=known, n0=latent)", 5000.0, 1.0),
+               row("decay_model(t0=marginal, n0=marginal) [deprecated]", 1000.0, 1.0),
+               row("exact sampler (t0=known)", 4000.0, 0.01, engine="exact"),
+               row(decay_bench.BOUND, 8000.0, 0.05, mean_n_steps=7.0)]
+    lines = decay_bench.targets(results)["lines"]
+    issue = [line for line in lines if "(issue 22)" in line]
+    assert issue == [
+        "target MCMC >= 300x (issue 22): decay_model(t0=latent, n0=marginal): 300.0x -> met",
+        "target MCMC >= 100x (issue 22): decay_model(t0=known, n0=latent): 50.0x -> NOT met "
+        "(2.00x short)",
+        "target MCMC >= 50x (issue 22): decay_model(t0=marginal, n0=marginal) [deprecated]: "
+        "10.0x -> NOT met (5.00x short)",
+        "target exact >= 3,000x (issue 22): exact sampler (t0=known): 4,000.0x -> met"]
+    bound = next(line for line in lines if line.startswith("NUTS's best case"))
+    assert "1,600x" in bound and "7.00 leapfrog steps" in bound and "4.0x their" in bound
+    # one ESS/s short of 300x is not met
+    results[1] = row("decay_model(t0=latent, n0=marginal)", 5999.0, 0.2)
+    assert ("target MCMC >= 300x (issue 22): decay_model(t0=latent, n0=marginal): 299.9x -> "
+            "NOT met (1.00x short)") in decay_bench.targets(results)["lines"]
+
+
+def test_the_best_case_row_has_the_default_variants_dimension(lecture_data):
+    n_dim = decay_bench.free_dimension(lecture_data)
+    assert n_dim == 1 + lecture_data.n_widgets   # alpha and each widget's t0
+    model = decay_bench.iid_normal(n_dim)
+    assert sum(v.size for v in model.initial_point().values()) == n_dim
 
 
 def test_bad_selection_is_refused():
