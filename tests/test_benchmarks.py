@@ -164,6 +164,18 @@ def test_the_best_case_row_has_the_default_variants_dimension(lecture_data):
     assert sum(v.size for v in model.initial_point().values()) == n_dim
 
 
+@pytest.mark.slow
+def test_kernel_timings_run_and_name_each_kernel(capsys):
+    from benchmarks import decay_kernels
+
+    results = decay_kernels.main(["--calls", "20", "--repeats", "2"])
+    assert list(results) == ["measurement density and d/dlog A", "t0 map, probit (no edge)",
+                             "t0 map, logistic step (edge)",
+                             "log density and gradient, PyTensor call"]
+    assert all(0 < best <= median < 1e7 for best, median in results.values())
+    assert "100 widgets (2 with an edge in their day)" in capsys.readouterr().out
+
+
 def test_bad_selection_is_refused():
     with pytest.raises(ValueError, match="--variants"):
         decay_bench.our_variants(["known/nonsense"])
