@@ -11,12 +11,18 @@ One run compares, on ``pymc_hier.simulate_decay()`` (times in seconds):
 - each variant of ``pymc_hier.decay_model`` (t0 latent/known x n0 marginal/latent, and
   t0="marginal" when the factory offers it), sampled with nutpie from the default
   initialisation;
+- independent standard normals, as many as the default variant has sampled coordinates
+  (``alpha`` and each ``t0``), with the same settings: NUTS's best case at that dimension
+  (``--no-bound`` skips it);
 - the exact i.i.d. sampler ``pymc_hier.exact.decay_posterior(...).sample(...)``.
 
 Every row reports bulk ESS(alpha) per second of sampling (warmup included), end-to-end
 wall time (build + compile + sample + post-processing), divergences and R-hat, and ratios
-against the reference row. Targets (issue 3): MCMC >= 100x the lecture's Stan program in
-ESS(alpha)/s, exact sampler >= 1000x, end-to-end < 10 s on 2 cores.
+against the reference row; nutpie rows also print their leapfrog steps per draw and step
+size. Targets (issue 3): MCMC >= 100x the lecture's Stan program in ESS(alpha)/s, exact
+sampler >= 1000x, end-to-end < 10 s on 2 cores; (issue 22) the default variant >= 300x,
+the latent-N0 variants >= 100x, t0="marginal" >= 50x, the exact sampler >= 3,000x, each
+printed with how far it falls short.
 
 Usage::
 
