@@ -477,6 +477,14 @@ def test_run_keeps_stdout_for_its_results_and_progress_on_stderr(tmp_path, capsy
     assert lines[2].startswith("2 chains × 100 draws from nutpie (seed 0)")
     assert lines[3:] == [f"Report: {out / 'report.html'}"]
     assert "Grad" in printed.err and "pymc-hier: sampling with nutpie" in printed.err
+    # PyMC's "Sampling: [...]" of the prior draws, which may run in another process, has
+    # its own line before it
+    from pymc_hier.background import can_fork
+
+    where = " (in a second process)" if can_fork() and (os.cpu_count() or 1) > 1 else ""
+    progress = printed.err.splitlines()
+    assert progress.index(f"pymc-hier: prior predictive draws{where}") < progress.index(
+        "pymc-hier: exporting the PGM")
 
 
 def test_sweep_sampler_auto_takes_the_exact_posterior_where_there_is_one():
