@@ -644,21 +644,36 @@ def _main(parser, argv: list[str]) -> int:
 
 @contextmanager
 def _quiet_libraries(quiet: bool):
-    """``--quiet``: PyMC's progress messages ("Sampling: [y]") off for the command.
+    """PyMC's and pymc_hier's progress messages for the command, or (``--quiet``) neither.
 
-    Its warnings stay; the logger's level is restored afterwards (``main`` may be called
-    from Python).
+    PyMC's ("Sampling: [y]") are on unless ``quiet``, its warnings always. pymc_hier's
+    library modules log theirs (e.g. that nutpie compiles a model, which takes long) at
+    INFO level: printed on stderr like the command's own progress unless ``quiet``. The
+    loggers are as they were afterwards (``main`` may be called from Python).
     """
     import logging
 
     logger = logging.getLogger("pymc")
     level = logger.level
+    ours = logging.getLogger("pymc_hier")
+    saved = ours.level, ours.propagate
+    handler = None
     if quiet:
         logger.setLevel(max(level, logging.WARNING))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("pymc-hier: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False   # shown here, not again by the caller's handlers
     try:
         yield
     finally:
         logger.setLevel(level)
+        if handler is not None:
+            ours.removeHandler(handler)
+            ours.setLevel(saved[0])
+            ours.propagate = saved[1]
 
 
 def _internal(err: BaseException) -> int:

@@ -25,6 +25,9 @@ less for the decay model on two cores. A model the key cannot name (an op with a
 a missing or stale description and a callback no longer on disk all fall back to the
 compile above.
 
+Compiling (not loading) is announced on the ``pymc_hier.nutpie_cache`` logger at INFO level
+(``pymc-hier`` prints it): the wait before the first draw is long on first use.
+
 The chains' starting points come from PyMC's initial-point function, which costs a PyTensor
 compile of its own (0.3 to 0.8 s for the decay model); :func:`initial_point_function`
 keeps its values on disk by seed, so that a later process with the same model and seed
@@ -34,6 +37,7 @@ starts without compiling it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from importlib.metadata import version
 
@@ -42,6 +46,13 @@ import numpy as np
 __all__ = ["SAMPLE_KWARGS", "compile_nutpie", "initial_point_function", "sample_nutpie"]
 
 _LOCK = threading.Lock()
+_LOG = logging.getLogger(__name__)
+_WHY_COMPILED = {
+    True: "it is not in the compile cache yet (a first use, or new data); this can take "
+          "tens of seconds, and later runs of the same model and data load it",
+    False: "its graph has no cache key (an op without one), so it is compiled in every "
+           "process",
+}
 
 # The C signatures nutpie calls: logp(dim, x, grad, logp, user_data) and
 # expand(dim, n_expanded, x, out, user_data); 0 means success.
@@ -164,6 +175,7 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
         compiled = _load(model, *found, initial_point_fn)
         if compiled is not None:
             return compiled
+    _LOG.info("compiling the model for nutpie: %s", _WHY_COMPILED[found is not None])
     (n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info,
      reparameterized) = cp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,

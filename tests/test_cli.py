@@ -532,6 +532,23 @@ def test_exact_sampler_refused_for_a_variant_without_exact_posterior(tmp_path, c
     assert not out.exists()
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_library_progress_is_printed_unless_quiet_and_the_loggers_are_restored(capsys,
+                                                                               quiet):
+    import logging
+
+    from pymc_hier.cli import _quiet_libraries
+
+    ours, pymc = logging.getLogger("pymc_hier"), logging.getLogger("pymc")
+    before = (ours.level, ours.propagate, list(ours.handlers), pymc.level)
+    with _quiet_libraries(quiet):
+        logging.getLogger("pymc_hier.nutpie_cache").info("compiling the model")
+        logging.getLogger("pymc_hier.nutpie_cache").debug("details")
+    err = capsys.readouterr().err
+    assert err == ("" if quiet else "pymc-hier: compiling the model\n")
+    assert (ours.level, ours.propagate, list(ours.handlers), pymc.level) == before
+
+
 def test_run_forgets_arviz_bases_unloaded_lazy_jax(monkeypatch):
     import importlib.util
 

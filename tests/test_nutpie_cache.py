@@ -102,6 +102,23 @@ def test_a_loaded_model_draws_what_a_compiled_one_draws(monkeypatch, tmp_path):
     assert not np.array_equal(_draws(sample_nutpie(other, **kw)), _draws(compiled))
 
 
+def test_compiling_is_announced_and_loading_is_not(monkeypatch, tmp_path, caplog):
+    import logging
+
+    from pymc_hier import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    with caplog.at_level(logging.INFO, logger="pymc_hier.nutpie_cache"):
+        compile_nutpie(_model())
+        compile_nutpie(_model())              # loaded: nothing to say
+        monkeypatch.setattr(nutpie_cache, "_model_key", lambda model, var_names: None)
+        compile_nutpie(_model())              # no key: compiled in every process
+    said = [r.getMessage() for r in caplog.records if r.name == "pymc_hier.nutpie_cache"]
+    assert len(said) == 2 and all(m.startswith("compiling the model for nutpie: ")
+                                  for m in said)
+    assert "not in the compile cache yet" in said[0] and "no cache key" in said[1]
+
+
 def test_a_stale_description_is_compiled_again(monkeypatch, tmp_path):
     import json
 
