@@ -300,13 +300,18 @@ def cmd_run(args) -> int:
         with watch("sampling"):
             _log(args, f"sampling with {args.sampler} (seed {args.seed})")
             idata = _fit(model, args)
-        with watch("waiting for the prior draws"):
-            prior = side.result("prior draws")
         with watch("predictive checks"):
             from pymc_hier import sample_predictive
 
             _log(args, "posterior predictive checks")
-            idata = sample_predictive(idata, model, prior=prior, random_seed=args.seed)
+            # the posterior's groups first, while the prior draws may still be running
+            # (exact sampling takes a fraction of a second); the same tree as one call
+            idata = sample_predictive(idata, model, prior=False, random_seed=args.seed)
+        with watch("waiting for the prior draws"):
+            prior = side.result("prior draws")
+        with watch("predictive checks"):
+            idata = sample_predictive(idata, model, prior=prior, posterior=False,
+                                      random_seed=args.seed)
         if exact_sweep:
             with watch("waiting for the sweep"), user_input("--values"):
                 sweep = side.result("prior sweep")

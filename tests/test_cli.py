@@ -350,7 +350,7 @@ def test_run_writes_its_stage_timings(tmp_path, capsys):
 
     timings = json.loads((out / "timings.json").read_text())
     stages = timings["stages"]
-    first = ["pgm", "sampling", "waiting for the prior draws", "predictive checks"]
+    first = ["pgm", "sampling", "predictive checks", "waiting for the prior draws"]
     # forked: the prior draws (during the PGM and the sampling), and the files (while the
     # report is built)
     if can_fork():

@@ -83,6 +83,34 @@ def test_prior_drawn_beforehand_gives_the_same_tree(eight_schools_fit, eight_sch
         ph.sample_prior(model, draws=0, random_seed=1)
 
 
+def test_posterior_groups_first_then_the_prior_give_the_same_tree(eight_schools_fit,
+                                                                   eight_schools_ppc):
+    """What run does: the posterior's groups while the prior is drawn elsewhere, then the
+    prior's; the same groups, in the same order, as one call."""
+    fitted, model = eight_schools_fit
+    idata, _ = eight_schools_ppc
+    first = ph.sample_predictive(fitted, model, prior=False, random_seed=FIT_SEED + 1)
+    assert "prior" not in first.children and "posterior_predictive" in first.children
+    prior = ph.sample_prior(model, draws=4000, random_seed=FIT_SEED + 1)
+    both = ph.sample_predictive(first, model, prior=prior, posterior=False,
+                                random_seed=FIT_SEED + 1)
+    assert list(both.children) == list(idata.children)
+    def stamped(ds):  # created_at differs: the groups were made a second apart
+        return {k: v for k, v in ds.attrs.items() if k != "created_at"}
+
+    for group in idata.children:
+        a, b = both[group].to_dataset(), idata[group].to_dataset()
+        xr.testing.assert_equal(a, b)
+        assert stamped(a) == stamped(b)
+        assert all(a[v].attrs == b[v].attrs for v in a.data_vars)
+    assert both.attrs == idata.attrs
+    # the posterior's groups are not drawn again by the second call: another seed there
+    # is refused (the prior's seed), not used
+    with pytest.raises(ValueError, match="drawn with random_seed"):
+        ph.sample_predictive(first, model, prior=prior, posterior=False,
+                             random_seed=FIT_SEED + 2)
+
+
 def test_sample_predictive_bad_input(eight_schools_fit):
     fitted, model = eight_schools_fit
     no_post = xr.DataTree.from_dict({"observed_data": fitted["observed_data"].to_dataset()})
