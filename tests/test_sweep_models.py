@@ -143,16 +143,28 @@ def test_a_fit_alone_rebuilds_its_model_and_internal_variables_stay_out():
         prior_sweep(plain, **kw)
 
 
-def _agree(a, b, var, k=3.0):
-    """Whether two sweeps' posterior means agree within k combined MCSE, per setting."""
-    diff = abs(a[var].sel(stat="mean").values - b[var].sel(stat="mean").values)
-    tol = k * np.hypot(a[var].sel(stat="mcse_mean").values, b[var].sel(stat="mcse_mean").values)
-    return diff <= tol
+def _z_exact(sweep, var, exact_means):
+    """(sweep mean - exact posterior mean) / the sweep's MCSE, per setting."""
+    return ((sweep[var].sel(stat="mean").values - exact_means)
+            / sweep[var].sel(stat="mcse_mean").values)
+
+
+#: |z| allowed against the exact posterior: 10 comparisons at a family-wise 1% (3.29).
+Z_EXACT = 3.3
 
 
 @pytest.mark.slow
-def test_plain_model_sweep_agrees_with_refits_within_monte_carlo_error():
-    """Reweighted settings of a plain PyMC model against refits of the same model."""
+def test_plain_model_sweep_agrees_with_the_exact_posterior_within_mcse():
+    """Reweighted and refitted settings of a plain PyMC model against the exact posterior
+    of the same priors (the hierarchical normal's, by quadrature).
+
+    Reweighting is checked where its weights are bounded: a prior scale at or below the
+    base fit's (2.5 and 5 from 5). Towards a wider prior (5 -> 10) the weights have a heavy
+    right tail (Pareto k 0.3-0.7) and the reweighted tau comes out low by more than its
+    MCSE: (reweighted - exact) / MCSE had mean -1.4 and reached -3.7 over the seeds
+    20261202-20261209, while the refits stayed within |z| 2.7 (48 comparisons). That
+    setting is checked for the refits only.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     sigmas = [2.5, 5.0, 10.0]
@@ -163,17 +175,27 @@ def test_plain_model_sweep_agrees_with_refits_within_monte_carlo_error():
     rw = prior_sweep(model, method="reweight", **kw)
     with ThreadPoolExecutor(2) as pool:
         rf = prior_sweep(model, method="refit", executor=pool, **kw)
-    assert (rw.pareto_k < 0.7).all() and (rf.status == "ok").all()
-    assert list(rf.method.values) == ["refit"] * 3
+    assert (rf.status == "ok").all() and list(rf.method.values) == ["refit"] * 3
+    bounded = np.array(sigmas) <= 5.0
+    # bounded weights: a smooth tail at most; the wider prior's: a heavy one (k 0.27-0.71
+    # over the seeds above)
+    assert (rw.pareto_k.values[bounded] <= 0).all() and rw.pareto_k.values[2] > 0
+    posts = [ph.hierarchical_normal_posterior(
+        ph.EIGHT_SCHOOLS, priors={"mu": ph.Prior("Normal", mu=0.0, sigma=5.0),
+                                  "tau": ph.Prior("HalfNormal", sigma=s)}) for s in sigmas]
     for var in ("mu", "tau"):
-        assert _agree(rw, rf, var).all(), (var, rw[var].values, rf[var].values)
+        exact = np.array([float(p.mean(var=var)) for p in posts])
+        z_refit, z_reweight = _z_exact(rf, var, exact), _z_exact(rw, var, exact)
+        assert (abs(z_refit) <= Z_EXACT).all(), (var, z_refit)
+        assert (abs(z_reweight[bounded]) <= Z_EXACT).all(), (var, z_reweight)
     # the refits are of the swept model: a fresh model written with sigma=10 agrees too
     fresh = prior_sweep(plain_schools(10.0), method="refit",
                         **{**kw, "values": [10.0]})
-    assert _agree(rf.isel(setting=[2]), fresh, "tau").all()
-    # the check has teeth: reweighted results of sigma=2.5 against refits of sigma=10
-    wrong = rw.isel(setting=[0]).assign_coords(setting=rf.setting.values[[2]])
-    assert not _agree(wrong, rf.isel(setting=[2]), "tau").all()
+    tau_10 = float(posts[2].mean(var="tau"))
+    assert abs(_z_exact(fresh, "tau", tau_10)).item() <= Z_EXACT
+    # the check has teeth: the reweighted tau of sigma=2.5 is far from the exact one of 10
+    wrong = _z_exact(rw.isel(setting=[0]), "tau", tau_10)
+    assert abs(wrong).item() > 10 * Z_EXACT, wrong
 
 
 def test_cli_sweep_refuses_impossible_values_before_fitting(tmp_path, capsys, no_fitting,
