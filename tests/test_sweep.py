@@ -214,6 +214,7 @@ def test_auto_refits_wider_support_and_high_khat(auto_sweep):
     assert ds.pareto_k.values[0] < 0.7 < ds.pareto_k.values[2]
     assert_within_mcse(ds, [exact_tn(p) for p in TN_VALUES])
     assert ds.attrs["random_seed"] == SEED and ds.attrs["sampler"] == "nutpie"
+    assert ds.attrs["tune"] == TN_KW["fit_kwargs"]["tune"] > 0
     np.testing.assert_array_equal(ds["mu.upper"].values, [4.0, 12.0, 10.0])
 
 
@@ -459,6 +460,7 @@ def test_exact_sweep_matches_the_exact_posteriors_and_threads_change_nothing():
     assert list(ds.method.values) == ["refit"] * 3 and (ds.status == "ok").all()
     assert all("exact posterior" in str(n) for n in ds.note.values)
     assert ds.attrs["sampler"] == "exact" and np.isnan(ds.pareto_k.values).all()
+    assert ds.attrs["tune"] == 0   # exact draws tune nothing (fit_kwargs' default 1000)
     defaults = get_spec(eight_schools_model(EIGHT_SCHOOLS)).priors
     for label, beta in zip(ds.setting.values, betas, strict=True):
         priors = {**defaults, "tau": Prior("HalfCauchy", beta=beta)}

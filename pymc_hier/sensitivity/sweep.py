@@ -261,7 +261,8 @@ def prior_sweep(model_or_idata, model: pm.Model | None = None, *, param: str, va
         "base": str({k: np.asarray(v).tolist() for k, v in base_hyper.items()}),
         "khat_threshold": khat_threshold,
         "random_seed": fit["random_seed"],
-        "draws": fit["draws"], "tune": fit["tune"], "chains": fit["chains"],
+        # exact draws tune nothing: recorded as 0, as fit records them
+        "draws": fit["draws"], "tune": 0 if exact else fit["tune"], "chains": fit["chains"],
         "sampler": fit["sampler"],
         "config_hash": spec.config_hash() if spec is not None else model_hash(model),
         "quantiles": list(quantiles),
