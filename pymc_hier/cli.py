@@ -630,7 +630,7 @@ def _main(parser, argv: list[str]) -> int:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     args.command_line = shlex.join(["pymc-hier", *argv])
     try:
-        with _quiet_libraries(getattr(args, "quiet", False)):
+        with _library_messages(getattr(args, "quiet", False)):
             return args.func(args)
     except KeyboardInterrupt:
         print("pymc-hier: interrupted", file=sys.stderr)
@@ -648,7 +648,7 @@ def _main(parser, argv: list[str]) -> int:
 
 
 @contextmanager
-def _quiet_libraries(quiet: bool):
+def _library_messages(quiet: bool):
     """PyMC's and pymc_hier's progress messages for the command, or (``--quiet``) neither.
 
     PyMC's ("Sampling: [y]") are on unless ``quiet``, its warnings always. pymc_hier's

@@ -537,11 +537,11 @@ def test_library_progress_is_printed_unless_quiet_and_the_loggers_are_restored(c
                                                                                quiet):
     import logging
 
-    from pymc_hier.cli import _quiet_libraries
+    from pymc_hier.cli import _library_messages
 
     ours, pymc = logging.getLogger("pymc_hier"), logging.getLogger("pymc")
     before = (ours.level, ours.propagate, list(ours.handlers), pymc.level)
-    with _quiet_libraries(quiet):
+    with _library_messages(quiet):
         logging.getLogger("pymc_hier.nutpie_cache").info("compiling the model")
         logging.getLogger("pymc_hier.nutpie_cache").debug("details")
     err = capsys.readouterr().err
