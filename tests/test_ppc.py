@@ -95,6 +95,7 @@ def test_posterior_groups_first_then_the_prior_give_the_same_tree(eight_schools_
     both = ph.sample_predictive(first, model, prior=prior, posterior=False,
                                 random_seed=FIT_SEED + 1)
     assert list(both.children) == list(idata.children)
+
     def stamped(ds):  # created_at differs: the groups were made a second apart
         return {k: v for k, v in ds.attrs.items() if k != "created_at"}
 
