@@ -81,11 +81,31 @@ def _value_and_grads(build, mode):
     return pytensor.function([y, sigma, log_a], [out, *grads], mode=mode)
 
 
-@pytest.fixture(scope="module", params=["graph", "op-python", "op-numba"])
+@pytest.fixture(scope="module", params=["graph", "op-numpy", "op-numba"])
 def pt_kernel(request):
-    """The symbolic twin, and the fused op through its Python and its Numba kernels."""
+    """The symbolic twin, and the fused op through its NumPy twins (PyTensor's Python
+    linker calls them on whole arrays) and its Numba kernels."""
     build = log_uniform_normal_graph if request.param == "graph" else op_log_uniform_normal_pdf
     return _value_and_grads(build, "NUMBA" if request.param == "op-numba" else _MODE)
+
+
+def test_numpy_twins_match_the_scalar_kernels_at_extremes():
+    """The fused op's NumPy twins (its ``nfunc_spec``) give what its scalar kernels give,
+    value and derivatives, on every extreme case; a shifted input is told apart."""
+    from pymc_hier.decay.kernels import log_uniform_normal_and_slope, log_uniform_normal_dys
+    from pymc_hier.decay.ops import _PY_DYS, _PY_VALUE
+
+    y, sigma, log_a = CASES.T
+    twins = [*log_uniform_normal_and_slope(y, sigma, log_a),
+             *log_uniform_normal_dys(y, sigma, log_a)]
+    scalar = np.array([[*_PY_VALUE(*c), *_PY_DYS(*c)] for c in CASES]).T
+    for name, got, want in zip(("log p", "d/dlog A", "d/dy", "d/dsigma"), twins, scalar,
+                               strict=True):
+        assert np.array_equal(np.isfinite(got), np.isfinite(want)), name
+        err = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+        assert np.nanmax(err) < 1e-12, (name, CASES[np.nanargmax(err)])
+    shifted = log_uniform_normal_and_slope(y, sigma, log_a + 1e-6)[0]
+    assert np.nanmax(np.abs(shifted - scalar[0]) / np.maximum(1.0, np.abs(scalar[0]))) > 1e-8
 
 
 def test_numpy_kernel_matches_mpmath_at_extremes(reference):

@@ -101,6 +101,70 @@ def log_uniform_normal_pdf(y, sigma, log_upper):
     return out
 
 
+def _series_slopes(w, c):
+    """``(s, ds/dw, ds/dc)`` of the narrow-interval series term ``s(w, c)``."""
+    w2, c2 = w * w, c * c
+    s = w2 * (c2 - 1.0) / 24.0 + w2 * w2 * (c2 * c2 - 6.0 * c2 + 3.0) / 1920.0
+    ds_dw = w * (c2 - 1.0) / 12.0 + w2 * w * (c2 * c2 - 6.0 * c2 + 3.0) / 480.0
+    ds_dc = w2 * c / 12.0 + w2 * w2 * c * (c2 - 3.0) / 480.0
+    return s, ds_dw, ds_dc
+
+
+def _log_diff_parts(y, sigma, log_upper):
+    """Broadcast inputs, ``log(Phi(b) - Phi(a))``, the branch quantities and ``a``, ``b``."""
+    y, sigma, log_upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                for v in (y, sigma, log_upper)))
+    log_diff = log_uniform_normal_pdf(y, sigma, log_upper) + log_upper
+    log_sigma, w, c, _, _, series, _ = _branches(y, sigma, log_upper)
+    with np.errstate(over="ignore", under="ignore"):
+        b = (np.exp(log_upper) - y) / sigma
+    return y, sigma, log_upper, log_diff, log_sigma, w, c, series, -y / sigma, b
+
+
+def log_uniform_normal_and_slope(y, sigma, log_upper):
+    """``(log p(y | A), d log p / d log A)``, elementwise: the fused op's first kernel in NumPy.
+
+    The vectorised twin of :func:`pymc_hier.decay.ops.make_kernels`'
+    ``value_and_dlog_upper`` (same branches, same closed forms): PyTensor's Python
+    implementation of :data:`pymc_hier.decay.ops.log_uniform_normal` calls it on whole
+    arrays (its ``nfunc_spec``), so that a graph holding the op is evaluated over many
+    posterior draws without a compile and without a Python call per element.
+    """
+    y, sigma, log_upper, ld, log_sigma, w, c, series, _, b = _log_diff_parts(y, sigma,
+                                                                            log_upper)
+    slope = np.empty(y.shape)
+    with np.errstate(over="ignore", under="ignore"):
+        s, ds_dw, ds_dc = _series_slopes(w[series], c[series])
+        slope[series] = (-0.5 * c[series] * w[series]
+                         + w[series] * (ds_dw + 0.5 * ds_dc) / (1.0 + s))
+        m = ~series
+        slope[m] = np.exp(log_upper[m] - log_sigma[m] - 0.5 * b[m] ** 2 - HALF_LOG_2PI
+                          - ld[m]) - 1.0
+    return ld - log_upper, slope
+
+
+def log_uniform_normal_dys(y, sigma, log_upper):
+    """``(d log p / dy, d log p / d sigma)``, elementwise: the fused op's second kernel in NumPy.
+
+    The vectorised twin of :func:`pymc_hier.decay.ops.make_kernels`' ``dy_dsigma`` (the
+    ``nfunc_spec`` of :data:`pymc_hier.decay.ops.log_uniform_normal_dys`).
+    """
+    y, sigma, log_upper, ld, _, w, c, series, a, b = _log_diff_parts(y, sigma, log_upper)
+    dy, dsigma = np.empty(y.shape), np.empty(y.shape)
+    with np.errstate(over="ignore", under="ignore"):
+        cs = c[series]
+        s, ds_dw, ds_dc = _series_slopes(w[series], cs)
+        dy[series] = (cs - ds_dc / (1.0 + s)) / sigma[series]
+        dsigma[series] = (cs * cs - 1.0 - (w[series] * ds_dw + cs * ds_dc) / (1.0 + s)) \
+            / sigma[series]
+        m = ~series
+        r_a = np.exp(-0.5 * a[m] ** 2 - HALF_LOG_2PI - ld[m])   # phi(a) / (Phi(b) - Phi(a))
+        r_b = np.exp(-0.5 * b[m] ** 2 - HALF_LOG_2PI - ld[m])
+        dy[m] = (r_a - r_b) / sigma[m]
+        dsigma[m] = (a[m] * r_a - b[m] * r_b) / sigma[m]
+    return dy, dsigma
+
+
 def log_upper_bound(log_n0_max, alpha, dt):
     """``log A = log N0_max - alpha * dt``: the log of the largest possible amount at ``t1``."""
     return log_n0_max - alpha * dt

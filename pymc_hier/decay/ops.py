@@ -22,7 +22,10 @@ Backends:
   surrounding elementwise loop, with a cache key tied to the kernels' source;
 - JAX (and PyTorch/MLX): a graph rewrite replaces the op by the symbolic twin and its
   automatic derivatives before the graph is handed over;
-- C or Python linkers: the same scalar kernels run in Python (correct, slow).
+- Python linker (``FAST_COMPILE``, the forward evaluations of :mod:`pymc_hier.ppc`): the
+  NumPy twins of the kernels on whole arrays
+  (:func:`pymc_hier.decay.kernels.log_uniform_normal_and_slope`, the ops' ``nfunc_spec``);
+- C linker: the scalar kernels run in Python, element by element (correct, slow).
 
 Derivatives in ``y`` and ``sigma`` come from a second op, :data:`log_uniform_normal_dys`,
 which enters a graph only when they are asked for.
@@ -178,6 +181,8 @@ class LogUniformNormal(_DecayScalarOp):
     """``(y, sigma, log A) -> (log p(y | A), d log p / d log A)``."""
 
     _py = staticmethod(_PY_VALUE)
+    # PyTensor's Python implementation calls the NumPy twin on whole arrays (no compile)
+    nfunc_spec = ("pymc_hier.decay.kernels.log_uniform_normal_and_slope", 3, 2)
 
     def L_op(self, inputs, outputs, output_grads):
         g_value, g_slope = output_grads
@@ -199,6 +204,7 @@ class LogUniformNormalDys(_DecayScalarOp):
     """``(y, sigma, log A) -> (d log p / dy, d log p / d sigma)``."""
 
     _py = staticmethod(_PY_DYS)
+    nfunc_spec = ("pymc_hier.decay.kernels.log_uniform_normal_dys", 3, 2)
 
     def L_op(self, inputs, outputs, output_grads):
         raise NotImplementedError("log_uniform_normal_dys: second derivatives are not "
