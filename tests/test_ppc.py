@@ -229,21 +229,142 @@ def test_log_likelihood_over_draws_matches_draw_by_draw(monkeypatch):
         assert not np.allclose(loop[name].values, value, rtol=1e-10, atol=0)
 
 
-def test_log_likelihood_of_an_op_without_a_ufunc_is_compiled_instead():
-    """The decay model's fused op has no NumPy ufunc: evaluated element by element in
-    Python it would be slow, so the draw-by-draw compiled function is used (same values)."""
-    import pymc_hier.ppc as ppc
-
-    model = ph.decay_model(ph.simulate_decay(seed=3, n_widgets=5), t0="known")
-    tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+def _observed_logps(model):
     from pymc.logprob.utils import replace_rvs_by_values
 
     inputs = {rv: rv.type(name=rv.name) for rv in model.free_RVs}
-    logps = replace_rvs_by_values([pm.logp(model["n_measured"], model.rvs_to_values[
-        model["n_measured"]], warn_rvs=False)], rvs_to_values=inputs)
-    assert ppc._over_draws(logps, list(inputs.values()),
-                           tree["posterior"].to_dataset()) is None
-    assert np.all(np.isfinite(ppc._log_likelihood(tree, model)["n_measured"].values))
+    logps = replace_rvs_by_values([pm.logp(rv, model.rvs_to_values[rv], warn_rvs=False)
+                                   for rv in model.observed_RVs], rvs_to_values=inputs)
+    return logps, list(inputs.values())
+
+
+def test_log_likelihood_of_an_op_without_a_ufunc_is_compiled_instead(monkeypatch):
+    """An elementwise op without a NumPy ufunc (softplus) would run a Python function per
+    element: the draw-by-draw compiled function is used instead (same values)."""
+    import pytensor.tensor as pt
+
+    import pymc_hier.ppc as ppc
+
+    with pm.Model() as model:
+        a = pm.Normal("a")
+        pm.Normal("y", mu=pt.softplus(a), sigma=1.0, observed=[0.5, 2.0])
+    tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+    logps, inputs = _observed_logps(model)
+    assert ppc._over_draws(logps, inputs, tree["posterior"].to_dataset()) is None
+    a = tree["posterior"]["a"].values[..., None]
+    expected = stats.norm.logpdf([0.5, 2.0], np.log1p(np.exp(a)), 1.0)
+    np.testing.assert_allclose(ppc._log_likelihood(tree, model)["y"].values, expected,
+                               rtol=1e-7)
+
+
+def test_log_likelihood_of_the_decay_op_is_vectorised_through_its_numpy_twin(monkeypatch):
+    """The decay model's fused op names its NumPy twin (``nfunc_spec``): the log-likelihood
+    is evaluated over blocks of draws, with the values of the compiled draw-by-draw
+    function."""
+    import pymc_hier.ppc as ppc
+
+    model = ph.decay_model(ph.simulate_decay(seed=3, n_widgets=5))
+    tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+    logps, inputs = _observed_logps(model)
+    assert ppc._over_draws(logps, inputs, tree["posterior"].to_dataset()) is not None
+    whole = ppc._log_likelihood(tree, model)["n_measured"].values
+    monkeypatch.setattr(ppc, "_over_draws", lambda *a, **k: None)
+    loop = ppc._log_likelihood(tree, model)["n_measured"].values
+    assert np.all(np.isfinite(whole))
+    np.testing.assert_allclose(whole, loop, rtol=1e-10, atol=1e-10)
+    assert not np.allclose(whole[0, 1:], loop[0, :-1], rtol=1e-10, atol=1e-10)  # detects a shift
+
+
+# -- posterior predictive draws over blocks of draws -------------------------------------------
+def _decay_posterior_tree(chains=4, draws=400):
+    model = ph.decay_model(ph.simulate_decay(seed=3, n_widgets=6))
+    prior = pm.sample_prior_predictive(draws=chains * draws, model=model,
+                                       random_seed=FIT_SEED)
+    post = prior["prior"].to_dataset().isel(chain=0, drop=True)
+    post = post.coarsen(draw=draws).construct(draw=("chain", "draw")).assign_coords(
+        chain=np.arange(chains), draw=np.arange(draws))
+    tree = xr.DataTree.from_dict({
+        "posterior": post, "observed_data": prior["observed_data"].to_dataset(),
+        "constant_data": prior["constant_data"].to_dataset()})
+    return model, tree
+
+
+def _standardised_decay_draws(model, tree, pp):
+    """(y_rep - A / 2) / sd, sd^2 = A^2 / 12 + sigma^2: mean 0, variance 1 given each draw."""
+    post, const = tree["posterior"], tree["constant_data"]
+    upper = float(np.asarray(model["n0_max"].eval())) * np.exp(
+        -post["alpha"] * (const["t_measured"] - post["t0"]))
+    sd = np.sqrt(upper**2 / 12 + const["sigma"] ** 2)
+    return ((pp["posterior_predictive"]["n_measured"] - upper / 2) / sd).transpose(
+        "chain", "draw", "widget").values
+
+
+def test_posterior_predictive_is_drawn_over_blocks_of_draws(monkeypatch):
+    """The decay model's measurement (a uniform amount plus Gaussian noise, one
+    ``CustomDist``) is drawn for every posterior draw at once, and each draw gets its own
+    noise: the standardised draws have mean 0 and variance 1, and neighbouring draws are
+    uncorrelated (noise drawn once per block would correlate them)."""
+    import pymc_hier.ppc as ppc
+
+    model, tree = _decay_posterior_tree()
+    pp = ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(5))
+    assert pp is not None
+    z = _standardised_decay_draws(model, tree, pp)
+    n = z.size
+    bound = stats.norm.isf(0.001 / 2 / 3)   # three checks at a family-wise 0.1 %
+    assert abs(z.mean()) < bound / np.sqrt(n)
+    # var of a sample variance of near-uniform z: (kurtosis - 1) / n, kurtosis <= 3
+    assert abs(z.var() - 1) < bound * np.sqrt(2 / n)
+    flat = z.reshape(-1, z.shape[-1])
+    lag = np.mean(flat[1:] * flat[:-1])
+    assert abs(lag) < bound / np.sqrt(flat[1:].size), lag
+    # the same seed gives the same draws, another seed others
+    again = ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(5))
+    xr.testing.assert_equal(pp["posterior_predictive"], again["posterior_predictive"])
+    other = ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(6))
+    assert not np.allclose(other["posterior_predictive"]["n_measured"],
+                           pp["posterior_predictive"]["n_measured"])
+    # with the noise left unresized (drawn once per block) the lag check fails
+    monkeypatch.setattr(ppc, "_resized_independent", lambda *a: {})
+    shared = ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(5))
+    flat = _standardised_decay_draws(model, tree, shared).reshape(-1, z.shape[-1])
+    assert abs(np.mean(flat[1:] * flat[:-1])) > bound / np.sqrt(flat[1:].size)
+
+
+def test_posterior_predictive_over_blocks_matches_pymc_in_distribution():
+    """Eight schools: the vectorised draws and PyMC's draw-by-draw ones, given the same
+    posterior, agree in the mean and spread of every school (y_rep - theta ~ N(0, sigma))."""
+    import pymc_hier.ppc as ppc
+
+    model = ph.eight_schools_model()
+    post = ph.fit(model, draws=500, chains=2, random_seed=3, progressbar=False)
+    ours = ppc._posterior_predictive_over_draws(post, model, np.random.default_rng(4))
+    assert ours is not None
+    theirs = pm.sample_posterior_predictive(post, model=model, random_seed=4,
+                                            progressbar=False)
+    theta = post["posterior"]["theta"]
+    sigma = post["constant_data"]["sigma"]
+    for pp in (ours, theirs):
+        resid = ((pp["posterior_predictive"]["y"] - theta) / sigma).values.reshape(-1, 8)
+        bound = stats.norm.isf(0.001 / 2 / 16)
+        assert np.all(np.abs(resid.mean(0)) < bound / np.sqrt(len(resid)))
+        assert np.all(np.abs(resid.var(0) - 1) < bound * np.sqrt(2 / len(resid)))
+    assert ours["posterior_predictive"]["y"].dims == theirs["posterior_predictive"]["y"].dims
+
+
+def test_posterior_predictive_leaves_pymc_what_it_cannot_vectorise():
+    """An observed variable that depends on no free variable, or a trace without its
+    observed data, is drawn by PyMC (None here)."""
+    import pymc_hier.ppc as ppc
+
+    with pm.Model() as model:
+        pm.Normal("a")
+        pm.Normal("y", 0.0, 1.0, observed=[0.5, 2.0])
+    tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+    assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
+    model, tree = _decay_posterior_tree(chains=2, draws=5)
+    del tree["constant_data"]
+    assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
 
 
 # -- ppc_table against plain numpy ------------------------------------------------------------
