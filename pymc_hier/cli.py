@@ -263,7 +263,7 @@ def cmd_run(args) -> int:
     # the prior groups sample_predictive would draw (the same seed and number of draws)
     steps = {"prior draws": partial(sample_prior, model, draws=args.chains * args.draws,
                                     random_seed=args.seed)}
-    # PyMC announces these draws itself ("Sampling: [...]"), from wherever they run
+    # announced here: they may run in the second process
     _log(args, "prior predictive draws" + (" (in a second process)" if parallel else ""))
     if exact_sweep:
         _log(args, "prior sweep (exact posterior" + (", in a second process)" if parallel

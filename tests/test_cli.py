@@ -117,9 +117,15 @@ def decay_fit(tmp_path_factory):
     return path
 
 
-def test_quiet_silences_pymc_messages_for_the_command_only(decay_fit, caplog):
+def test_quiet_silences_pymc_messages_for_the_command_only(decay_fit, caplog, monkeypatch):
     import logging
 
+    import pymc_hier.ppc as ppc
+
+    # PyMC draws (and says "Sampling: [...]") where a graph is not drawn over all draws
+    # at once; forced here, as for such a graph
+    monkeypatch.setattr(ppc, "_posterior_predictive_over_draws", lambda *a: None)
+    monkeypatch.setattr(ppc, "_prior_over_draws", lambda *a: None)
     with caplog.at_level(logging.INFO, logger="pymc"):
         assert main(["ppc", str(decay_fit)]) == EXIT_OK
         assert any("Sampling: [" in r.getMessage() for r in caplog.records)  # PyMC says
@@ -477,8 +483,7 @@ def test_run_keeps_stdout_for_its_results_and_progress_on_stderr(tmp_path, capsy
     assert lines[2].startswith("2 chains × 100 draws from nutpie (seed 0)")
     assert lines[3:] == [f"Report: {out / 'report.html'}"]
     assert "Grad" in printed.err and "pymc-hier: sampling with nutpie" in printed.err
-    # PyMC's "Sampling: [...]" of the prior draws, which may run in another process, has
-    # its own line before it
+    # the prior draws, which may run in another process, are announced before the PGM
     from pymc_hier.background import can_fork
 
     where = " (in a second process)" if can_fork() and (os.cpu_count() or 1) > 1 else ""

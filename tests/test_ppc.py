@@ -353,18 +353,69 @@ def test_posterior_predictive_over_blocks_matches_pymc_in_distribution():
 
 
 def test_posterior_predictive_leaves_pymc_what_it_cannot_vectorise():
-    """An observed variable that depends on no free variable, or a trace without its
-    observed data, is drawn by PyMC (None here)."""
+    """A trace without its observed or constant data (PyMC adds them), or an observed
+    variable that depends on no free variable, is drawn by PyMC (None here)."""
     import pymc_hier.ppc as ppc
 
+    model, tree = _decay_posterior_tree(chains=2, draws=5)
+    del tree["constant_data"]
+    assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
     with pm.Model() as model:
         pm.Normal("a")
         pm.Normal("y", 0.0, 1.0, observed=[0.5, 2.0])
     tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
+    tree["observed_data"] = xr.DataTree(xr.Dataset({"y": ("y_dim_0", [0.5, 2.0])}))
+    tree["constant_data"] = xr.DataTree(xr.Dataset())
     assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
-    model, tree = _decay_posterior_tree(chains=2, draws=5)
-    del tree["constant_data"]
-    assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
+
+
+def test_prior_is_drawn_over_blocks_of_draws():
+    """The prior groups hold what PyMC's ``sample_prior_predictive`` holds (groups,
+    variables, dims, data), drawn over blocks: each draw of the decay model's measurement
+    follows its draw of alpha and t0 (standardised: mean 0, variance 1, no lag
+    correlation), and a seed reproduces them."""
+    import pymc_hier.ppc as ppc
+
+    model, _ = _decay_posterior_tree(chains=1, draws=1)
+    ours = ppc._prior_over_draws(model, 3000, 11)
+    theirs = pm.sample_prior_predictive(draws=50, model=model, random_seed=11)
+    assert ours is not None
+    assert list(ours.children) == list(theirs.children)
+    for group in ("prior", "prior_predictive"):
+        a, b = ours[group].to_dataset(), theirs[group].to_dataset()
+        assert sorted(a.data_vars) == sorted(b.data_vars)
+        assert all(a[v].dims == b[v].dims for v in a.data_vars)
+        assert a.sizes["draw"] == 3000
+    for group in ("observed_data", "constant_data"):
+        xr.testing.assert_equal(ours[group].to_dataset(), theirs[group].to_dataset())
+    tree = xr.DataTree.from_dict({"posterior": ours["prior"].to_dataset(),
+                                  "constant_data": ours["constant_data"].to_dataset()})
+    pp = xr.DataTree.from_dict({"posterior_predictive":
+                                ours["prior_predictive"].to_dataset()})
+    z = _standardised_decay_draws(model, tree, pp)
+    n = z.size
+    bound = stats.norm.isf(0.001 / 2 / 3)
+    assert abs(z.mean()) < bound / np.sqrt(n)
+    assert abs(z.var() - 1) < bound * np.sqrt(2 / n)
+    flat = z.reshape(-1, z.shape[-1])
+    assert abs(np.mean(flat[1:] * flat[:-1])) < bound / np.sqrt(flat[1:].size)
+    xr.testing.assert_equal(ppc._prior_over_draws(model, 3000, 11)["prior"],
+                            ours["prior"])
+    # alpha's HalfCauchy prior: its median is the scale (a wrong size or shared draws
+    # would show here too)
+    alpha = ours["prior"]["alpha"].values.ravel()
+    beta = float(model["alpha"].owner.inputs[-1].eval())
+    assert np.unique(alpha).size == alpha.size
+    assert abs(np.mean(alpha < beta) - 0.5) < bound * np.sqrt(0.25 / alpha.size)
+
+
+def test_prior_of_a_model_with_potentials_is_left_to_pymc():
+    import pymc_hier.ppc as ppc
+
+    with pm.Model() as model:
+        a = pm.Normal("a")
+        pm.Potential("p", -(a**2))
+    assert ppc._prior_over_draws(model, 10, 0) is None
 
 
 # -- ppc_table against plain numpy ------------------------------------------------------------
