@@ -717,3 +717,102 @@ def test_sample_predictive_still_refuses_a_posterior_of_another_model():
     with pytest.raises(ValueError, match=r"free variables \['theta_scaled', "
                                          r"'theta_new_tilde'\] are not in idata's posterior"):
         ph.sample_predictive(idata, model, random_seed=4)
+
+
+# -- the draws over blocks on users' own models, against PyMC's draw-by-draw ones ---------------
+def _zoo(name):
+    idx = np.array([0, 0, 1, 1, 2, 2])
+    with pm.Model(coords={"g": range(3), "obs": range(6)}) as m:
+        if name == "hierarchical":
+            mu, s = pm.Normal("mu", 0, 1), pm.HalfNormal("s", 1)
+            th = pm.Normal("th", mu, s, dims="g")
+            pm.Normal("y", th[idx], 1.0, observed=np.arange(6.0), dims="obs")
+        elif name == "dirichlet":
+            pm.Categorical("y", pm.Dirichlet("p", np.ones(3)), observed=[0, 1, 2, 2])
+        elif name == "mvnormal":
+            mu = pm.MvNormal("mu", np.zeros(2), np.eye(2))
+            pm.MvNormal("y", mu, np.eye(2) * 0.5, observed=np.ones((4, 2)))
+        elif name == "regression":
+            x = pm.Data("x", np.linspace(0, 1, 5))
+            b, sig = pm.Normal("b", 0, 1, shape=2), pm.Exponential("sig", 1)
+            mean = pm.Deterministic("mean", b[0] + b[1] * x)
+            pm.StudentT("y", nu=4, mu=mean, sigma=sig, observed=np.ones(5))
+        elif name == "binomial":
+            a = pm.Normal("a", 0, 1, shape=3)
+            pm.Binomial("y", n=10, p=pm.math.invlogit(a), observed=[3, 4, 5])
+        elif name == "custom and unconditioned":
+            a = pm.Normal("a", 0, 1)
+            pm.CustomDist("y", a, dist=lambda a, size: pm.Normal.dist(a, 1, size=size)
+                          + pm.Exponential.dist(1, size=size), observed=np.zeros(3))
+            pm.Normal("noise", 0, 1, observed=[0.3, 0.1])
+        elif name == "random walk":
+            pm.GaussianRandomWalk("y", sigma=pm.HalfNormal("s", 1), steps=5,
+                                  init_dist=pm.Normal.dist(0, 1), observed=np.zeros(6))
+        elif name == "mixture":   # not vectorised: PyMC draws it
+            pm.NormalMixture("y", pm.Dirichlet("w", np.ones(2)),
+                             pm.Normal("mus", [-2, 2], 1, shape=2), 1.0, observed=np.zeros(7))
+    return m
+
+
+def _moments_agree(ours, theirs, label):
+    """Means and variances of every element within their Monte Carlo error (0.1 %,
+    Bonferroni over the elements)."""
+    a = ours.values.reshape(-1, int(np.prod(ours.shape[2:], dtype=int))).astype(float)
+    b = theirs.values.reshape(-1, a.shape[1]).astype(float)
+    bound = stats.norm.isf(0.001 / 2 / (2 * a.shape[1]))
+    se_mean = np.sqrt((a.var(0) + b.var(0)) / len(a))
+    assert np.all(np.abs(a.mean(0) - b.mean(0)) <= bound * se_mean + 1e-12), label
+
+    def se_var(x):   # the sample variance's standard error, from the fourth moment
+        c = x - x.mean(0)
+        return np.sqrt(np.maximum((c**4).mean(0) - x.var(0) ** 2, 0) / len(x))
+
+    se = np.sqrt(se_var(a) ** 2 + se_var(b) ** 2)
+    assert np.all(np.abs(a.var(0) - b.var(0)) <= bound * se + 1e-12), label
+
+
+@pytest.mark.parametrize(("name", "vectorised"), [
+    ("hierarchical", True), ("dirichlet", True), ("mvnormal", True), ("regression", True),
+    ("binomial", True), ("custom and unconditioned", True), ("random walk", True),
+    ("mixture", False)])
+def test_predictive_draws_of_own_models_match_pymc(name, vectorised):
+    """Prior, prior predictive and posterior predictive draws of users' models (coords,
+    data, deterministics, multivariate and discrete variables, a CustomDist, an observed
+    variable that depends on nothing, a scan) have PyMC's variables, dims and moments; a
+    model that cannot be drawn so is left to PyMC."""
+    import pymc_hier.ppc as ppc
+
+    model = _zoo(name)
+    n = 3000
+    ours = ppc._prior_over_draws(model, n, 7)
+    assert (ours is not None) == vectorised
+    theirs = pm.sample_prior_predictive(n, model=model, random_seed=8)
+    post = theirs["prior"].to_dataset()
+    tree = xr.DataTree.from_dict({g: theirs[g].to_dataset() for g in
+                                  ("observed_data", "constant_data") if g in theirs.children}
+                                 | {"posterior": post})
+    tree["constant_data"] = tree.get("constant_data", xr.DataTree(xr.Dataset()))
+    pp = ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(9))
+    assert (pp is not None) == vectorised
+    if not vectorised:
+        return
+    ref = pm.sample_posterior_predictive(tree, model=model, random_seed=10, progressbar=False)
+    for mine, pymcs, group in ((ours, theirs, "prior"), (ours, theirs, "prior_predictive"),
+                               (pp, ref, "posterior_predictive")):
+        a, b = mine[group].to_dataset(), pymcs[group].to_dataset()
+        assert sorted(a.data_vars) == sorted(b.data_vars), group
+        for v in b.data_vars:
+            assert a[v].dims == b[v].dims and a[v].shape == b[v].shape, (group, v)
+            _moments_agree(a[v], b[v], (group, v))
+
+
+def test_moment_check_tells_a_shifted_or_wider_sample_apart():
+    rng = np.random.default_rng(12)
+    dims = ("chain", "draw", "obs")
+    base = xr.DataArray(rng.normal(size=(1, 3000, 2)), dims=dims)
+    same = xr.DataArray(rng.normal(size=(1, 3000, 2)), dims=dims)
+    _moments_agree(same, base, "same distribution")
+    with pytest.raises(AssertionError):
+        _moments_agree(same + 0.15, base, "shifted by 0.15 sd")
+    with pytest.raises(AssertionError):
+        _moments_agree(same * 1.1, base, "10% wider")
