@@ -286,16 +286,17 @@ def _posterior_predictive_over_draws(trace: xr.DataTree, model: pm.Model,
     of 0.35 to 0.45 s for 4000 draws of the decay model. The random generators advance
     from block to block (PyMC's ``compile`` updates them); their seed comes from ``rng``.
 
-    None, and PyMC draws instead, when the trace lacks ``observed_data`` or
-    ``constant_data`` (PyMC adds them), lacks a free variable the draws need, when an
-    output does not depend on the posterior (a random variable that would need resizing),
-    or when the graph cannot be vectorised.
+    None, and PyMC draws instead (and warns), when a potential touches an observed
+    variable; also when the trace lacks ``observed_data`` or ``constant_data`` (PyMC adds
+    them) or a free variable the draws need, when an output gains no draw dimension, or
+    when the graph cannot be vectorised.
     """
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset
     from pymc.sampling.forward import observed_dependent_deterministics
     from pytensor.graph.traversal import ancestors
 
-    if not model.observed_RVs or not {"observed_data", "constant_data"} <= set(trace.children):
+    if (not model.observed_RVs or _potentials_touch_observations(model)
+            or not {"observed_data", "constant_data"} <= set(trace.children)):
         return None
     post = trace["posterior"].to_dataset()
     outputs = list(model.observed_RVs)

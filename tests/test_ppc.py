@@ -353,8 +353,9 @@ def test_posterior_predictive_over_blocks_matches_pymc_in_distribution():
 
 
 def test_posterior_predictive_leaves_pymc_what_it_cannot_vectorise():
-    """A trace without its observed or constant data (PyMC adds them), or an observed
-    variable that depends on no free variable, is drawn by PyMC (None here)."""
+    """A trace without its observed or constant data (PyMC adds them), an observed
+    variable that depends on no free variable, or a potential on an observed variable
+    (PyMC warns that the draws ignore it) is drawn by PyMC (None here)."""
     import pymc_hier.ppc as ppc
 
     model, tree = _decay_posterior_tree(chains=2, draws=5)
@@ -366,6 +367,19 @@ def test_posterior_predictive_leaves_pymc_what_it_cannot_vectorise():
     tree = _prior_as_posterior(model, FIT_SEED, chains=2, draws=5)
     tree["observed_data"] = xr.DataTree(xr.Dataset({"y": ("y_dim_0", [0.5, 2.0])}))
     tree["constant_data"] = xr.DataTree(xr.Dataset())
+    assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
+    with pm.Model() as plain:
+        a = pm.Normal("a")
+        pm.Normal("y", a, 1.0, observed=[0.5, 2.0])
+    tree = _prior_as_posterior(plain, FIT_SEED, chains=2, draws=5)
+    tree["observed_data"] = xr.DataTree(xr.Dataset({"y": ("y_dim_0", [0.5, 2.0])}))
+    tree["constant_data"] = xr.DataTree(xr.Dataset())
+    assert ppc._posterior_predictive_over_draws(tree, plain, np.random.default_rng(0)) \
+        is not None
+    with pm.Model() as model:   # the same with a potential on y
+        a = pm.Normal("a")
+        y = pm.Normal("y", a, 1.0, observed=[0.5, 2.0])
+        pm.Potential("p", -(y.sum() ** 2))
     assert ppc._posterior_predictive_over_draws(tree, model, np.random.default_rng(0)) is None
 
 
