@@ -26,7 +26,10 @@ a missing or stale description and a callback no longer on disk all fall back to
 compile above.
 
 Compiling (not loading) is announced on the ``pymc_hier.nutpie_cache`` logger at INFO level
-(``pymc-hier`` prints it): the wait before the first draw is long on first use.
+(``pymc-hier`` prints it): the wait before the first draw is long on first use. On a
+machine with two cores or more (where processes fork), the draw-expansion callback is
+compiled meanwhile in a forked process, which leaves it in the disk cache for this process
+to load (:func:`_compile_aside`): the log density's compile is the wait.
 
 The chains' starting points come from PyMC's initial-point function, which costs a PyTensor
 compile of its own (0.3 to 0.8 s for the decay model); :func:`initial_point_function`
@@ -39,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from functools import partial
 from importlib.metadata import version
 
 import numpy as np
@@ -144,6 +148,44 @@ def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signatur
     return callback, inner_key
 
 
+def _compile_aside(compile_callback, inner):
+    """Start compiling a callback in a forked process (Numba's cache gets it); or None.
+
+    None where the callback cannot be cached (its inner function has no key), on one
+    core, or where the platform does not fork. The fork happens under Numba's compiler
+    lock, so that no other thread of this process is compiling at that moment.
+    """
+    import os
+
+    from numba.core.compiler_lock import global_compiler_lock
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    from pymc_hier.background import can_fork, start
+
+    key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    if key is None or (os.cpu_count() or 1) < 2 or not can_fork():
+        return None
+    with global_compiler_lock:
+        return start({"compile": lambda: compile_callback(inner=inner)[1]}), key
+
+
+def _loaded_aside(side, compile_callback):
+    """Load the callback that :func:`_compile_aside` compiled: ``(fn, key)`` from the cache.
+
+    ``(None, None)`` when the forked compile failed or its result is not in the cache
+    (then the caller compiles it here).
+    """
+    background, key = side
+    try:
+        with background:
+            if background.result("compile") != key:
+                return None, None
+        return compile_callback(inner=None, inner_key=key)
+    except Exception:  # noqa: BLE001 - compiled here instead, as without a second core
+        _LOG.debug("the callback compiled aside could not be loaded", exc_info=True)
+        return None, None
+
+
 def _not_compiled(*args):  # pragma: no cover - Numba never calls it: it cannot type it
     raise RuntimeError("the callback was not in the cache")
 
@@ -191,14 +233,20 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
     user_data = cp.make_user_data(shared_keys, shared_data)
     logp_shared = [shared_keys[v] for v in logp_pt.get_shared()]
     expand_shared = [shared_keys[v] for v in expand_pt.get_shared()]
+    expand = partial(_cfunc, _EXPAND_SOURCE, "pymc_hier_nutpie_expand",
+                     keys=expand_shared, shared=shared_data, record_dtype=user_data.dtype,
+                     signature=_signature("expand"), n_dim=n_dim, n_expanded=n_expanded)
     with _LOCK:  # Numba's compiler is not re-entrant across threads for one function
+        # the expansion compiles in a forked process (into the disk cache) meanwhile
+        side = _compile_aside(expand, expand_pt.vm.jit_fn)
         logp_fn, logp_key = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", logp_pt.vm.jit_fn,
                                    logp_shared, shared_data, user_data.dtype, _signature("logp"),
                                    n_dim=n_dim)
-        expand_fn, expand_key = _cfunc(_EXPAND_SOURCE, "pymc_hier_nutpie_expand",
-                                       expand_pt.vm.jit_fn, expand_shared, shared_data,
-                                       user_data.dtype, _signature("expand"), n_dim=n_dim,
-                                       n_expanded=n_expanded)
+        expand_fn = None
+        if side is not None:
+            expand_fn, expand_key = _loaded_aside(side, expand)
+        if expand_fn is None:
+            expand_fn, expand_key = expand(inner=expand_pt.vm.jit_fn)
     if found is not None and logp_key is not None and expand_key is not None:
         names = {key: var.name for var, key in shared_keys.items()}
         _store(found[0], {

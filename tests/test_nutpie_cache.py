@@ -212,30 +212,74 @@ import hashlib, json, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 from tests.test_nutpie_cache import _model, _draws, SEED
+import pymc_hier.nutpie_cache as nc
 from pymc_hier.nutpie_cache import compile_nutpie, sample_nutpie
+aside, real = [], nc._loaded_aside
+def spy(*args):
+    fn, key = real(*args)
+    aside.append(fn is not None)
+    return fn, key
+nc._loaded_aside = spy
+if sys.argv[2] == "serial":
+    nc._compile_aside = lambda *args: None
 t = time.perf_counter()
 loaded = compile_nutpie(_model()).logp_func is None
 idata = sample_nutpie(_model(), draws=100, tune=100, chains=2, random_seed=SEED,
                       progressbar=False)
 print(json.dumps({"digest": hashlib.sha256(_draws(idata).tobytes()).hexdigest(),
-                  "seconds": time.perf_counter() - t, "loaded": loaded}))
+                  "seconds": time.perf_counter() - t, "loaded": loaded, "aside": aside}))
 """
 
 
 @pytest.mark.slow
 def test_a_second_process_loads_the_callbacks_and_draws_the_same(tmp_path):
-    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={tmp_path / 'pt'}",
-               NUMBA_CACHE_DIR=str(tmp_path / "nb"), PYTHONPATH=str(ROOT))
+    """A first process compiles (the draw-expansion callback in a forked process, where
+    there are two cores), a second loads; both draw what a compile all in one process
+    draws."""
+    from pymc_hier.background import can_fork
 
-    def child():
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(ROOT)], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=300, check=True)
+    def child(folder, mode="aside"):
+        env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={folder / 'pt'}",
+                   NUMBA_CACHE_DIR=str(folder / "nb"), PYTHONPATH=str(ROOT))
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(ROOT), mode], env=env,
+                             cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    cold = child()
+    cold = child(tmp_path)
     cached = sorted(p.name for p in (tmp_path / "pt" / "numba").glob("*pymc_hier_nutpie*"))
     assert any(n.endswith(".nbi") for n in cached), cached  # the callbacks were stored
-    warm = child()
+    warm = child(tmp_path)
     assert warm["digest"] == cold["digest"]
     # the first process compiled the model; the second loaded it (no PyTensor compile)
     assert not cold["loaded"] and warm["loaded"]
+    two_cores = (os.cpu_count() or 1) > 1 and can_fork()
+    assert cold["aside"] == ([True] if two_cores else []) and warm["aside"] == []
+    serial = child(tmp_path / "serial", "serial")
+    assert not serial["loaded"] and serial["aside"] == []
+    assert serial["digest"] == cold["digest"]
+
+
+def test_a_callback_compiled_aside_that_failed_is_compiled_here():
+    """A forked compile that raised, or whose key differs, gives (None, None): the caller
+    compiles the callback itself."""
+    from pymc_hier.background import start
+    from pymc_hier.nutpie_cache import _loaded_aside
+
+    def fails():
+        raise RuntimeError("no compiler here")
+
+    loads = []
+
+    def compile_callback(**kwargs):
+        loads.append(kwargs)
+        return "fn", kwargs["inner_key"]
+
+    assert _loaded_aside((start({"compile": fails}, parallel=False), "k"),
+                         compile_callback) == (None, None)
+    assert _loaded_aside((start({"compile": lambda: "other"}, parallel=False), "k"),
+                         compile_callback) == (None, None)
+    assert loads == []
+    assert _loaded_aside((start({"compile": lambda: "k"}, parallel=False), "k"),
+                         compile_callback) == ("fn", "k")
+    assert loads == [{"inner": None, "inner_key": "k"}]
