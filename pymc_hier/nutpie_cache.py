@@ -239,9 +239,14 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
     with _LOCK:  # Numba's compiler is not re-entrant across threads for one function
         # the expansion compiles in a forked process (into the disk cache) meanwhile
         side = _compile_aside(expand, expand_pt.vm.jit_fn)
-        logp_fn, logp_key = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp", logp_pt.vm.jit_fn,
-                                   logp_shared, shared_data, user_data.dtype, _signature("logp"),
-                                   n_dim=n_dim)
+        try:
+            logp_fn, logp_key = _cfunc(_LOGP_SOURCE, "pymc_hier_nutpie_logp",
+                                       logp_pt.vm.jit_fn, logp_shared, shared_data,
+                                       user_data.dtype, _signature("logp"), n_dim=n_dim)
+        except BaseException:
+            if side is not None:  # no process left compiling for nothing
+                side[0].close()
+            raise
         expand_fn = None
         if side is not None:
             expand_fn, expand_key = _loaded_aside(side, expand)

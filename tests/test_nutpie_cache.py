@@ -283,3 +283,27 @@ def test_a_callback_compiled_aside_that_failed_is_compiled_here():
     assert _loaded_aside((start({"compile": lambda: "k"}, parallel=False), "k"),
                          compile_callback) == ("fn", "k")
     assert loads == [{"inner": None, "inner_key": "k"}]
+
+
+def test_a_failed_compile_stops_the_compile_aside(monkeypatch):
+    import pymc_hier.nutpie_cache as nc
+
+    closed = []
+
+    class Side:
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(nc, "_compile_aside", lambda *args: (Side(), "key"))
+    monkeypatch.setattr(nc, "_model_key", lambda model, var_names: None)
+    real = nc._cfunc
+
+    def failing(template, name, *args, **kwargs):
+        if name == "pymc_hier_nutpie_logp":
+            raise RuntimeError("no compiler here")
+        return real(template, name, *args, **kwargs)
+
+    monkeypatch.setattr(nc, "_cfunc", failing)
+    with pytest.raises(RuntimeError, match="no compiler here"):
+        compile_nutpie(_model())
+    assert closed == [True]
