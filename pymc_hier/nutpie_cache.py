@@ -152,8 +152,9 @@ def _compile_aside(compile_callback, inner):
     """Start compiling a callback in a forked process (Numba's cache gets it); or None.
 
     None where the callback cannot be cached (its inner function has no key), on one
-    core, or where the platform does not fork. The fork happens under Numba's compiler
-    lock, so that no other thread of this process is compiling at that moment.
+    core, where the platform does not fork, or where forking is not safe here
+    (:func:`_fork_is_safe`). The fork happens under Numba's compiler lock, so that no
+    other thread of this process is compiling at that moment.
     """
     import os
 
@@ -163,10 +164,29 @@ def _compile_aside(compile_callback, inner):
     from pymc_hier.background import can_fork, start
 
     key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
-    if key is None or (os.cpu_count() or 1) < 2 or not can_fork():
+    if key is None or (os.cpu_count() or 1) < 2 or not can_fork() or not _fork_is_safe():
         return None
     with global_compiler_lock:
         return start({"compile": lambda: compile_callback(inner=inner)[1]}), key
+
+
+def _fork_is_safe() -> bool:
+    """Whether this process may fork: no other library's thread, no JAX runtime started.
+
+    A thread of another library (a notebook's kernel, a Dask client) may hold a lock the
+    forked copy would wait on forever. JAX's threads are native (invisible here); once its
+    runtime has started, JAX warns that a fork may deadlock (merely imported, as nutpie
+    imports it where it is installed, it has none). Then the callback compiles here.
+    """
+    import sys
+
+    current = threading.current_thread()
+    others = [t for t in threading.enumerate()
+              if t is not current and not t.name.startswith("pymc-hier")]
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    # its backends, created when JAX first runs; unknown internals count as started
+    jax_started = bridge is not None and bool(getattr(bridge, "_backends", True))
+    return not others and not jax_started
 
 
 def _loaded_aside(side, compile_callback):

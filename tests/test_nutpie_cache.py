@@ -307,3 +307,32 @@ def test_a_failed_compile_stops_the_compile_aside(monkeypatch):
     with pytest.raises(RuntimeError, match="no compiler here"):
         compile_nutpie(_model())
     assert closed == [True]
+
+
+def test_the_compile_aside_is_not_forked_beside_other_threads_or_jax(monkeypatch):
+    """A thread of another library, or a started JAX runtime (native threads), makes
+    forking unsafe: the callback is then compiled in this process. JAX merely imported
+    (nutpie imports it) is no obstacle."""
+    import threading
+    from types import SimpleNamespace
+
+    import pymc_hier.nutpie_cache as nc
+
+    bridge = "jax._src.xla_bridge"
+    monkeypatch.setitem(sys.modules, bridge, SimpleNamespace(_backends={}))
+    assert nc._fork_is_safe()
+    monkeypatch.setitem(sys.modules, bridge, SimpleNamespace(_backends={"cpu": object()}))
+    assert not nc._fork_is_safe()
+    monkeypatch.setitem(sys.modules, bridge, SimpleNamespace())   # internals changed
+    assert not nc._fork_is_safe()
+    monkeypatch.delitem(sys.modules, bridge)
+    assert nc._fork_is_safe()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-elses")
+    other.start()
+    try:
+        assert not nc._fork_is_safe()
+    finally:
+        stop.set()
+        other.join()
+    assert nc._fork_is_safe()
