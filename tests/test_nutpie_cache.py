@@ -312,12 +312,17 @@ def test_a_failed_compile_stops_the_compile_aside(monkeypatch):
 def test_the_compile_aside_is_not_forked_beside_other_threads_or_jax(monkeypatch):
     """A thread of another library, or a started JAX runtime (native threads), makes
     forking unsafe: the callback is then compiled in this process. JAX merely imported
-    (nutpie imports it) is no obstacle."""
+    (nutpie imports it) is no obstacle, nor are pymc_hier's own threads."""
     import threading
     from types import SimpleNamespace
 
     import pymc_hier.nutpie_cache as nc
 
+    here = threading.current_thread()
+    ours = SimpleNamespace(name="pymc-hier-background-results")
+    theirs = SimpleNamespace(name="someone-elses")
+    # the threads this process has are whatever earlier tests left: given here
+    monkeypatch.setattr(threading, "enumerate", lambda: [here, ours])
     bridge = "jax._src.xla_bridge"
     monkeypatch.setitem(sys.modules, bridge, SimpleNamespace(_backends={}))
     assert nc._fork_is_safe()
@@ -327,12 +332,5 @@ def test_the_compile_aside_is_not_forked_beside_other_threads_or_jax(monkeypatch
     assert not nc._fork_is_safe()
     monkeypatch.delitem(sys.modules, bridge)
     assert nc._fork_is_safe()
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait, name="someone-elses")
-    other.start()
-    try:
-        assert not nc._fork_is_safe()
-    finally:
-        stop.set()
-        other.join()
-    assert nc._fork_is_safe()
+    monkeypatch.setattr(threading, "enumerate", lambda: [here, ours, theirs])
+    assert not nc._fork_is_safe()
