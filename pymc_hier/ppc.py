@@ -291,7 +291,6 @@ def _posterior_predictive_over_draws(trace: xr.DataTree, model: pm.Model,
     them) or a free variable the draws need, when an output gains no draw dimension, or
     when the graph cannot be vectorised.
     """
-    from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset
     from pymc.sampling.forward import observed_dependent_deterministics
     from pytensor.graph.traversal import ancestors
 
@@ -314,12 +313,19 @@ def _posterior_predictive_over_draws(trace: xr.DataTree, model: pm.Model,
     values = _over_draws(outputs, free, post, random_seed=seed)
     if values is None:
         return None
+    ds = _draws_dataset({v.name: x for v, x in zip(outputs, values, strict=True)}, model,
+                        post)
+    return xr.DataTree.from_dict({"posterior_predictive": ds})
+
+
+def _draws_dataset(values: dict, model: pm.Model, post: xr.Dataset) -> xr.Dataset:
+    """Arrays ``(chain, draw, ...)`` by name as PyMC packs them, labelled like ``post``."""
+    from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset
+
     coords, dims = coords_and_dims_for_inferencedata(model)
     sample = {d: post[d].values for d in _SAMPLE_DIMS}
-    ds = dict_to_dataset({v.name: x for v, x in zip(outputs, values, strict=True)},
-                         inference_library=pm, dims=dims, coords={**coords, **sample},
-                         sample_dims=list(_SAMPLE_DIMS), skip_event_dims=True)
-    return xr.DataTree.from_dict({"posterior_predictive": ds})
+    return dict_to_dataset(values, inference_library=pm, dims=dims, coords={**coords, **sample},
+                           sample_dims=list(_SAMPLE_DIMS), skip_event_dims=True)
 
 
 def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
@@ -334,11 +340,7 @@ def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
     NumPy without a compile, in blocks of draws; a graph PyTensor cannot vectorise (an op
     without a batched form) is compiled and evaluated draw by draw, as PyMC does.
     """
-    from pymc.backends.arviz import (
-        apply_function_over_dataset,
-        coords_and_dims_for_inferencedata,
-        dict_to_dataset,
-    )
+    from pymc.backends.arviz import apply_function_over_dataset, coords_and_dims_for_inferencedata
     from pymc.logprob.utils import replace_rvs_by_values
 
     free = list(model.free_RVs)
@@ -349,17 +351,14 @@ def _log_likelihood(trace: xr.DataTree, model: pm.Model) -> xr.Dataset:
     logps = replace_rvs_by_values(logps, rvs_to_values=inputs)
     post = trace["posterior"].to_dataset()[[rv.name for rv in free]]
     post = post.astype({rv.name: rv.type.dtype for rv in free}, copy=False)
-    coords, dims = coords_and_dims_for_inferencedata(model)
     values = _over_draws(logps, list(inputs.values()), post)
     if values is None:
+        coords, dims = coords_and_dims_for_inferencedata(model)
         fn = model.compile_fn(outs=logps, inputs=list(inputs.values()),
                               on_unused_input="ignore")
         return apply_function_over_dataset(fn, post, output_var_names=names, coords=coords,
                                            dims=dims, progressbar=False)
-    sample = {d: post[d].values for d in _SAMPLE_DIMS}
-    return dict_to_dataset(dict(zip(names, values, strict=True)), inference_library=pm,
-                           dims=dims, coords={**coords, **sample},
-                           sample_dims=list(_SAMPLE_DIMS), skip_event_dims=True)
+    return _draws_dataset(dict(zip(names, values, strict=True)), model, post)
 
 
 #: Largest number of values of one output evaluated at once (blocks of draws).
@@ -393,14 +392,13 @@ def _over_draws(outputs, inputs, post: xr.Dataset, *,
             outputs = _float64_constants(list(outputs))
             vectorised = vectorize_graph(outputs,
                                          replace=dict(zip(inputs, batched, strict=True)))
-        else:
-            vectorised = _vectorised_draws(outputs, inputs, batched, batched[0].shape[0])
-        if random_seed is None:
             fn = pytensor.function(batched, vectorised, mode=_FORWARD_MODE,
                                    on_unused_input="ignore")
-        elif any(v.type.ndim == y.type.ndim for v, y in zip(vectorised, outputs, strict=True)):
-            return None
         else:
+            vectorised = _vectorised_draws(outputs, inputs, batched, batched[0].shape[0])
+            if any(v.type.ndim == y.type.ndim for v, y in zip(vectorised, outputs,
+                                                                strict=True)):
+                return None
             fn = pm_compile(batched, vectorised, random_seed=random_seed, mode=_FORWARD_MODE,
                             on_unused_input="ignore")
     except Exception:  # noqa: BLE001 - an op without a batched form: draw by draw
@@ -413,21 +411,34 @@ def _over_draws(outputs, inputs, post: xr.Dataset, *,
     for x in inputs:
         da = post[x.name].transpose(*_SAMPLE_DIMS, ...)
         arrays.append(np.ascontiguousarray(da.values).reshape(n, *da.shape[2:]))
-    parts, start, block = [], 0, min(n, 64)  # a first block measures the outputs' sizes
+
+    def block(start, m):
+        outs = fn(*(a[start:start + m] for a in arrays))
+        return [np.broadcast_to(o, (m, *o.shape[1:])) if v.type.ndim > y.type.ndim
+                else np.broadcast_to(o, (m, *o.shape))
+                for o, v, y in zip(outs, vectorised, outputs, strict=True)]
+
     try:
-        while start < n:
-            m = min(block, n - start)
-            outs = fn(*(a[start:start + m] for a in arrays))
-            parts.append([np.broadcast_to(o, (m, *o.shape[1:])) if v.type.ndim > y.type.ndim
-                          else np.broadcast_to(o, (m, *o.shape))
-                          for o, v, y in zip(outs, vectorised, outputs, strict=True)])
-            start += m
-            per_draw = max(1, *(a.size // m for a in parts[-1]))
-            block = max(1, _BLOCK_VALUES // per_draw)
+        joined = _in_blocks(block, n, len(outputs))
     except Exception:  # noqa: BLE001 - a perform that cannot take the batch: draw by draw
         return None
-    joined = (np.concatenate([p[i] for p in parts]) for i in range(len(outputs)))
     return [v.reshape(n_chain, n_draw, *v.shape[1:]) for v in joined]
+
+
+def _in_blocks(block, n: int, n_outputs: int) -> list[np.ndarray]:
+    """Concatenate ``block(start, m)`` (``n_outputs`` arrays of ``m`` rows) over ``n`` rows.
+
+    A first block of 64 rows measures the outputs' sizes; each later block holds about
+    :data:`_BLOCK_VALUES` values of the largest output.
+    """
+    parts, start, size = [], 0, min(n, 64)
+    while start < n:
+        m = min(size, n - start)
+        parts.append(block(start, m))
+        start += m
+        per_row = max([1, *(a.size // m for a in parts[-1])])
+        size = max(1, _BLOCK_VALUES // per_row)
+    return [np.concatenate([p[i] for p in parts]) for i in range(n_outputs)]
 
 
 def _vectorised_draws(outputs, inputs, batched, n) -> list:
@@ -472,18 +483,13 @@ def _prior_over_draws(model: pm.Model, draws: int, random_seed) -> xr.DataTree |
         return None
     if _python_loops(fn.maker.fgraph):
         return None
-    parts, done, block = [], 0, min(draws, 64)   # a first block measures the draws' sizes
-    while done < draws:
-        m = min(block, draws - done)
-        outs = fn(m)
-        parts.append([np.broadcast_to(o, (m, *o.shape)) if v.type.ndim == y.type.ndim
-                      else o for o, v, y in zip(outs, vectorised, outputs, strict=True)])
-        done += m
-        per_draw = max(1, *(a.size // m for a in parts[-1]))
-        block = max(1, _BLOCK_VALUES // per_draw)
-    values = {name: np.concatenate([p[i] for p in parts])
-              for i, name in enumerate(names)}
-    return pm.to_inference_data(prior=values, model=model)
+
+    def block(start, m):
+        return [np.broadcast_to(o, (m, *o.shape)) if v.type.ndim == y.type.ndim else o
+                for o, v, y in zip(fn(m), vectorised, outputs, strict=True)]
+
+    values = _in_blocks(block, draws, len(names))
+    return pm.to_inference_data(prior=dict(zip(names, values, strict=True)), model=model)
 
 
 def _inline_symbolic(outputs, inputs) -> tuple[list, list]:

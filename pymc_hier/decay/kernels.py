@@ -82,7 +82,13 @@ def log_uniform_normal_pdf(y, sigma, log_upper):
     """
     y, sigma, log_upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                 for v in (y, sigma, log_upper)))
-    log_sigma, w, c, lo, hi, series, tail = _branches(y, sigma, log_upper)
+    return _log_pdf(y, sigma, log_upper)[0]
+
+
+def _log_pdf(y, sigma, log_upper):
+    """``(log p, the branch quantities of _branches)`` of broadcast float arrays."""
+    branches = _branches(y, sigma, log_upper)
+    log_sigma, w, c, lo, hi, series, tail = branches
     out = np.empty(y.shape)
     with np.errstate(over="ignore", under="ignore"):
         s = series
@@ -98,7 +104,7 @@ def log_uniform_normal_pdf(y, sigma, log_upper):
         out[t] = np.log(0.5) - 0.5 * hi[t] ** 2 + np.log(inner) - log_upper[t]
         m = ~series & ~tail
         out[m] = np.log(special.ndtr(hi[m]) - special.ndtr(lo[m])) - log_upper[m]
-    return out
+    return out, branches
 
 
 def _series_slopes(w, c):
@@ -114,8 +120,8 @@ def _log_diff_parts(y, sigma, log_upper):
     """Broadcast inputs, ``log(Phi(b) - Phi(a))``, the branch quantities and ``a``, ``b``."""
     y, sigma, log_upper = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                 for v in (y, sigma, log_upper)))
-    log_diff = log_uniform_normal_pdf(y, sigma, log_upper) + log_upper
-    log_sigma, w, c, _, _, series, _ = _branches(y, sigma, log_upper)
+    log_p, (log_sigma, w, c, _, _, series, _) = _log_pdf(y, sigma, log_upper)
+    log_diff = log_p + log_upper
     with np.errstate(over="ignore", under="ignore"):
         b = (np.exp(log_upper) - y) / sigma
     return y, sigma, log_upper, log_diff, log_sigma, w, c, series, -y / sigma, b
