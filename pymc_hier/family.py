@@ -297,6 +297,13 @@ class ModelFamily:
         constant_data)``: posterior predictive draws for new (or existing) units described
         by ``new_data``, two :class:`xarray.Dataset` s along the group dim
         (:func:`pymc_hier.predict`).
+    sampler_logp : callable, optional
+        ``sampler_logp(model) -> TensorVariable or None``: the model's log density in its
+        value variables, equal to ``model.logp()`` but written to compile faster for
+        nutpie (a fused loop where PyMC's graph is many small ops); None where it has no
+        such form. :func:`pymc_hier.nutpie_cache.compile_nutpie` compiles it instead of
+        ``model.logp()`` after checking that both agree at random points (a model
+        changed since it was built keeps its own graph).
     deprecated : mapping of str to mapping, optional
         Option values that still work but will be removed, with what to say:
         ``{option: {value: message}}`` (the message says why and what to use instead).
@@ -336,6 +343,7 @@ class ModelFamily:
     pooling: Pooling | None = None
     exact_logo: Callable | None = field(default=None, repr=False)
     predict: Callable | None = field(default=None, repr=False)
+    sampler_logp: Callable | None = field(default=None, repr=False)
     deprecated: Mapping[str, Mapping] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

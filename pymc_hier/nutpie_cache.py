@@ -25,6 +25,14 @@ less for the decay model on two cores. A model the key cannot name (an op with a
 a missing or stale description and a callback no longer on disk all fall back to the
 compile above.
 
+A model family may give its model's log density in a form that compiles faster
+(``ModelFamily(sampler_logp=...)``; the decay family's one loop over widgets,
+:mod:`pymc_hier.decay.fused`): it is compiled instead of ``model.logp()`` once both agree
+at PyMC's jittered initial points (:func:`_agrees`), so that a model changed after it was
+built (a potential added, data masked) keeps its own graph. Its draws then differ from
+those of nutpie's own compile by rounding only in the density: the same posterior, other
+numbers for a seed.
+
 Compiling (not loading) is announced on the ``pymc_hier.nutpie_cache`` logger at INFO level
 (``pymc-hier`` prints it): the wait before the first draw is long on first use. On a
 machine with two cores or more (where processes fork), the draw-expansion callback is
@@ -230,14 +238,18 @@ def compile_nutpie(model, *, initial_points=None, var_names=None):
     """
     from nutpie import compile_pymc as cp
 
-    initial_point_fn = cp._wrap_with_lock(initial_point_function(model,
-                                                                 overrides=initial_points))
-    found = _model_key(model, var_names)
+    initial_points_of = initial_point_function(model, overrides=initial_points)
+    initial_point_fn = cp._wrap_with_lock(initial_points_of)
+    logp = model.logp()
+    fused = _family_logp(model)
+    found = _model_key(model, var_names, [logp] if fused is None else [logp, fused])
     if found is not None:
         compiled = _load(model, *found, initial_point_fn)
         if compiled is not None:
             return compiled
     _LOG.info("compiling the model for nutpie: %s", _WHY_COMPILED[found is not None])
+    if fused is not None and _agrees(model, logp, fused, initial_points_of):
+        model = _with_logp(model, fused)
     (n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info,
      reparameterized) = cp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
@@ -315,9 +327,69 @@ def _compiled_model(model, n_dim, n_expanded, logp_fn, expand_fn, init_fn, share
         logp_func=logp_pt, expand_func=expand_pt, reparameterized_names=reparameterized)
 
 
+# -- the family's density: compiled instead of PyMC's where both agree ---------------------
+def _family_logp(model):
+    """Return the model family's ``sampler_logp(model)`` (a graph), or None."""
+    from pymc_hier.spec import get_spec
+
+    spec = get_spec(model, warn=False)
+    hook = None if spec is None else getattr(spec.family, "sampler_logp", None)
+    return None if hook is None else hook(model)
+
+
+#: Points at which the family's density must equal PyMC's: seeds of the jittered initial
+#: point, and the tolerance relative to max(1, |log p|) (both sum the same terms).
+_CHECK_SEEDS = (0, 1, 2)
+_CHECK_RTOL = 1e-9
+
+
+def _agrees(model, logp, fused, initial_points_of) -> bool:
+    """Whether ``fused`` equals ``logp`` at PyMC's jittered initial points.
+
+    The family's density is the model as the family built it: a model changed since (a
+    potential added, data masked) differs at every point, and is compiled from its own
+    graph. Evaluated by PyTensor's Python linker (no compile); a point where either is not
+    finite or either raises counts as a disagreement.
+    """
+    from pytensor import function
+
+    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    try:
+        evaluate = function(values, [logp, fused], mode="FAST_COMPILE",
+                            on_unused_input="ignore")
+        for seed in _CHECK_SEEDS:
+            point = initial_points_of(seed)
+            ours, theirs = (float(v) for v in evaluate(*(point[v.name] for v in values)))
+            if not (np.isfinite(ours) and abs(ours - theirs) <= _CHECK_RTOL
+                    * max(1.0, abs(theirs))):
+                _LOG.debug("the family's density differs from the model's: %r vs %r",
+                           ours, theirs)
+                return False
+    except Exception:  # noqa: BLE001 - anything wrong: PyMC's own graph
+        return False
+    return True
+
+
+def _with_logp(model, logp):
+    """Return a shallow copy of ``model`` whose ``logp()`` is ``logp`` (for nutpie).
+
+    nutpie builds its functions from ``model.logp()``; the copy shares every variable and
+    context with ``model``, which is left as it was. (Not ``copy.copy``: PyMC's
+    ``Model.__copy__`` clones the model, with new variables.)
+    """
+    shadow = object.__new__(type(model))
+    shadow.__dict__.update(vars(model))
+    shadow.logp = lambda *args, **kwargs: logp
+    return shadow
+
+
 # -- a model compiled before: found by its graph, loaded without PyTensor's compile --------
-def _model_key(model, var_names):
-    """``(key, shared variables by name)`` of what nutpie would compile, or None."""
+def _model_key(model, var_names, logps):
+    """``(key, shared variables by name)`` of what nutpie would compile, or None.
+
+    ``logps``: the model's log density and, where the family has one, its own form (what
+    :func:`compile_nutpie` compiles when the two agree).
+    """
     import numba
     import pymc
     import pytensor
@@ -325,7 +397,7 @@ def _model_key(model, var_names):
     from pymc_hier.graph_key import graph_key
 
     try:
-        outputs = [model.logp(), *model.unobserved_value_vars]
+        outputs = [*logps, *model.unobserved_value_vars]
     except Exception:  # noqa: BLE001 - a model PyMC cannot describe: compile as usual
         return None
     free = [model.rvs_to_values[rv].name for rv in model.free_RVs]

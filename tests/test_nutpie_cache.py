@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 import pytest
 
 from pymc_hier.nutpie_cache import compile_nutpie, sample_nutpie
@@ -98,7 +99,8 @@ def test_a_loaded_model_draws_what_a_compiled_one_draws(monkeypatch, tmp_path):
     # other data: another model, compiled anew; its own draws
     other = _model()
     other["x"].set_value(np.linspace(0.0, 2.0, 6))
-    assert nutpie_cache._model_key(other, None)[0] != nutpie_cache._model_key(_model(), None)[0]
+    assert nutpie_cache._model_key(other, None, [other.logp()])[0] != nutpie_cache._model_key(
+        _model(), None, [_model().logp()])[0]
     assert not np.array_equal(_draws(sample_nutpie(other, **kw)), _draws(compiled))
 
 
@@ -111,7 +113,7 @@ def test_compiling_is_announced_and_loading_is_not(monkeypatch, tmp_path, caplog
     with caplog.at_level(logging.INFO, logger="pymc_hier.nutpie_cache"):
         compile_nutpie(_model())
         compile_nutpie(_model())              # loaded: nothing to say
-        monkeypatch.setattr(nutpie_cache, "_model_key", lambda model, var_names: None)
+        monkeypatch.setattr(nutpie_cache, "_model_key", lambda model, var_names, logps: None)
         compile_nutpie(_model())              # no key: compiled in every process
     said = [r.getMessage() for r in caplog.records if r.name == "pymc_hier.nutpie_cache"]
     assert len(said) == 2 and all(m.startswith("compiling the model for nutpie: ")
@@ -295,7 +297,7 @@ def test_a_failed_compile_stops_the_compile_aside(monkeypatch):
             closed.append(True)
 
     monkeypatch.setattr(nc, "_compile_aside", lambda *args: (Side(), "key"))
-    monkeypatch.setattr(nc, "_model_key", lambda model, var_names: None)
+    monkeypatch.setattr(nc, "_model_key", lambda model, var_names, logps: None)
     real = nc._cfunc
 
     def failing(template, name, *args, **kwargs):
@@ -334,3 +336,54 @@ def test_the_compile_aside_is_not_forked_beside_other_threads_or_jax(monkeypatch
     assert nc._fork_is_safe()
     monkeypatch.setattr(threading, "enumerate", lambda: [here, ours, theirs])
     assert not nc._fork_is_safe()
+
+
+def _has_op(fn, op_type) -> bool:
+    return any(isinstance(node.op, op_type) for node in fn.maker.fgraph.apply_nodes)
+
+
+@pytest.mark.parametrize("wrong", [False, True])
+def test_a_familys_own_density_is_compiled_where_it_equals_the_models(monkeypatch, tmp_path,
+                                                                      wrong):
+    """The decay family's fused density replaces PyMC's graph; a wrong one is refused."""
+    from pymc_hier import decay_model, nutpie_cache, simulate_decay
+    from pymc_hier.decay.fused import DecayWidgets, sampler_logp
+
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
+    if wrong:   # differs by 1e-6 at every point: the check must see it
+        monkeypatch.setattr(nutpie_cache, "_family_logp",
+                            lambda m: sampler_logp(m) + 1e-6)
+    model = decay_model(simulate_decay(seed=0, n_widgets=20))
+    compiled = compile_nutpie(model)
+    assert _has_op(compiled.logp_func, DecayWidgets) is not wrong
+    point = model.initial_point()
+    x = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
+    status, value, grad = _callback_logp(compiled, x)
+    assert status == 0
+    np.testing.assert_allclose(value, model.compile_logp()(point), rtol=1e-12)
+    np.testing.assert_allclose(grad, model.compile_dlogp()(point), rtol=1e-10, atol=1e-12)
+
+
+def test_the_familys_density_is_checked_at_three_points(monkeypatch):
+    from pymc_hier import decay_model, nutpie_cache, simulate_decay
+    from pymc_hier.decay.fused import sampler_logp
+
+    model = decay_model(simulate_decay(seed=0, n_widgets=20))
+    points = nutpie_cache.initial_point_function(model)
+    fused, logp = sampler_logp(model), model.logp()
+    assert nutpie_cache._agrees(model, logp, fused, points)
+    assert not nutpie_cache._agrees(model, logp, fused + 1e-6, points)
+    # a difference at one point only is found as well
+    seen = []
+
+    def counting(seed):
+        seen.append(seed)
+        return points(seed)
+
+    alpha = model.rvs_to_values[model["alpha"]]
+    bump = pt.switch(pt.gt(alpha, 10.0), 1.0, 0.0)
+    far = {0: 0.0, 1: 0.0, 2: 40.0}   # the third point only: z(alpha) from about -11 to 29
+    assert not nutpie_cache._agrees(
+        model, logp, fused + bump,
+        lambda seed: {**points(seed), alpha.name: np.asarray(far[seed] + points(seed)[alpha.name])})
+    assert nutpie_cache._agrees(model, logp, fused, counting) and seen == [0, 1, 2]

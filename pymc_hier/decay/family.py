@@ -26,6 +26,7 @@ from pymc_hier.decay.data import DecayData
 from pymc_hier.decay.draws import draw_widgets
 from pymc_hier.decay.exact import decay_posterior
 from pymc_hier.decay.exact_partitioned import DECAY_PARTITIONED
+from pymc_hier.decay.fused import sampler_logp
 from pymc_hier.decay.hierarchical import (
     ALPHA_OPTIONS,
     adapt_priors,
@@ -444,5 +445,6 @@ DECAY = ModelFamily(
     pooling=Pooling("alpha", {"complete": {"alpha": "shared"},
                               "partial": {"alpha": "hierarchical"}}),
     predict=predict,
+    sampler_logp=sampler_logp,
     deprecated={"t0": {"marginal": T0_MARGINAL_DEPRECATED}},
 )
