@@ -359,11 +359,11 @@ def _agrees(model, logp, fused, initial_points_of) -> bool:
                             on_unused_input="ignore")
         for seed in _CHECK_SEEDS:
             point = initial_points_of(seed)
-            ours, theirs = (float(v) for v in evaluate(*(point[v.name] for v in values)))
-            if not (np.isfinite(ours) and abs(ours - theirs) <= _CHECK_RTOL
-                    * max(1.0, abs(theirs))):
-                _LOG.debug("the family's density differs from the model's: %r vs %r",
-                           ours, theirs)
+            models, familys = (float(v) for v in evaluate(*(point[v.name] for v in values)))
+            if not (np.isfinite(models) and abs(familys - models) <= _CHECK_RTOL
+                    * max(1.0, abs(models))):
+                _LOG.debug("the family's density differs from the model's: %r against %r",
+                           familys, models)
                 return False
     except Exception:  # noqa: BLE001 - anything wrong: PyMC's own graph
         return False

@@ -40,7 +40,7 @@ from pymc_hier.decay.ops import PY_FUNCTIONS, kernel_key, make_kernels, numba_fu
 
 __all__ = ["DecayWidgets", "make_widget_kernel", "sampler_logp"]
 
-SQRT1_2 = float(1.0 / np.sqrt(2.0))
+_SQRT1_2 = float(1.0 / np.sqrt(2.0))
 
 
 def make_widget_kernel(exp, log, log1p, expm1, erfc, erfcx, jit=lambda f: f):
@@ -62,7 +62,7 @@ def make_widget_kernel(exp, log, log1p, expm1, erfc, erfcx, jit=lambda f: f):
                 # the probit map (edge_value's first branch): log U(t0) + log |dt0/dz| is
                 # log phi(z), the day's width cancelling
                 width, log_phi = end[i] - start[i], -0.5 * z[i] * z[i] - HALF_LOG_2PI
-                t0, log_prior_jac = start[i] + width * 0.5 * erfc(-z[i] * SQRT1_2), log_phi
+                t0, log_prior_jac = start[i] + width * 0.5 * erfc(-z[i] * _SQRT1_2), log_phi
                 dt_dz, dt_da, djac_dz, djac_da = width * exp(log_phi), 0.0, -z[i], 0.0
             else:
                 args = (z[i], start[i], end[i], alpha, t1[i], log_n0_max, sigma[i], y[i],
