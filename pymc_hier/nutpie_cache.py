@@ -375,11 +375,13 @@ def _with_logp(model, logp):
 
     nutpie builds its functions from ``model.logp()``; the copy shares every variable and
     context with ``model``, which is left as it was. (Not ``copy.copy``: PyMC's
-    ``Model.__copy__`` clones the model, with new variables.)
+    ``Model.__copy__`` clones the model, with new variables.) Any other call of ``logp``
+    (other terms, no Jacobian) is the model's own.
     """
     shadow = object.__new__(type(model))
     shadow.__dict__.update(vars(model))
-    shadow.logp = lambda *args, **kwargs: logp
+    shadow.logp = lambda *args, **kwargs: (logp if not args and not kwargs
+                                           else model.logp(*args, **kwargs))
     return shadow
 
 

@@ -364,10 +364,12 @@ def test_a_familys_own_density_is_compiled_where_it_equals_the_models(monkeypatc
     np.testing.assert_allclose(grad, model.compile_dlogp()(point), rtol=1e-10, atol=1e-12)
 
 
-def test_the_familys_density_is_checked_at_three_points(monkeypatch):
+def test_the_familys_density_is_checked_at_three_points(monkeypatch, tmp_path):
     from pymc_hier import decay_model, nutpie_cache, simulate_decay
     from pymc_hier.decay.fused import sampler_logp
 
+    # the starting points it stores go here, not into the user's cache
+    monkeypatch.setattr(nutpie_cache, "_meta_path", lambda key: tmp_path / f"{key}.json")
     model = decay_model(simulate_decay(seed=0, n_widgets=20))
     points = nutpie_cache.initial_point_function(model)
     fused, logp = sampler_logp(model), model.logp()
@@ -387,3 +389,15 @@ def test_the_familys_density_is_checked_at_three_points(monkeypatch):
         model, logp, fused + bump,
         lambda seed: {**points(seed), alpha.name: np.asarray(far[seed] + points(seed)[alpha.name])})
     assert nutpie_cache._agrees(model, logp, fused, counting) and seen == [0, 1, 2]
+
+
+def test_the_shadow_model_answers_only_the_plain_logp_call():
+    from pymc_hier import decay_model, nutpie_cache, simulate_decay
+    from pymc_hier.decay.fused import sampler_logp
+
+    model = decay_model(simulate_decay(seed=0, n_widgets=20))
+    fused = sampler_logp(model)
+    shadow = nutpie_cache._with_logp(model, fused)
+    assert shadow.logp() is fused and model.logp() is not fused
+    assert shadow.logp(jacobian=False) is not fused
+    assert shadow.free_RVs == model.free_RVs and shadow.rvs_to_values is model.rvs_to_values

@@ -9,8 +9,9 @@ Jacobian) plus a sum over widgets of
 of the day, or the edge-aware map) and ``log A_i = log N0_max - alpha (t1_i - t0_i)``.
 
 PyMC builds that sum from the transform's and the likelihood's ops, and PyTensor
-differentiates it into a dozen fused loops; Numba types and compiles those in about 4 s on
-first use (two thirds of the model's compile). :class:`DecayWidgets` computes the sum and
+differentiates it into a dozen fused loops, which Numba types and compiles one by one on
+first use (the log density's whole graph took 4.4 s; with this op 3.2 s, 1.4 s of it the
+op's loop; the callback 6.05 -> 5.07 s). :class:`DecayWidgets` computes the sum and
 its derivatives in ``z`` and ``alpha`` in one loop over the widgets that calls the same
 scalar kernels (:func:`pymc_hier.decay.ops.make_kernels`,
 :func:`pymc_hier.decay.edge_ops.make_edge_kernels`), with the chain rule written out:
