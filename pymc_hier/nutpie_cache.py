@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 from functools import partial
 from importlib.metadata import version
@@ -67,26 +68,33 @@ _WHY_COMPILED = {
 }
 
 # The C signatures nutpie calls: logp(dim, x, grad, logp, user_data) and
-# expand(dim, n_expanded, x, out, user_data); 0 means success.
+# expand(dim, n_expanded, x, out, user_data); 0 means success, and nutpie counts a
+# positive code as a divergence. Only the call of the compiled graph sits in a ``try``: a
+# ``try`` around the whole body, and ``np.isfinite`` of the gradient, cost Numba 1 s of
+# compile for the decay model's log density. nutpie 0.16 does not read the expansion's
+# code, so the draw is filled with NaN first: a failed expansion stores NaN, not zeros.
 _LOGP_SOURCE = '''
 def {name}(dim, x_, out_, logp_, user_data_):
     if dim != {n_dim}:
         return -1
-    try:
-        x = carray(x_, ({n_dim},))
-        out = carray(out_, ({n_dim},))
-        logp = carray(logp_, ())
+    x = carray(x_, ({n_dim},))
+    out = carray(out_, ({n_dim},))
+    logp = carray(logp_, ())
 {unpack}
-        logp_val, grad = inner(x{args})
-        logp[()] = logp_val
-        for i in range({n_dim}):  # a loop: slice assignment compiles shape checks (1 s)
-            out[i] = grad[i]
-        if not np.all(np.isfinite(out)):
-            return 3
-        if not np.isfinite(logp_val):
-            return 4
+    try:
+        logp_val, grad = inner(x{args})  # a 0-d array and a vector
     except Exception:  # noqa: BLE001
         return 1
+    value = logp_val[()]
+    finite = True
+    for i in range({n_dim}):  # a loop: slice assignment compiles shape checks (1 s)
+        out[i] = grad[i]
+        finite = finite and math.isfinite(grad[i])
+    logp[()] = value
+    if not finite:
+        return 3
+    if not math.isfinite(value):
+        return 4
     return 0
 '''
 
@@ -96,15 +104,17 @@ def {name}(dim, expanded, x_, out_, user_data_):
         return -1
     if expanded != {n_expanded}:
         return -1
-    try:
-        x = carray(x_, ({n_dim},))
-        out = carray(out_, ({n_expanded},))
+    x = carray(x_, ({n_dim},))
+    out = carray(out_, ({n_expanded},))
+    for i in range({n_expanded}):
+        out[i] = np.nan
 {unpack}
+    try:
         (values,) = inner(x{args})
-        for i in range({n_expanded}):
-            out[i] = values[i]
     except Exception:  # noqa: BLE001
         return -2
+    for i in range({n_expanded}):
+        out[i] = values[i]
     return 0
 '''
 
@@ -113,16 +123,16 @@ def _unpack(keys: list[str], shared: dict[str, np.ndarray]) -> str:
     """Source lines that view each shared array through the pointers in ``user_data``."""
     if not keys:
         return ""
-    lines = ["        rec = carray(user_data_, (), RECORD)['shared']"]
+    lines = ["    rec = carray(user_data_, (), RECORD)['shared']"]
     for i, key in enumerate(keys):
         value = shared[key]
-        lines.append(f"        a{i} = carray(as_pointer(rec['data']['{key}'][()]), "
+        lines.append(f"    a{i} = carray(as_pointer(rec['data']['{key}'][()]), "
                      f"int(rec['size']['{key}'][()]), np.{value.dtype.name})")
         if value.ndim:
             dims = ", ".join(f"int(rec['shape']['{key}'][{j}])" for j in range(value.ndim))
-            lines.append(f"        a{i} = a{i}.reshape(({dims},))")
+            lines.append(f"    a{i} = a{i}.reshape(({dims},))")
         else:
-            lines.append(f"        a{i} = a{i}.reshape(())")
+            lines.append(f"    a{i} = a{i}.reshape(())")
     return "\n".join(lines)
 
 
@@ -145,10 +155,10 @@ def _cfunc(template: str, name: str, inner, keys, shared, record_dtype, signatur
     key = None
     if inner_key is not None:
         parts = (src, inner_key, repr(record_dtype.descr), numba.__version__,
-                 version("nutpie"), "pymc_hier.nutpie_cache/1")
+                 version("nutpie"), "pymc_hier.nutpie_cache/2")
         key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     # this module's globals: Numba rebuilds a cached function's environment from them
-    env = globals() | {"carray": numba.carray, "as_pointer": address_as_void_pointer,
+    env = globals() | {"math": math, "carray": numba.carray, "as_pointer": address_as_void_pointer,
                        "inner": inner if inner is not None else _not_compiled,
                        "RECORD": record_dtype}
     func = compile_numba_function_src(src, name, global_env=env, cache_key=key)

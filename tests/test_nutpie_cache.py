@@ -62,6 +62,72 @@ def _callback_logp(compiled, x):
     return status, float(logp), grad
 
 
+def _raw_callbacks(logp_inner, expand_inner, n_dim=2):
+    """The logp and expand callbacks of :func:`_cfunc` around two Numba functions, uncached."""
+    from pymc_hier import nutpie_cache as nc
+
+    dtype = np.dtype([("shared", [("data", []), ("size", []), ("shape", [])])])
+    kw = {"keys": [], "shared": {}, "record_dtype": dtype, "inner_key": None}
+    logp, _ = nc._cfunc(nc._LOGP_SOURCE, "test_raw_logp", logp_inner,
+                        signature=nc._signature("logp"), n_dim=n_dim, **kw)
+    expand, _ = nc._cfunc(nc._EXPAND_SOURCE, "test_raw_expand", expand_inner,
+                          signature=nc._signature("expand"), n_dim=n_dim,
+                          n_expanded=n_dim, **kw)
+    return logp, expand
+
+
+def test_the_callbacks_report_failures_as_nutpie_reads_them(monkeypatch):
+    """Status 3 for a non-finite gradient, 4 for a non-finite density, 1 for an exception
+    (nutpie counts each as a divergence); an expansion that raised leaves NaN draws
+    (nutpie 0.16 does not read its status)."""
+    import ctypes
+
+    import numba
+
+    @numba.njit
+    def logp_inner(x):
+        if x[0] > 10.0:
+            raise ValueError("outside")
+        return np.asarray(np.log(x[1]) - 0.5 * x[0] ** 2), np.array([-x[0], np.exp(x[1])])
+
+    @numba.njit
+    def expand_inner(x):
+        if x[0] > 10.0:
+            raise ValueError("outside")
+        return (2.0 * x,)
+
+    logp, expand = _raw_callbacks(logp_inner, expand_inner)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    told = []   # an exception that escaped a callback would be told on this hook
+    monkeypatch.setattr(sys, "unraisablehook", lambda hook: told.append(hook.exc_value))
+
+    def call_logp(x):
+        x = np.asarray(x, dtype=float)
+        grad, value = np.zeros(2), np.zeros(())
+        status = logp.ctypes(2, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr),
+                             value.ctypes.data_as(ptr), None)
+        return status, float(value), grad
+
+    def call_expand(x):
+        x, out = np.asarray(x, dtype=float), np.zeros(2)
+        status = expand.ctypes(2, 2, x.ctypes.data_as(ptr), out.ctypes.data_as(ptr), None)
+        return status, out
+
+    status, value, grad = call_logp([1.0, 1.0])
+    assert status == 0 and value == -0.5 and grad.tolist() == [-1.0, np.e]
+    assert call_logp([1.0, 1000.0])[0] == 3               # gradient inf
+    assert call_logp([1.0, -1.0])[0] == 4                 # log of a negative: NaN density
+    assert told == []
+    assert call_logp([11.0, 1.0])[0] == 1                 # raised inside
+    assert call_expand([1.0, 2.0])[0] == 0 and call_expand([1.0, 2.0])[1].tolist() == [2.0, 4.0]
+    status, out = call_expand([11.0, 2.0])
+    assert status == -2 and np.isnan(out).all()
+    assert told == []
+    # the wrong sizes are refused before anything is read
+    assert logp.ctypes(3, None, None, None, None) == -1
+    assert expand.ctypes(2, 3, None, None, None) == -1
+
+
 def test_compiled_logp_matches_the_model(monkeypatch, tmp_path):
     import nutpie
 
