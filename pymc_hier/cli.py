@@ -285,6 +285,11 @@ def cmd_run(args) -> int:
         else:
             steps = {"prior sweep": partial(_sweep, None, args, model, *request,
                                             check_values=True), **steps}
+    if parallel and (warm := _warm_up(model, args)) is not None:
+        # first, while this process compiles the model: the fit then loads the kernels
+        first = ["sweep settings"] if "sweep settings" in steps else []
+        steps = {**{k: steps[k] for k in first}, "warm-up": warm,
+                 **{k: v for k, v in steps.items() if k not in first}}
     sweep = None
     with StagedFolder(out) as folder, start(steps, parallel=parallel) as side:
         if not side.parallel:  # run already, here
@@ -317,6 +322,8 @@ def cmd_run(args) -> int:
                 sweep = side.result("prior sweep")
         if side.parallel:  # every step has reported
             watch.add_all(side.timings, parallel=True)
+            if "warm-up" in steps and (failed := side.result("warm-up")):
+                _log(args, f"note: compiling ahead failed ({failed}); the fit compiled it")
         if request is not None and not exact_sweep:
             with watch("prior sweep"):
                 _log(args, "prior sweep")
@@ -345,6 +352,31 @@ def cmd_run(args) -> int:
     if args.timings:
         print(watch.table(), file=sys.stderr, flush=True)
     return EXIT_OK
+
+
+def _warm_up(model, args):
+    """Return the step that runs the family's ``warm_up`` (the fit's ``postprocess``), or None.
+
+    None for the exact sampler (no ``postprocess``) and for a model whose family has no
+    ``warm_up``. The step returns None, or the error it met as text: it only gives the fit
+    a head start, so a failure stops none of the steps after it (the fit compiles the
+    kernels itself).
+    """
+    from pymc_hier.spec import get_spec
+
+    spec = get_spec(model)
+    hook = spec.family.warm_up if spec is not None else None
+    if hook is None or args.sampler == "exact":
+        return None
+
+    def step():
+        try:
+            hook(model, spec)
+        except Exception as err:  # noqa: BLE001 - told by run, which goes on
+            return f"{type(err).__name__}: {err}"
+        return None
+
+    return step
 
 
 def _write_results(folder: Path, idata, sweep) -> None:

@@ -37,6 +37,10 @@ piece                    used by
 ``exact_logo``           :func:`pymc_hier.cross_validate`: exact leave-one-group-out
                          predictive densities
 ``predict``              :func:`pymc_hier.predict`: predictions for new or existing units
+``sampler_logp``         :func:`pymc_hier.nutpie_cache.compile_nutpie`: the log density in
+                         a form that compiles faster
+``warm_up``              ``pymc-hier run``: ``postprocess``'s compiled kernels, compiled in
+                         its second process while the model compiles and samples
 ``deprecated``           calling the family warns (``FutureWarning``); the CLI's help says so
 =======================  ==================================================================
 
@@ -304,6 +308,12 @@ class ModelFamily:
         such form. :func:`pymc_hier.nutpie_cache.compile_nutpie` compiles it instead of
         ``model.logp()`` after checking that both agree at random points (a model
         changed since it was built keeps its own graph).
+    warm_up : callable, optional
+        ``warm_up(model, spec) -> None``: compiles what ``postprocess`` will compile for
+        this model (Numba kernels cached on disk), on a problem of one unit, and draws
+        nothing that is kept. ``pymc-hier run`` calls it in its second process while this
+        one compiles the model and samples, so that the fit loads the kernels instead of
+        compiling them; results never depend on it.
     deprecated : mapping of str to mapping, optional
         Option values that still work but will be removed, with what to say:
         ``{option: {value: message}}`` (the message says why and what to use instead).
@@ -344,6 +354,7 @@ class ModelFamily:
     exact_logo: Callable | None = field(default=None, repr=False)
     predict: Callable | None = field(default=None, repr=False)
     sampler_logp: Callable | None = field(default=None, repr=False)
+    warm_up: Callable | None = field(default=None, repr=False)
     deprecated: Mapping[str, Mapping] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

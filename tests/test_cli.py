@@ -440,6 +440,45 @@ def test_run_sweeps_beside_the_sampler_with_the_same_result(tmp_path, monkeypatc
                                       if not r.get("parallel")), abs=1e-3)
 
 
+@pytest.mark.filterwarnings("ignore::pymc_hier.exceptions.SamplingWarning")  # 2 x 100 draws
+def test_run_compiles_the_fits_kernels_ahead_and_goes_on_when_that_fails(tmp_path,
+                                                                          monkeypatch,
+                                                                          capsys):
+    """The family's warm_up runs in the second process (for an MCMC fit); when it fails,
+    run says so and the fit compiles the kernels itself, with the same numbers."""
+    import xarray as xr
+
+    import pymc_hier.background as background
+    import pymc_hier.decay.family as decay_family
+    from pymc_hier import load
+
+    if not background.can_fork() or (os.cpu_count() or 1) < 2:
+        pytest.skip("run forks only where it can, on two cores or more")
+    args = ["run", "decay", "--no-sweep", "--draws", "100", "--tune", "100", "--chains", "2"]
+    assert main([*args, "--out", str(tmp_path / "ahead")]) == EXIT_OK
+    stages = json.loads((tmp_path / "ahead" / "timings.json").read_text())["stages"]
+    assert stages["warm-up"]["parallel"] is True
+    assert "compiling ahead failed" not in capsys.readouterr().err
+    real = decay_family.draw_widgets
+
+    def failing(y, *rest, **kwargs):
+        if len(y) == 1:   # the warm-up's one widget
+            raise RuntimeError("no compiler here")
+        return real(y, *rest, **kwargs)
+
+    monkeypatch.setattr(decay_family, "draw_widgets", failing)
+    assert main([*args, "--out", str(tmp_path / "failed")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert ("pymc-hier: note: compiling ahead failed (RuntimeError: no compiler here); the "
+            "fit compiled it") in err
+    a, b = (load(tmp_path / where / "idata.nc") for where in ("ahead", "failed"))
+    xr.testing.assert_equal(a["posterior"].to_dataset(), b["posterior"].to_dataset())
+    # no warm-up for the exact sampler, which has no postprocess
+    assert main(["run", "decay", "--out", str(tmp_path / "exact"), "--no-sweep", *EXACT]) == 0
+    assert "warm-up" not in json.loads((tmp_path / "exact" / "timings.json").read_text())[
+        "stages"]
+
+
 def test_forked_steps_inherit_the_array_modules_xarray_looked_up(tmp_path):
     """xarray imports Dask's array module at its first array when Dask is installed
     (0.3 s); run lets it do so before it forks, so its forked steps find it imported.

@@ -259,3 +259,50 @@ def test_in_chunks_runs_each_chunk_once_and_reraises():
 
     with pytest.raises(RuntimeError, match="chunk 2"):
         in_chunks(5 * CHUNK, np.random.default_rng(0), fail, threads=2)
+
+
+_WARM_UP = """
+import sys
+import numpy as np
+import xarray as xr
+import pymc_hier as ph
+from pymc_hier.decay.draw_kernels import known_n0, widget_pairs
+from pymc_hier.decay.family import postprocess, warm_up
+from pymc_hier.spec import get_spec
+
+t0 = sys.argv[1]
+model = ph.decay_model(ph.simulate_decay(seed=0, n_widgets=5), t0=t0)
+spec = get_spec(model)
+kernel = widget_pairs if t0 == "marginal" else known_n0
+warm_up(model, spec)
+ahead = len(kernel.signatures)
+rng = np.random.default_rng(0)
+alpha = np.full((2, 3), spec.data.truth["alpha"])
+alpha.flags.writeable = False   # as draws read from a file may be
+post = {"alpha": (("chain", "draw"), alpha)}
+if t0 == "latent":
+    start = np.asarray(spec.data.day_start)
+    post["t0"] = (("chain", "draw", "widget"), np.broadcast_to(start + 0.5, (2, 3, 5)))
+idata = xr.DataTree.from_dict({"posterior": xr.Dataset(post)})
+out = postprocess(idata, model, spec, random_seed=1)
+assert np.isfinite(out["posterior"]["N0"].values).all()
+after = len(kernel.signatures)
+# a read-only array passed to the kernel itself is typed apart: what _c_array prevents
+y = np.ones(1)
+y.flags.writeable = False
+known_n0(y, np.ones(1), np.ones((1, 1)), 0.0, np.ones(1), rng, np.empty((1, 1)))
+print(ahead, after, len(known_n0.signatures))
+"""
+
+
+@pytest.mark.parametrize("t0", ["latent", "known", "marginal"])
+def test_the_warm_up_compiles_what_postprocess_calls(t0, tmp_path):
+    """After the decay family's warm_up, postprocess (with read-only draws) compiles no
+    other signature of its kernel; a read-only array passed to the kernel directly would."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nb"))
+    done = subprocess.run([sys.executable, "-c", _WARM_UP, t0], env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ahead, after, direct = map(int, done.stdout.split())
+    assert ahead == after == 1
+    assert direct == (2 if t0 != "marginal" else 1)

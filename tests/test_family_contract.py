@@ -306,6 +306,8 @@ def test_workflow_hooks_name_the_models_own_pieces(name, options, data):
         assert np.all(np.isfinite(elpd.values) & (elpd.values < 0))
     if family.predict is not None:
         assert callable(family.predict)
+    if family.warm_up is not None:   # compiles on one unit; returns nothing, draws nothing
+        assert family.warm_up(model, spec) is None
 
 
 def test_pooling_record_is_checked():

@@ -102,8 +102,14 @@ def _t0_by_inversion(y, sigma, t1, start, end, log_n0_max, alpha, rng):
 
 
 def _c_array(v) -> np.ndarray:
-    """Return ``v`` as a C-ordered float64 array (one compiled signature for any input)."""
-    return np.ascontiguousarray(v, dtype=np.float64)
+    """Return ``v`` as a writable C-ordered float64 array (one compiled signature for any input).
+
+    Numba types a read-only array apart from a writable one (frozen data would compile
+    the kernels a second time, and miss those :func:`pymc_hier.decay.family.warm_up`
+    compiled): a read-only input is copied.
+    """
+    out = np.ascontiguousarray(v, dtype=np.float64)
+    return out if out.flags.writeable else out.copy()
 
 
 def _latent_block(y, sigma, t1, day_start, day_end, log_n0_max, alpha, rng, rounds,
