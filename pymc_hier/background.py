@@ -35,7 +35,8 @@ def can_fork() -> bool:
     return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
-def start(steps: Mapping[str, Callable[[], object]], *, parallel: bool = True) -> Background:
+def start(steps: Mapping[str, Callable[[], object]], *, parallel: bool = True,
+          nice: int = 0) -> Background:
     """Run ``steps`` (name: function of no arguments) in order, in a forked process.
 
     Parameters
@@ -46,6 +47,9 @@ def start(steps: Mapping[str, Callable[[], object]], *, parallel: bool = True) -
     parallel : bool, default True
         Fork where the platform allows it (:func:`can_fork`); False runs the steps here
         and now.
+    nice : int, default 0
+        How much lower the forked process's scheduling priority is (``os.nice``; Unix):
+        work wanted later yields the cores to this process's, which is waited for first.
 
     Returns
     -------
@@ -53,7 +57,7 @@ def start(steps: Mapping[str, Callable[[], object]], *, parallel: bool = True) -
         Use it as a context manager (leaving the block stops a process still running) and
         ask for each step's result with :meth:`Background.result`.
     """
-    return Background(dict(steps), parallel=parallel and can_fork())
+    return Background(dict(steps), parallel=parallel and can_fork(), nice=nice)
 
 
 class Background:
@@ -68,7 +72,8 @@ class Background:
         Whether the steps run in a forked process.
     """
 
-    def __init__(self, steps: dict[str, Callable[[], object]], *, parallel: bool):
+    def __init__(self, steps: dict[str, Callable[[], object]], *, parallel: bool,
+                 nice: int = 0):
         self.parallel = parallel
         self.timings: dict[str, tuple[float, float]] = {}
         self._names = list(steps)
@@ -85,8 +90,8 @@ class Background:
             return
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe(duplex=False)
-        self._process = context.Process(target=_run_steps, args=(steps, child), daemon=True,
-                                        name="pymc-hier-background")
+        self._process = context.Process(target=_run_steps, args=(steps, child, nice),
+                                        daemon=True, name="pymc-hier-background")
         # the forked copy's collections skip what it inherited: a full collection would
         # walk (and, writing their headers, copy) every object of this process's heap
         gc.freeze()
@@ -186,15 +191,18 @@ def _timed(step, *, forked: bool = False) -> tuple[bool, object, float, float]:
     return ok, value, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _run_steps(steps, conn) -> None:  # pragma: no cover - runs in the forked process
+def _run_steps(steps, conn, nice=0) -> None:  # pragma: no cover - in the forked process
     """Run each step (in the forked process); send ``(name, ok, value, wall, cpu)``.
 
     Ctrl-C is left to the parent, which stops this process (no second traceback); on
     Linux this process is killed when the parent dies (a killed ``pymc-hier run`` leaves
-    nothing writing into its folder).
+    nothing writing into its folder). ``nice`` lowers its priority first (where the
+    platform has ``os.nice``).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     for name, step in steps.items():
         ok, value, wall, cpu = _timed(step, forked=True)
         try:

@@ -142,3 +142,15 @@ def test_leaving_the_block_does_not_wait_for_a_pipe_held_open_elsewhere(tmp_path
     finally:
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice on this platform")
+def test_the_forked_process_runs_at_the_lower_priority_asked_for():
+    if not can_fork():
+        pytest.skip("no fork on this platform")
+    here = os.nice(0)
+    with start({"niceness": lambda: os.nice(0)}, nice=5) as side:
+        assert side.result("niceness") == min(here + 5, 19)
+    with start({"niceness": lambda: os.nice(0)}) as side:
+        assert side.result("niceness") == here
+    assert os.nice(0) == here   # this process keeps its own
