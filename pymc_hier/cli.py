@@ -46,7 +46,7 @@ __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UserError", "build_model",
            "find_family", "load_data", "main", "make_parser", "model_options"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-#: ``run``'s second process runs at this lower priority (``os.nice``).
+#: ``run``'s second process runs at this lower priority (``os.nice``) beside MCMC.
 _SIDE_NICE = 10
 
 
@@ -293,9 +293,11 @@ def cmd_run(args) -> int:
         steps = {**{k: steps[k] for k in first}, "warm-up": warm,
                  **{k: v for k, v in steps.items() if k not in first}}
     sweep = None
-    # below this process's priority: the compile here is waited for first, their results
-    # only after sampling
-    with StagedFolder(out) as folder, start(steps, parallel=parallel, nice=_SIDE_NICE) as side:
+    # below this process's priority when this one compiles a model for MCMC (waited for
+    # first; their results only after sampling); the exact sampler compiles little, and
+    # its draws run on threads that a niced process would wait behind
+    nice = _SIDE_NICE if args.sampler != "exact" else 0
+    with StagedFolder(out) as folder, start(steps, parallel=parallel, nice=nice) as side:
         if not side.parallel:  # run already, here
             watch.add_all(side.timings)
         with watch("pgm"):
