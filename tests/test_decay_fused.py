@@ -8,6 +8,7 @@ from pymc.pytensorf import compile as compile_pymc
 from pytensor.graph.traversal import ancestors
 
 from pymc_hier import Prior, decay_model, simulate_decay
+from pymc_hier.decay import fused
 from pymc_hier.decay.edges import EdgeTransform, ProbitIntervalTransform
 from pymc_hier.decay.fused import DecayWidgets, sampler_logp
 
@@ -69,11 +70,7 @@ def test_a_wrong_edge_flag_is_told_apart():
     """The comparison above fails on a deliberately wrong density (edges as plain maps)."""
     model = MODELS["edges"]
     values = [model.rvs_to_values[rv] for rv in model.free_RVs]
-    (alpha,) = model.replace_rvs_by_values([model["alpha"]])
-    wrong = model.logp(vars=[model["alpha"]]) + DecayWidgets()(
-        values[1], alpha, model["day_start"], model["day_end"], model["t_measured"],
-        pt.log(model["n0_max"]), model["sigma"], model.rvs_to_values[model["n_measured"]],
-        np.zeros(len(model.coords["widget"])))[0]
+    wrong = fused._density(model, np.zeros(len(model.coords["widget"])))
     f = compile_pymc(values, [wrong, model.logp()], mode="FAST_COMPILE")
     differ = [not np.isclose(*f(z_a, z_t), rtol=RTOL) for z_a, z_t in _points(model, 5)]
     assert all(differ)

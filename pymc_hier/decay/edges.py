@@ -162,8 +162,12 @@ class EdgeTransform(Transform):
         """
         return EdgeTransform(tensors.get("y", self._y), tensors.get("index", self._index))
 
-    def _mask(self):
-        """1.0 for the widgets with an edge, 0.0 for the others (one per measurement)."""
+    def edge_mask(self):
+        """Return 1.0 for the widgets with an edge, 0.0 for the others (one per measurement).
+
+        The flags :func:`~pymc_hier.decay.edge_ops.edge_map` takes, as a tensor; the
+        decay family's fused density (:mod:`pymc_hier.decay.fused`) passes them on too.
+        """
         if not isinstance(self._y, Variable) and not isinstance(self._index, Variable):
             mask = np.zeros(np.shape(self._y))
             mask[np.asarray(self._index, dtype="int64")] = 1.0
@@ -172,7 +176,7 @@ class EdgeTransform(Transform):
 
     def _map(self, value, inputs):
         start, end, alpha, t1, log_n0_max, sigma = _float_inputs(inputs, 6, "EdgeTransform")
-        return edge_map(value, start, end, alpha, t1, log_n0_max, sigma, self.y, self._mask())
+        return edge_map(value, start, end, alpha, t1, log_n0_max, sigma, self.y, self.edge_mask())
 
     def backward(self, value, *inputs):
         """Map ``z`` to ``t0`` (the fused op :func:`pymc_hier.decay.edge_ops.edge_map`)."""

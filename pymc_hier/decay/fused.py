@@ -184,20 +184,25 @@ def sampler_logp(model):
              "day_end"}
     if not names <= set(model.named_vars) or model.potentials:
         return None
-    alpha_rv, t0_rv, measured = model["alpha"], model["t0"], model["n_measured"]
+    t0_rv, measured = model["t0"], model["n_measured"]
     if ([rv.name for rv in model.free_RVs] != ["alpha", "t0"]
             or [rv.name for rv in model.observed_RVs] != ["n_measured"]):
         return None
     transform = model.rvs_to_transforms.get(t0_rv)
     if not isinstance(transform, EdgeTransform | ProbitIntervalTransform):
         return None
-    y = model.rvs_to_values[measured]
     if isinstance(transform, EdgeTransform):
-        edge = transform._mask()
+        edge = transform.edge_mask()
     else:
-        edge = pt.zeros_like(y, dtype="float64")
-    (alpha,) = model.replace_rvs_by_values([alpha_rv])
+        edge = pt.zeros_like(model.rvs_to_values[measured], dtype="float64")
+    return _density(model, edge)
+
+
+def _density(model, edge):
+    """Return the decay model's log density with ``edge`` as the widgets' edge flags (1 or 0)."""
+    (alpha,) = model.replace_rvs_by_values([model["alpha"]])
     total, _, _ = DecayWidgets()(
-        model.rvs_to_values[t0_rv], alpha, model["day_start"], model["day_end"],
-        model["t_measured"], pt.log(model["n0_max"]), model["sigma"], y, edge)
-    return model.logp(vars=[alpha_rv]) + total
+        model.rvs_to_values[model["t0"]], alpha, model["day_start"], model["day_end"],
+        model["t_measured"], pt.log(model["n0_max"]), model["sigma"],
+        model.rvs_to_values[model["n_measured"]], edge)
+    return model.logp(vars=[model["alpha"]]) + total
