@@ -117,11 +117,14 @@ def fit(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4
 
     Notes
     -----
-    Identical draws for the same seed hold within a process and between processes that
-    load the model's functions from PyTensor's compile cache. A function compiled afresh
-    (cold cache) can round differently in the last bit from the same function loaded from
-    the cache, and HMC amplifies that into different, equally valid, draws: the first run
-    on a fresh machine may differ from all later runs, which agree with each other.
+    Identical draws for the same seed hold within a process and between processes, the
+    first run on a fresh machine (which compiles the model) included, for the default
+    ``sampler="nutpie"``: its callbacks are compiled with IEEE arithmetic
+    (:mod:`pymc_hier.nutpie_cache`), so code compiled afresh and code loaded from the
+    compile cache compute the same bits. With PyTensor's fast-math flags they round
+    differently at rare points, and HMC amplifies that into different, equally valid,
+    draws; the other MCMC samplers (``"pymc"``, and the JAX ones) compile as PyMC does,
+    so their first run may differ so from later runs, which agree with each other.
 
     Exact draws (``sampler="exact"``) depend on the seed, the model (data, priors,
     options) and the versions of NumPy, SciPy and Numba, and on nothing else: not on the

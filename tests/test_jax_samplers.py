@@ -73,11 +73,10 @@ def small_decay_nutpie(small_decay):
 
     Widget 8's t0 sits near its day's edge: over 4 x 1000 draws its R-hat (one of 41
     quantities screened) reaches 1.01 in some seeds with either form of the density
-    (1.0103 at seed 9 with PyMC's graph; with the fused one 1.003-1.006 at seeds 8-11 from
-    Numba's disk cache, but 1.0103 at seed 8 in the process that compiles the model: code
-    compiled afresh and code loaded from the cache differ in the last bits at rare points,
-    so the trajectories part). ESS > 7000 throughout. The test compares means within Monte
-    Carlo error; it is not a screen of R-hat, so the fixture checks a looser bound itself.
+    (1.0103 at seed 9 with PyMC's graph, 1.0103 at seed 8 with the fused one as compiled
+    with fast-math flags, which nutpie_cache no longer uses). ESS > 7000 throughout. The
+    test compares means within Monte Carlo error; it is not a screen of R-hat, so the
+    fixture checks a looser bound itself.
     """
     import warnings
 

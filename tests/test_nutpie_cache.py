@@ -34,12 +34,16 @@ def _draws(idata):
 
 
 def test_cached_compile_gives_nutpies_draws():
+    """nutpie's own compile, with IEEE arithmetic as ours, draws the same."""
+    import pytensor
+
     model = _model()
     ours = sample_nutpie(model, draws=200, tune=200, chains=2, random_seed=SEED,
                          progressbar=False)
-    theirs = pm.sample(draws=200, tune=200, chains=2, nuts_sampler="nutpie",
-                       random_seed=SEED, progressbar=False, model=model,
-                       compute_convergence_checks=False)
+    with pytensor.config.change_flags(numba__fastmath=False):
+        theirs = pm.sample(draws=200, tune=200, chains=2, nuts_sampler="nutpie",
+                           random_seed=SEED, progressbar=False, model=model,
+                           compute_convergence_checks=False)
     np.testing.assert_array_equal(_draws(ours), _draws(theirs))
     assert set(ours["posterior"].data_vars) == set(theirs["posterior"].data_vars)
     assert {"constant_data", "observed_data"} <= set(ours.children)
@@ -326,6 +330,48 @@ def test_a_second_process_loads_the_callbacks_and_draws_the_same(tmp_path):
     serial = child(tmp_path / "serial", "serial")
     assert not serial["loaded"] and serial["aside"] == []
     assert serial["digest"] == cold["digest"]
+
+
+_FIRST_AND_LATER = """
+import ctypes, hashlib, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import pymc_hier.nutpie_cache as nc
+from pymc_hier import decay_model, simulate_decay
+nc._FAST_MATH = sys.argv[2] == "fast"
+compiled = nc.compile_nutpie(decay_model(simulate_decay(seed=0)))
+ptr = ctypes.POINTER(ctypes.c_double)
+digest = hashlib.sha256()
+for x in np.random.default_rng(1).normal(size=(2000, compiled.n_dim)) * 0.5:
+    grad, logp = np.zeros_like(x), np.zeros(())
+    compiled.compiled_logp_func.ctypes(
+        x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), logp.ctypes.data_as(ptr),
+        ctypes.c_void_p(compiled.user_data.ctypes.data))
+    digest.update(logp.tobytes() + grad.tobytes())
+print(compiled.logp_func is None, digest.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_a_first_run_computes_what_later_runs_compute(tmp_path):
+    """The decay model's log density and gradient at 2000 points: the process that
+    compiles the callbacks and the next one, which loads them, agree bit for bit. With
+    PyTensor's fast-math flags they do not (what IEEE arithmetic is chosen for)."""
+
+    def child(folder, math):
+        env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={folder / 'pt'}",
+                   NUMBA_CACHE_DIR=str(folder / "nb"))
+        out = subprocess.run([sys.executable, "-c", _FIRST_AND_LATER, str(ROOT), math],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             check=True)
+        return out.stdout.split()
+
+    first, later = child(tmp_path / "ieee", "ieee"), child(tmp_path / "ieee", "ieee")
+    assert (first[0], later[0]) == ("False", "True")      # compiled, then loaded
+    assert first[1] == later[1]
+    first, later = child(tmp_path / "fast", "fast"), child(tmp_path / "fast", "fast")
+    assert (first[0], later[0]) == ("False", "True")
+    assert first[1] != later[1]
 
 
 def test_a_callback_compiled_aside_that_failed_is_compiled_here():
