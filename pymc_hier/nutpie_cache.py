@@ -21,8 +21,8 @@ that a first run draws what the next ones draw: with those flags LLVM compiles t
 function inlined into the callback in the compiling process otherwise than the same
 function that a later process loads from Numba's cache (the decay model's log density
 differed at 258 of 309,000 values, by up to 1.4e-14, enough for NUTS's trajectories to
-part); without them both compute the same, bit for bit, at no cost measured in nutpie's
-time per gradient.
+part); without them both compute the same, bit for bit. The cost: nutpie's time per
+gradient for that model 9.6–9.9 µs against 9.2–9.6 µs, the compile time unchanged.
 
 A model compiled before is not compiled again: beside the callbacks goes a small
 description of the compiled model (sizes, the variables' shapes, which shared variables
